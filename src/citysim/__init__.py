@@ -1,0 +1,13 @@
+"""citysim: discrete-event simulation of a megacity's 110 police and traffic services.
+
+Public API:
+    load_scenario(path)            validated, fully resolved Scenario
+    simulate(scenario, n, seed)    replications -> logs, KPIs, summary
+"""
+
+from citysim.config import Scenario, dump_scenario, load_scenario
+from citysim.errors import InputError
+from citysim.runner import Simulation, simulate
+
+__all__ = ["InputError", "Scenario", "Simulation", "dump_scenario", "load_scenario", "simulate"]
+__version__ = "0.1.0"

@@ -1,0 +1,142 @@
+"""The `citysim` command: parses arguments, calls the API, prints. Bad input exits 2, never a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from citysim.errors import InputError
+
+EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 2, 130
+
+#: The KPIs the `run` command prints (priority "all").
+HEADLINE_KPIS = [
+    "calls_per_day", "dispatched_per_day", "arrival_min_mean", "arrival_min_median", "arrival_min_p90",
+    "handling_min_mean", "call_to_clear_min_mean", "answer_wait_min_mean", "dispatch_wait_min_mean",
+    "unit_utilisation", "call_taker_utilisation", "cross_district_share", "open_at_end",
+]
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of at least 1, got {value}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a non-negative whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative whole number, got {value}")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="citysim", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    validate = commands.add_parser("validate", help="check scenario files and report every problem")
+    validate.add_argument("files", nargs="+", type=Path)
+
+    run = commands.add_parser("run", help="simulate a scenario and write its logs and KPI summary")
+    run.add_argument("scenario", type=Path)
+    run.add_argument("--replications", type=_positive_int, default=1, help="independent replications (default 1)")
+    run.add_argument("--seed", type=_seed, default=None, help="root seed (default: the scenario's run.seed)")
+    run.add_argument("--out", type=Path, default=None, help="results folder (default: results/<scenario name>)")
+    return parser
+
+
+def _validate(files: list[Path]) -> int:
+    from citysim.config import load_scenario
+
+    failed = 0
+    for file in files:
+        try:
+            scenario = load_scenario(file)
+        except InputError as exc:
+            print(exc, file=sys.stderr)
+            failed += 1
+        else:
+            print(f"{file}: ok (scenario '{scenario.name}')")
+    return EXIT_BAD_INPUT if failed else EXIT_OK
+
+
+def _run(scenario_path: Path, replications: int, seed: int | None, out: Path | None) -> int:
+    from citysim.config import dump_scenario, load_document, validate_document
+    from citysim.manifest import build_manifest, utc_now
+    from citysim.results import prepare_output_folder, write_csv, write_json, write_parquet, write_text
+    from citysim.runner import simulate
+
+    started = utc_now()
+    document = load_document(scenario_path)
+    scenario = validate_document(document, scenario_path)
+    out = out if out is not None else Path("results") / scenario.name
+    prepare_output_folder(out)
+    result = simulate(scenario, replications=replications, seed=seed)
+
+    write_parquet(result.logs.incidents, out / "incidents.parquet")
+    write_parquet(result.logs.units, out / "units.parquet")
+    write_parquet(result.logs.duty, out / "duty.parquet")
+    write_csv(result.kpis, out / "kpis.csv")
+    write_csv(result.summary, out / "summary.csv")
+    write_text(dump_scenario(scenario), out / "scenario.resolved.yaml")
+    write_json(
+        build_manifest(
+            command="run",
+            inputs=document.file_hashes(),
+            started=started,
+            scenario=scenario.name,
+            seed=result.seed,
+            replications=result.replications,
+            replication_seeds=[{"replication": k, "seed_sequence": {"entropy": result.seed, "spawn_key": [k]}}
+                               for k in range(result.replications)],
+            warmup_min=scenario.run.warmup_min,
+            duration_min=scenario.run.duration_min,
+            wall_seconds=round(result.wall_seconds, 3),
+            resolved_scenario="scenario.resolved.yaml",
+        ),
+        out / "manifest.json",
+    )
+    _print_summary(result.summary, scenario.name, result.replications, result.seed, out)
+    return EXIT_OK
+
+
+def _print_summary(summary: object, name: str, replications: int, seed: int, out: Path) -> None:
+    import pandas as pd
+
+    assert isinstance(summary, pd.DataFrame)
+    table = summary[(summary["priority"] == "all") & summary["kpi"].isin(HEADLINE_KPIS)].set_index("kpi")
+    table = table.reindex([k for k in HEADLINE_KPIS if k in table.index])[["mean", "ci_low", "ci_high"]]
+    print(f"Scenario '{name}': {replications} replication(s), seed {seed}; results in {out}")
+    print("(times in minutes; 95 % t-interval across replications)")
+    with pd.option_context("display.float_format", "{:,.3f}".format):
+        print(table.to_string())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `citysim` console script."""
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "validate":
+            return _validate(args.files)
+        if args.command == "run":
+            return _run(args.scenario, args.replications, args.seed, args.out)
+    except InputError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("Interrupted; files already written are complete, the folder has no manifest.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    raise AssertionError(f"unhandled command {args.command}")  # pragma: no cover
+
+
+if __name__ == "__main__":
+    sys.exit(main())

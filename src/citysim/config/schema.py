@@ -1,0 +1,201 @@
+"""The scenario schema: strict, immutable, with units in key names.
+
+Unknown keys are errors (`extra="forbid"`), so a typo never passes silently. Times are minutes, clock
+hours are hours of the day, distances km, speeds km/h. A validated `Scenario` is frozen: runtime
+objects are built fresh from it for every replication and nothing mutates it.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from citysim.config.distributions import PROBABILITY_TOLERANCE, Distribution
+
+Probability = Annotated[float, Field(ge=0, le=1)]
+NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+#: 24 values, one per clock hour 0..23.
+HourlyProfile = Annotated[list[NonNegative], Field(min_length=24, max_length=24)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+def _check_sum_to_one(values: list[float], what: str) -> None:
+    total = math.fsum(values)
+    if abs(total - 1.0) > PROBABILITY_TOLERANCE:
+        raise ValueError(f"the {what} must sum to 1 (within {PROBABILITY_TOLERANCE}); they sum to {total:.6g}")
+
+
+class RunSettings(_Strict):
+    """Clock and length of one replication."""
+
+    seed: int = Field(ge=0, description="root seed; replication k uses child k of SeedSequence(seed)")
+    start_clock_h: float = Field(ge=0, lt=24, description="clock hour of day at simulation time 0")
+    duration_min: Positive
+    warmup_min: NonNegative = Field(description="initial period excluded from every KPI")
+
+    @model_validator(mode="after")
+    def _warmup_shorter_than_run(self) -> RunSettings:
+        if self.warmup_min >= self.duration_min:
+            raise ValueError("warmup_min must be shorter than duration_min")
+        return self
+
+
+class District(_Strict):
+    """A district: where calls come from and where units are based."""
+
+    name: str = Field(min_length=1)
+    population: int = Field(ge=0)
+    area_km2: Positive
+    lat: float = Field(ge=-90, le=90, description="WGS84 latitude of the district centre")
+    lon: float = Field(ge=-180, le=180, description="WGS84 longitude of the district centre")
+    call_share: Probability = Field(description="share of the city's calls placed in this district")
+    stations: int = Field(ge=1, description="police stations, spread evenly over the district's disc")
+    units: int = Field(ge=0, description="patrol units on duty at the busiest hour, shared among stations")
+
+
+class Category(_Strict):
+    """One kind of incident and how it is handled."""
+
+    share: Probability = Field(description="share of all calls")
+    priority: int = Field(ge=1, le=9, description="1 = emergency; larger is less urgent")
+    units_needed: int = Field(ge=1, le=10)
+    report_delay: Distribution = Field(description="from the event (t_occur) to the call (t_call)")
+    talk: Distribution | None = Field(default=None, description="call-taker time; staffed centres only")
+    phone_resolution_prob: Probability = Field(description="closed on the phone, no unit sent")
+    diversion_prob: Probability = Field(description="referred elsewhere (e.g. 12345), no unit sent")
+    scene: Distribution = Field(description="on-scene handling time, first arrival to clearance")
+
+    @model_validator(mode="after")
+    def _outcomes_are_probabilities(self) -> Category:
+        if self.phone_resolution_prob + self.diversion_prob > 1 + 1e-12:
+            raise ValueError("phone_resolution_prob + diversion_prob must not exceed 1")
+        return self
+
+
+class Demand(_Strict):
+    """Calls: volume, time-of-day profile and category mix."""
+
+    calls_per_day: Positive = Field(description="mean calls per 24 h, all categories")
+    hourly_profile: HourlyProfile = Field(
+        description="relative call rate by clock hour; rescaled to average 1, so calls_per_day holds"
+    )
+    categories: dict[str, Category] = Field(min_length=1)
+
+    @field_validator("hourly_profile")
+    @classmethod
+    def _not_all_zero(cls, profile: list[float]) -> list[float]:
+        if sum(profile) <= 0:
+            raise ValueError("at least one hour must have a positive rate")
+        return profile
+
+    @model_validator(mode="after")
+    def _shares_sum_to_one(self) -> Demand:
+        _check_sum_to_one([c.share for c in self.categories.values()], "category shares")
+        return self
+
+
+class StaffedCallCentre(_Strict):
+    """110 call-takers, first come first served, by clock hour."""
+
+    kind: Literal["staffed"]
+    call_takers_by_hour: Annotated[list[Annotated[int, Field(ge=0)]], Field(min_length=24, max_length=24)]
+
+
+class NoCallCentre(_Strict):
+    """No call-taking stage: calls reach dispatch at once (queueing-theory reductions)."""
+
+    kind: Literal["none"]
+
+
+class Dispatch(_Strict):
+    """How a unit is chosen, and the dispatcher's decision time."""
+
+    policy: Literal["home_district", "nearest"] = Field(
+        description="home_district: units of the incident's district only; nearest: nearest idle unit "
+        "by estimated travel time, any district"
+    )
+    decision_delay: Distribution = Field(description="from end of call-taking to first assignment attempt")
+
+
+class Fleet(_Strict):
+    """Patrol units: shifts and where they go when they clear."""
+
+    on_duty_fraction_by_hour: HourlyProfile = Field(description="share of each district's units on duty")
+    after_clear: Literal["return_to_station", "patrol_in_place"]
+
+    @field_validator("on_duty_fraction_by_hour")
+    @classmethod
+    def _fractions(cls, profile: list[float]) -> list[float]:
+        if any(v > 1 for v in profile):
+            raise ValueError("on-duty fractions must be between 0 and 1")
+        return profile
+
+
+class StraightLineTravel(_Strict):
+    """Straight-line distance x circuity at an hourly speed, after a turn-out time."""
+
+    kind: Literal["straight_line"]
+    circuity: float = Field(ge=1, le=3, description="network / straight-line distance")
+    speed_kmh_by_hour: Annotated[list[Positive], Field(min_length=24, max_length=24)]
+    turnout: Distribution = Field(description="from assignment to the unit moving")
+    noise_cv: NonNegative = Field(description="spread of actual travel time around the estimate")
+
+
+class InstantTravel(_Strict):
+    """Zero travel time (queueing-theory reductions)."""
+
+    kind: Literal["instant"]
+
+
+class Scenario(_Strict):
+    """A complete, validated scenario."""
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    run: RunSettings
+    districts: list[District] = Field(min_length=1)
+    demand: Demand
+    call_centre: Annotated[StaffedCallCentre | NoCallCentre, Field(discriminator="kind")]
+    dispatch: Dispatch
+    fleet: Fleet
+    travel: Annotated[StraightLineTravel | InstantTravel, Field(discriminator="kind")]
+
+    @field_validator("districts")
+    @classmethod
+    def _districts(cls, districts: list[District]) -> list[District]:
+        names = [d.name for d in districts]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"district names must be unique; repeated: {', '.join(duplicates)}")
+        _check_sum_to_one([d.call_share for d in districts], "district call shares")
+        if sum(d.units for d in districts) == 0:
+            raise ValueError("at least one district must have units")
+        return districts
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Scenario:
+        staffed = isinstance(self.call_centre, StaffedCallCentre)
+        for name, category in self.demand.categories.items():
+            if staffed and category.talk is None:
+                raise ValueError(f"category '{name}' needs a 'talk' distribution: the call centre is staffed")
+            if not staffed and category.talk is not None:
+                raise ValueError(f"category '{name}' has a 'talk' distribution, but call_centre.kind is "
+                                 "'none', so it would be ignored; remove it")
+        if self.dispatch.policy == "home_district":
+            stranded = [d.name for d in self.districts if d.call_share > 0 and d.units == 0]
+            if stranded:
+                raise ValueError(
+                    f"with dispatch.policy 'home_district', calls in {', '.join(stranded)} would never get "
+                    "a unit because those districts have 0 units; give them units or use policy 'nearest'"
+                )
+        return self
+
+    @property
+    def category_names(self) -> list[str]:
+        return list(self.demand.categories)

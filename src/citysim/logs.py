@@ -1,0 +1,131 @@
+"""The record schemas of a run and their conversion to tidy pandas DataFrames.
+
+Incident log (one row per incident the 110 centre learned of during the run), in minutes from the
+start of the run; times that did not happen are NaN:
+
+=============== =====================================================================
+replication     replication number
+incident_id     index in call order within the replication
+category        incident category (scenario key)
+priority        1 = emergency .. larger = less urgent
+district        district name
+x_km, y_km      location on the district grid
+t_occur         when the event happened
+t_call          when the 110 centre learned of it
+t_answer        when a call-taker took it
+t_queue         when it entered the dispatch queue (after call-taking and decision)
+t_dispatch      when the first unit was assigned
+t_arrive        when the first unit reached the scene
+t_clear         when the last unit cleared it (phone/diverted: end of the call)
+units_needed    units the category asks for
+n_units         units actually assigned
+first_unit      id of the first unit assigned (<NA> if none)
+resolution      dispatched, phone, diverted, or open (not closed when the run ended)
+warmup          True if t_call falls in the warm-up period (excluded from KPIs)
+=============== =====================================================================
+
+Unit log (one row per unit assignment): replication, unit, unit_district, incident_id,
+incident_district, t_dispatch, t_arrive, t_clear, travel_km, travel_min.
+
+Duty log (one row per on-duty interval of a unit): replication, unit, unit_district, t_start, t_end.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    from citysim.model import CityModel
+
+INCIDENT_COLUMNS = [
+    "replication", "incident_id", "category", "priority", "district", "x_km", "y_km",
+    "t_occur", "t_call", "t_answer", "t_queue", "t_dispatch", "t_arrive", "t_clear",
+    "units_needed", "n_units", "first_unit", "resolution", "warmup",
+]
+UNIT_COLUMNS = [
+    "replication", "unit", "unit_district", "incident_id", "incident_district",
+    "t_dispatch", "t_arrive", "t_clear", "travel_km", "travel_min",
+]
+DUTY_COLUMNS = ["replication", "unit", "unit_district", "t_start", "t_end"]
+RESOLUTIONS = ["dispatched", "phone", "diverted", "open"]
+
+
+@dataclass(frozen=True)
+class RunLogs:
+    """The three logs of one replication (or of several, concatenated)."""
+
+    incidents: pd.DataFrame
+    units: pd.DataFrame
+    duty: pd.DataFrame
+
+    @staticmethod
+    def concat(parts: list[RunLogs]) -> RunLogs:
+        return RunLogs(
+            incidents=pd.concat([p.incidents for p in parts], ignore_index=True),
+            units=pd.concat([p.units for p in parts], ignore_index=True),
+            duty=pd.concat([p.duty for p in parts], ignore_index=True),
+        )
+
+
+def build_logs(model: CityModel, end_min: float) -> RunLogs:
+    """Turn a finished model's state into the three DataFrames."""
+    plan = model.plan
+    scenario = model.scenario
+    rep = model.replication
+    known = plan.t_call < end_min  # incidents reported after the end are not part of the run
+    districts = pd.Categorical.from_codes(plan.district, categories=list(model.grid.names))
+    categories = pd.Categorical.from_codes(plan.category, categories=scenario.category_names)
+    first_unit = pd.array([a[0] if a else pd.NA for a in model.assigned], dtype="Int64")
+    incidents = pd.DataFrame({
+        "replication": np.full(plan.size, rep, dtype=np.int64),
+        "incident_id": np.arange(plan.size, dtype=np.int64),
+        "category": categories,
+        "priority": plan.priority.astype(np.int64),
+        "district": districts,
+        "x_km": plan.x_km,
+        "y_km": plan.y_km,
+        "t_occur": plan.t_occur,
+        "t_call": plan.t_call,
+        "t_answer": np.array(model.t_answer),
+        "t_queue": np.array(model.t_queue),
+        "t_dispatch": np.array(model.t_dispatch),
+        "t_arrive": np.array(model.t_arrive),
+        "t_clear": np.array(model.t_clear),
+        "units_needed": plan.units_needed.astype(np.int64),
+        "n_units": np.array([len(a) for a in model.assigned], dtype=np.int64),
+        "first_unit": first_unit,
+        "resolution": pd.Categorical(model.resolution, categories=RESOLUTIONS),
+        "warmup": plan.t_call < scenario.run.warmup_min,
+    })[known].reset_index(drop=True)
+
+    unit_rows = np.array(model.unit_log, dtype=np.float64).reshape(-1, 7)
+    unit_ids = unit_rows[:, 0].astype(np.int64)
+    incident_ids = unit_rows[:, 1].astype(np.int64)
+    names = list(model.grid.names)
+    units = pd.DataFrame({
+        "replication": np.full(unit_ids.size, rep, dtype=np.int64),
+        "unit": unit_ids,
+        "unit_district": pd.Categorical.from_codes(model.fleet.home_district[unit_ids], categories=names),
+        "incident_id": incident_ids,
+        "incident_district": pd.Categorical.from_codes(plan.district[incident_ids], categories=names),
+        "t_dispatch": unit_rows[:, 2],
+        "t_arrive": unit_rows[:, 3],
+        "t_clear": unit_rows[:, 4],
+        "travel_km": unit_rows[:, 5],
+        "travel_min": unit_rows[:, 6],
+    })
+
+    duty_rows = np.array(model.fleet.duty_intervals, dtype=np.float64).reshape(-1, 3)
+    duty_units = duty_rows[:, 0].astype(np.int64)
+    duty = pd.DataFrame({
+        "replication": np.full(duty_units.size, rep, dtype=np.int64),
+        "unit": duty_units,
+        "unit_district": pd.Categorical.from_codes(model.fleet.home_district[duty_units], categories=names),
+        "t_start": duty_rows[:, 1],
+        "t_end": duty_rows[:, 2],
+    })
+    return RunLogs(incidents, units, duty)

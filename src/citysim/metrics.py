@@ -1,0 +1,102 @@
+"""KPIs of a run, computed from its logs, and their summary across replications.
+
+Only incidents reported after the warm-up count; time-based KPIs (utilisation) use the window
+[warm-up, end]. KPIs are returned long: one row per (replication, kpi, priority), priority being
+"all" or a priority class.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from citysim.logs import RunLogs
+
+KPI_COLUMNS = ["replication", "kpi", "priority", "value"]
+SUMMARY_COLUMNS = ["kpi", "priority", "n", "mean", "std", "ci_low", "ci_high"]
+
+#: Durations summarised by mean, median and 90th percentile: name -> (end column, start column).
+DURATIONS = {
+    "arrival_min": ("t_arrive", "t_call"),
+    "handling_min": ("t_clear", "t_arrive"),
+    "call_to_clear_min": ("t_clear", "t_call"),
+    "answer_wait_min": ("t_answer", "t_call"),
+    "dispatch_wait_min": ("t_dispatch", "t_queue"),
+}
+
+
+def _clipped_overlap(start: np.ndarray, end: np.ndarray, lo: float, hi: float) -> float:
+    return float(np.clip(np.minimum(end, hi) - np.maximum(start, lo), 0, None).sum())
+
+
+def run_kpis(logs: RunLogs, monitors: dict[str, float], warmup_min: float, end_min: float) -> pd.DataFrame:
+    """KPIs of one replication (its logs hold one replication)."""
+    rep = int(logs.incidents["replication"].iloc[0]) if len(logs.incidents) else 0
+    rows: list[tuple[int, str, str, float]] = []
+    incidents = logs.incidents[~logs.incidents["warmup"]]
+    window_days = (end_min - warmup_min) / 1440.0
+
+    dispatched = incidents[incidents["resolution"] == "dispatched"]
+    groups: list[tuple[str, pd.DataFrame]] = [("all", dispatched)]
+    groups += [(str(p), frame) for p, frame in dispatched.groupby("priority")]
+    for label, frame in groups:
+        for name, (end_col, start_col) in DURATIONS.items():
+            values = (frame[end_col] - frame[start_col]).dropna()
+            rows.append((rep, f"{name}_mean", label, float(values.mean()) if len(values) else math.nan))
+            if name in ("arrival_min", "handling_min"):
+                rows.append((rep, f"{name}_median", label, float(values.median()) if len(values) else math.nan))
+                rows.append((rep, f"{name}_p90", label, float(values.quantile(0.9)) if len(values) else math.nan))
+        waits = (frame["t_dispatch"] - frame["t_queue"]).dropna()
+        rows.append((rep, "p_wait_for_unit", label, float((waits > 1e-9).mean()) if len(waits) else math.nan))
+
+    counts = incidents["resolution"].value_counts()
+    rows.append((rep, "calls_per_day", "all", len(incidents) / window_days))
+    for resolution in ("dispatched", "phone", "diverted", "open"):
+        rows.append((rep, f"{resolution}_per_day", "all", float(counts.get(resolution, 0)) / window_days))
+    rows.append((rep, "open_at_end", "all", float(counts.get("open", 0))))
+
+    units = logs.units
+    busy = _clipped_overlap(units["t_dispatch"].to_numpy(), units["t_clear"].fillna(end_min).to_numpy(),
+                            warmup_min, end_min)
+    on_duty = _clipped_overlap(logs.duty["t_start"].to_numpy(), logs.duty["t_end"].to_numpy(), warmup_min, end_min)
+    rows.append((rep, "unit_utilisation", "all", busy / on_duty if on_duty > 0 else math.nan))
+    staffed = monitors.get("call_takers_staffed_mean", math.nan)
+    talking = monitors.get("call_takers_talking_mean", math.nan)
+    rows.append((rep, "call_taker_utilisation", "all", talking / staffed if staffed > 0 else math.nan))
+    counted = units[units["t_dispatch"] >= warmup_min]
+    cross = (counted["unit_district"].astype(str) != counted["incident_district"].astype(str)).mean()
+    rows.append((rep, "cross_district_share", "all", float(cross) if len(counted) else math.nan))
+    rows.append((rep, "travel_min_mean", "all", float(counted["travel_min"].mean()) if len(counted) else math.nan))
+    rows.append((rep, "waiting_for_unit_time_avg", "all", monitors.get("waiting_for_unit_mean", math.nan)))
+    rows.append((rep, "busy_units_time_avg", "all", monitors.get("busy_units_mean", math.nan)))
+    return pd.DataFrame(rows, columns=KPI_COLUMNS)
+
+
+def t_interval(values: np.ndarray, confidence: float = 0.95) -> tuple[float, float, float, float]:
+    """Mean, standard deviation and a t-based CI; NaN CI for n < 2, a zero-width CI for no variance."""
+    values = values[~np.isnan(values)]
+    n = values.size
+    if n == 0:
+        return math.nan, math.nan, math.nan, math.nan
+    mean = float(values.mean())
+    if n < 2:
+        return mean, math.nan, math.nan, math.nan
+    std = float(values.std(ddof=1))
+    if std == 0.0:
+        return mean, 0.0, mean, mean
+    from scipy.stats import t
+
+    half = float(t.ppf(0.5 + confidence / 2, n - 1)) * std / math.sqrt(n)
+    return mean, std, mean - half, mean + half
+
+
+def summarise(kpis: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
+    """Across replications: n, mean, std and t-based CI of every KPI."""
+    rows = []
+    for (kpi, priority), frame in kpis.groupby(["kpi", "priority"], sort=False):
+        values = frame["value"].to_numpy(dtype=np.float64)
+        mean, std, low, high = t_interval(values, confidence)
+        rows.append((kpi, priority, int(np.isfinite(values).sum()), mean, std, low, high))
+    return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)

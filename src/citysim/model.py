@@ -1,0 +1,322 @@
+"""CityModel: one replication of the 110 police service as a SimPy simulation.
+
+Life of an incident: it occurs (t_occur); after a report delay the 110 centre learns of it (t_call);
+a call-taker answers (t_answer) and talks; the call is closed on the phone, diverted, or passed to
+the dispatcher, who after a decision delay queues it (t_queue) and assigns units (t_dispatch = first
+assignment). Units drive there (t_arrive = first arrival); on-scene work starts at the first arrival
+and the incident clears (t_clear) when the work is done and every dispatched unit has arrived. Units
+then return to station (re-taskable on the way) or patrol where they are.
+
+Incident flow is callback-driven after the call; SimPy processes are used where they read best (the
+arrival stream, call-taking, rosters). All randomness is pre-drawn in `IncidentPlan`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import numpy as np
+import simpy
+
+from citysim.config.schema import Scenario, StaffedCallCentre
+from citysim.geography import DistrictGrid
+from citysim.logs import RunLogs, build_logs
+from citysim.monitor import TimeAverage
+from citysim.police.callcentre import CallCentre
+from citysim.police.demand import OUTCOME_DISPATCH, OUTCOME_PHONE, generate_incidents, hourly_segments
+from citysim.police.dispatch import DispatchQueues, nearest_available
+from citysim.police.fleet import EN_ROUTE, IDLE, OFF, ON_SCENE, RETURNING, Fleet
+from citysim.random import Streams
+from citysim.travel import make_travel
+
+RESOLUTION_OPEN, RESOLUTION_DISPATCHED, RESOLUTION_PHONE, RESOLUTION_DIVERTED = "open", "dispatched", "phone", "diverted"
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """Everything one replication produced."""
+
+    scenario: Scenario
+    replication: int
+    seed: int
+    logs: RunLogs
+    monitors: dict[str, float]
+
+
+class CityModel:
+    """Wires demand, call centre, dispatcher, fleet and travel into one SimPy Environment."""
+
+    def __init__(self, scenario: Scenario, replication: int, seed: int | None = None) -> None:
+        self.scenario = scenario
+        self.replication = replication
+        self.seed = scenario.run.seed if seed is None else seed
+        streams = Streams(self.seed, replication)
+        self.grid = DistrictGrid.from_districts(scenario.districts)
+        self.plan = generate_incidents(scenario, self.grid, streams)
+        self.travel = make_travel(scenario.travel)
+        self.turnout_min = self.travel.turnout_min(self.plan.turnout_u)
+        self.noise = self.travel.noise_factor(self.plan.noise_u)
+        self.env = simpy.Environment()
+
+        home, home_x, home_y = self.grid.unit_homes([d.stations for d in scenario.districts],
+                                                    [d.units for d in scenario.districts])
+        self.fleet = Fleet(home, home_x, home_y)
+        self.district_units = [np.flatnonzero(home == d) for d in range(len(scenario.districts))]
+        self.district_masks = [home == d for d in range(len(scenario.districts))]
+        self.home_policy = scenario.dispatch.policy == "home_district"
+        self.queues = DispatchQueues(scenario.dispatch.policy, len(scenario.districts))
+        self.return_to_station = scenario.fleet.after_clear == "return_to_station"
+        self.call_centre = (
+            CallCentre(self.env, scenario.call_centre.call_takers_by_hour)
+            if isinstance(scenario.call_centre, StaffedCallCentre)
+            else None
+        )
+
+        n = self.plan.size
+        nan = math.nan
+        self.t_answer = [nan] * n
+        self.t_queue = [nan] * n
+        self.t_dispatch = [nan] * n
+        self.t_arrive = [nan] * n
+        self.t_clear = [nan] * n
+        self.resolution = [RESOLUTION_OPEN] * n
+        self.remaining = [0] * n
+        self.assigned: list[list[int]] = [[] for _ in range(n)]
+        self.arrived = [0] * n
+        self.work_done = [False] * n
+        self.counted_waiting = [False] * n
+        self.unit_log: list[list[Any]] = []
+        self.unit_log_row = [-1] * self.fleet.size
+
+        now = 0.0
+        self.waiting = TimeAverage(now)  # incidents queued with no unit yet
+        self.busy_units = TimeAverage(now)  # units en route or on scene
+        self.talking = TimeAverage(now)  # call-takers in a call
+        self.staffed = TimeAverage(now)  # call-takers on the roster
+
+    # ----------------------------------------------------------------- processes
+    def _arrivals(self) -> Any:
+        env = self.env
+        t_call = self.plan.t_call.tolist()
+        for incident, t in enumerate(t_call):
+            if t > env.now:
+                yield env.timeout(t - env.now)
+            if self.call_centre is not None:
+                env.process(self._call(incident))
+            else:
+                self.t_answer[incident] = env.now
+                self._after_call(incident)
+
+    def _call(self, incident: int) -> Any:
+        assert self.call_centre is not None
+        env = self.env
+        with self.call_centre.request() as request:
+            yield request
+            self.t_answer[incident] = env.now
+            self.talking.add(env.now, 1)
+            yield env.timeout(self.plan.talk_min[incident])
+            self.talking.add(env.now, -1)
+        self._after_call(incident)
+
+    def _rosters(self) -> Any:
+        env = self.env
+        run = self.scenario.run
+        for start, _end, hour in hourly_segments(run.start_clock_h, run.duration_min):
+            if start > env.now:
+                yield env.timeout(start - env.now)
+            self._set_unit_roster(hour)
+            if self.call_centre is not None:
+                self.call_centre.staff(hour)
+                self.staffed.add(env.now, self.call_centre.by_hour[hour] - self.staffed.level)
+
+    def _end_warmup(self) -> Any:
+        yield self.env.timeout(self.scenario.run.warmup_min)
+        for monitor in (self.waiting, self.busy_units, self.talking, self.staffed):
+            monitor.reset(self.env.now)
+
+    # ----------------------------------------------------------------- incident flow
+    def _after_call(self, incident: int) -> None:
+        outcome = self.plan.outcome[incident]
+        if outcome != OUTCOME_DISPATCH:
+            self.resolution[incident] = RESOLUTION_PHONE if outcome == OUTCOME_PHONE else RESOLUTION_DIVERTED
+            self.t_clear[incident] = self.env.now
+            return
+        delay = float(self.plan.decision_min[incident])
+        if delay > 0:
+            self.env.timeout(delay).callbacks.append(partial(self._on_decided, incident))
+        else:
+            self._submit(incident)
+
+    def _on_decided(self, incident: int, _event: simpy.Event) -> None:
+        self._submit(incident)
+
+    def _submit(self, incident: int) -> None:
+        now = self.env.now
+        self.t_queue[incident] = now
+        self.remaining[incident] = int(self.plan.units_needed[incident])
+        self._assign_available(incident)
+        if self.remaining[incident] > 0:
+            district = int(self.plan.district[incident])
+            self.queues.push(self.queues.area_of(district), int(self.plan.priority[incident]), now, incident)
+            if not self.assigned[incident]:
+                self.counted_waiting[incident] = True
+                self.waiting.add(now, 1)
+
+    def _assign_available(self, incident: int) -> None:
+        plan = self.plan
+        x, y = float(plan.x_km[incident]), float(plan.y_km[incident])
+        clock = self._clock_hour()
+        while self.remaining[incident] > 0:
+            mask = self.fleet.available
+            if self.home_policy:
+                mask = mask & self.district_masks[int(plan.district[incident])]
+            choice = nearest_available(self.fleet, mask, x, y, self.env.now, partial(self._estimate, clock))
+            if choice is None:
+                return
+            self._assign(choice[0], incident, choice[1])
+
+    def _estimate(self, clock: float, ux: Any, uy: Any, x: float, y: float) -> Any:
+        return self.travel.estimate_min(self.travel.distance_km(ux, uy, x, y), clock)
+
+    def _assign(self, unit: int, incident: int, drive_estimate_min: float) -> None:
+        now = self.env.now
+        fleet = self.fleet
+        slot = len(self.assigned[incident])
+        if slot == 0:
+            self.t_dispatch[incident] = now
+            if self.counted_waiting[incident]:
+                self.waiting.add(now, -1)
+        ux, uy = fleet.positions(np.array([unit]), now)
+        distance = float(self.travel.distance_km(ux, uy, float(self.plan.x_km[incident]), float(self.plan.y_km[incident]))[0])
+        travel = float(self.turnout_min[incident, slot] + drive_estimate_min * self.noise[incident, slot])
+        fleet.token[unit] += 1
+        fleet.set_state(unit, EN_ROUTE)
+        self.busy_units.add(now, 1)
+        self.remaining[incident] -= 1
+        self.assigned[incident].append(unit)
+        self.unit_log_row[unit] = len(self.unit_log)
+        self.unit_log.append([unit, incident, now, math.nan, math.nan, distance, travel])
+        self.env.timeout(travel).callbacks.append(partial(self._on_arrive, unit, incident))
+
+    def _on_arrive(self, unit: int, incident: int, _event: simpy.Event) -> None:
+        now = self.env.now
+        fleet = self.fleet
+        fleet.set_state(unit, ON_SCENE)
+        fleet.x[unit], fleet.y[unit] = self.plan.x_km[incident], self.plan.y_km[incident]
+        self.unit_log[self.unit_log_row[unit]][3] = now
+        self.arrived[incident] += 1
+        if self.arrived[incident] == 1:
+            self.t_arrive[incident] = now
+            self.env.timeout(self.plan.scene_min[incident]).callbacks.append(partial(self._on_work_done, incident))
+        elif self.work_done[incident] and self.arrived[incident] == len(self.assigned[incident]):
+            self._clear(incident)
+
+    def _on_work_done(self, incident: int, _event: simpy.Event) -> None:
+        self.work_done[incident] = True
+        self.remaining[incident] = 0  # needs not yet met are cancelled; the queue drops them lazily
+        if self.arrived[incident] == len(self.assigned[incident]):
+            self._clear(incident)
+
+    def _clear(self, incident: int) -> None:
+        self.t_clear[incident] = self.env.now
+        self.resolution[incident] = RESOLUTION_DISPATCHED
+        for unit in self.assigned[incident]:
+            self._release(unit)
+
+    def _release(self, unit: int) -> None:
+        now = self.env.now
+        fleet = self.fleet
+        self.unit_log[self.unit_log_row[unit]][4] = now
+        self.busy_units.add(now, -1)
+        if fleet.going_off[unit]:
+            fleet.go_off_duty(unit, now)
+            return
+        if self.return_to_station:
+            distance = self.travel.distance_km(fleet.x[unit : unit + 1], fleet.y[unit : unit + 1],
+                                               float(fleet.home_x[unit]), float(fleet.home_y[unit]))
+            back = float(self.travel.estimate_min(distance, self._clock_hour())[0])
+            if back > 0:
+                fleet.set_state(unit, RETURNING)
+                fleet.return_t0[unit], fleet.return_t1[unit] = now, now + back
+                self.env.timeout(back).callbacks.append(partial(self._on_home, unit, int(fleet.token[unit])))
+            else:
+                fleet.x[unit], fleet.y[unit] = fleet.home_x[unit], fleet.home_y[unit]
+                fleet.set_state(unit, IDLE)
+        else:
+            fleet.set_state(unit, IDLE)
+        self._offer(unit)
+
+    def _on_home(self, unit: int, token: int, _event: simpy.Event) -> None:
+        fleet = self.fleet
+        if fleet.token[unit] != token:
+            return  # re-tasked or off duty since this return trip began
+        fleet.x[unit], fleet.y[unit] = fleet.home_x[unit], fleet.home_y[unit]
+        fleet.set_state(unit, IDLE)
+
+    def _offer(self, unit: int) -> None:
+        """A unit became available: give it the most urgent waiting incident of its area."""
+        area = self.queues.area_of(int(self.fleet.home_district[unit]))
+        incident = self.queues.head(area, self._still_needs)
+        if incident is None:
+            return
+        clock = self._clock_hour()
+        ux, uy = self.fleet.positions(np.array([unit]), self.env.now)
+        estimate = float(self._estimate(clock, ux, uy, float(self.plan.x_km[incident]), float(self.plan.y_km[incident]))[0])
+        self._assign(unit, incident, estimate)
+        if self.remaining[incident] == 0:
+            self.queues.pop_head(area)
+
+    def _still_needs(self, incident: int) -> bool:
+        return self.remaining[incident] > 0
+
+    def _set_unit_roster(self, hour: int) -> None:
+        now = self.env.now
+        fleet = self.fleet
+        fraction = self.scenario.fleet.on_duty_fraction_by_hour[hour]
+        for units in self.district_units:
+            target = int(round(units.size * fraction))
+            on = units[(fleet.state[units] != OFF) & ~fleet.going_off[units]]
+            if on.size > target:
+                excess = on.size - target
+                free = on[fleet.available[on]][:excess]
+                for unit in free:
+                    fleet.go_off_duty(int(unit), now)
+                fleet.going_off[on[~fleet.available[on]][: excess - free.size]] = True
+            elif on.size < target:
+                need = target - on.size
+                leaving = units[fleet.going_off[units]][:need]
+                fleet.going_off[leaving] = False
+                for unit in units[fleet.state[units] == OFF][: need - leaving.size]:
+                    fleet.come_on_duty(int(unit), now)
+                    self._offer(int(unit))
+
+    def _clock_hour(self) -> float:
+        return (self.scenario.run.start_clock_h + self.env.now / 60.0) % 24.0
+
+    # ----------------------------------------------------------------- run
+    def run(self) -> RunResult:
+        """Simulate to the end of the run and return the logs and monitors."""
+        env = self.env
+        env.process(self._rosters())
+        env.process(self._arrivals())
+        if self.scenario.run.warmup_min > 0:
+            env.process(self._end_warmup())
+        end = self.scenario.run.duration_min
+        env.run(until=end)
+        self.fleet.close_duty(end)
+        monitors = {
+            "waiting_for_unit_mean": self.waiting.mean(end),
+            "busy_units_mean": self.busy_units.mean(end),
+            "call_takers_talking_mean": self.talking.mean(end),
+            "call_takers_staffed_mean": self.staffed.mean(end),
+        }
+        logs = build_logs(self, end)
+        return RunResult(self.scenario, self.replication, self.seed, logs, monitors)
+
+
+def simulate_one(scenario: Scenario, replication: int, seed: int | None = None) -> RunResult:
+    """Run replication `replication` of a scenario."""
+    return CityModel(scenario, replication, seed).run()

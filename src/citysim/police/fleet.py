@@ -1,0 +1,70 @@
+"""Patrol units as numpy state: where they are, what they do, whether they are on duty.
+
+A SimPy resource per unit would cost bookkeeping for every one of ~1,500 units; instead the state is
+arrays, and the dispatcher asks for the available units as a boolean mask. A unit is *available*
+when on duty and idle or returning to its station (it can be re-tasked on the way back).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+OFF, IDLE, EN_ROUTE, ON_SCENE, RETURNING = 0, 1, 2, 3, 4
+STATE_NAMES = ("off", "idle", "en_route", "on_scene", "returning")
+
+
+class Fleet:
+    """State of every unit; positions in km on the district grid."""
+
+    def __init__(self, home_district: NDArray[np.intp], home_x: NDArray[np.float64], home_y: NDArray[np.float64]):
+        n = home_district.size
+        self.size = n
+        self.home_district = home_district
+        self.home_x = home_x
+        self.home_y = home_y
+        self.state = np.full(n, OFF, dtype=np.int8)
+        self.available = np.zeros(n, dtype=bool)
+        self.going_off = np.zeros(n, dtype=bool)
+        self.x = home_x.copy()
+        self.y = home_y.copy()
+        # A return trip: from (x, y) at t0 to home at t1; token invalidates a superseded return.
+        self.return_t0 = np.zeros(n)
+        self.return_t1 = np.zeros(n)
+        self.token = np.zeros(n, dtype=np.int64)
+        self.duty_start = np.full(n, np.nan)
+        self.duty_intervals: list[tuple[int, float, float]] = []
+
+    def positions(self, units: NDArray[np.intp], now: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Where the given units are now (returning units interpolated along their way home)."""
+        x, y = self.x[units], self.y[units]
+        returning = self.state[units] == RETURNING
+        if not returning.any():
+            return x, y
+        t0, t1 = self.return_t0[units], self.return_t1[units]
+        span = np.where(t1 > t0, t1 - t0, 1.0)
+        share = np.where(returning, np.clip((now - t0) / span, 0.0, 1.0), 0.0)
+        hx, hy = self.home_x[units], self.home_y[units]
+        return x + share * (hx - x), y + share * (hy - y)
+
+    def set_state(self, unit: int, state: int) -> None:
+        self.state[unit] = state
+        self.available[unit] = state in (IDLE, RETURNING)
+
+    def come_on_duty(self, unit: int, now: float) -> None:
+        self.x[unit], self.y[unit] = self.home_x[unit], self.home_y[unit]
+        self.going_off[unit] = False
+        self.duty_start[unit] = now
+        self.set_state(unit, IDLE)
+
+    def go_off_duty(self, unit: int, now: float) -> None:
+        self.duty_intervals.append((unit, float(self.duty_start[unit]), now))
+        self.duty_start[unit] = np.nan
+        self.going_off[unit] = False
+        self.token[unit] += 1
+        self.set_state(unit, OFF)
+
+    def close_duty(self, now: float) -> None:
+        """Record the open duty intervals at the end of the run."""
+        for unit in np.flatnonzero(~np.isnan(self.duty_start)):
+            self.duty_intervals.append((int(unit), float(self.duty_start[unit]), now))

@@ -1,0 +1,89 @@
+"""Police travel times: the one interface the dispatcher and units use.
+
+This first model is straight-line distance x circuity at the clock hour's speed, after a turn-out
+time; the actual trip varies around the estimate by lognormal noise of mean 1. The road and traffic
+layer will replace it behind the same interface, `TravelModel`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+from citysim.config.schema import InstantTravel, StraightLineTravel
+
+FloatArray = NDArray[np.float64]
+
+
+class TravelModel(Protocol):
+    """What dispatch and units need to know about travel."""
+
+    def distance_km(self, x0: FloatArray, y0: FloatArray, x1: float, y1: float) -> FloatArray:
+        """Road distance from each origin to one destination."""
+        ...
+
+    def estimate_min(self, distance_km: FloatArray, clock_h: float) -> FloatArray:
+        """Expected driving time (no turn-out) for each distance at this clock hour."""
+        ...
+
+    def turnout_min(self, u: FloatArray) -> FloatArray:
+        """Turn-out times (assignment to moving), by inverse transform of uniforms."""
+        ...
+
+    def noise_factor(self, u: FloatArray) -> FloatArray:
+        """Multipliers (mean 1) of actual over estimated driving time, from uniforms."""
+        ...
+
+
+class StraightLine:
+    """Distance x circuity at an hourly speed, plus turn-out; see module docstring."""
+
+    def __init__(self, spec: StraightLineTravel) -> None:
+        self._circuity = spec.circuity
+        self._min_per_km = 60.0 / np.asarray(spec.speed_kmh_by_hour, dtype=np.float64)
+        self._turnout = spec.turnout
+        sigma2 = math.log1p(spec.noise_cv**2)
+        self._noise_sigma = math.sqrt(sigma2)
+        self._noise_mu = -sigma2 / 2
+
+    def distance_km(self, x0: FloatArray, y0: FloatArray, x1: float, y1: float) -> FloatArray:
+        return np.hypot(x0 - x1, y0 - y1) * self._circuity
+
+    def estimate_min(self, distance_km: FloatArray, clock_h: float) -> FloatArray:
+        return distance_km * self._min_per_km[int(clock_h) % 24]
+
+    def turnout_min(self, u: FloatArray) -> FloatArray:
+        return self._turnout.ppf(u)
+
+    def noise_factor(self, u: FloatArray) -> FloatArray:
+        if self._noise_sigma == 0.0:
+            return np.ones_like(u)
+        from scipy.special import ndtri
+
+        return np.asarray(np.exp(self._noise_mu + self._noise_sigma * ndtri(u)), dtype=np.float64)
+
+
+class Instant:
+    """Zero travel time: every available unit is equally near, so 'nearest' takes the first in list."""
+
+    def distance_km(self, x0: FloatArray, y0: FloatArray, x1: float, y1: float) -> FloatArray:
+        return np.hypot(x0 - x1, y0 - y1)
+
+    def estimate_min(self, distance_km: FloatArray, clock_h: float) -> FloatArray:
+        return np.zeros_like(distance_km)
+
+    def turnout_min(self, u: FloatArray) -> FloatArray:
+        return np.zeros_like(u)
+
+    def noise_factor(self, u: FloatArray) -> FloatArray:
+        return np.ones_like(u)
+
+
+def make_travel(spec: StraightLineTravel | InstantTravel) -> TravelModel:
+    """Build the travel model a scenario asks for."""
+    if isinstance(spec, StraightLineTravel):
+        return StraightLine(spec)
+    return Instant()
