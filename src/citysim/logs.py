@@ -71,14 +71,18 @@ class RunLogs:
         )
 
 
+def _categorical(codes: np.ndarray, categories: list[str]) -> pd.Categorical[str]:
+    return pd.Categorical.from_codes(codes.astype(np.int64), categories=pd.Index(categories))
+
+
 def build_logs(model: CityModel, end_min: float) -> RunLogs:
     """Turn a finished model's state into the three DataFrames."""
     plan = model.plan
     scenario = model.scenario
     rep = model.replication
     known = plan.t_call < end_min  # incidents reported after the end are not part of the run
-    districts = pd.Categorical.from_codes(plan.district, categories=list(model.grid.names))
-    categories = pd.Categorical.from_codes(plan.category, categories=scenario.category_names)
+    districts = _categorical(plan.district, categories=list(model.grid.names))
+    categories = _categorical(plan.category, categories=scenario.category_names)
     first_unit = pd.array([a[0] if a else pd.NA for a in model.assigned], dtype="Int64")
     incidents = pd.DataFrame({
         "replication": np.full(plan.size, rep, dtype=np.int64),
@@ -109,9 +113,9 @@ def build_logs(model: CityModel, end_min: float) -> RunLogs:
     units = pd.DataFrame({
         "replication": np.full(unit_ids.size, rep, dtype=np.int64),
         "unit": unit_ids,
-        "unit_district": pd.Categorical.from_codes(model.fleet.home_district[unit_ids], categories=names),
+        "unit_district": _categorical(model.fleet.home_district[unit_ids], categories=names),
         "incident_id": incident_ids,
-        "incident_district": pd.Categorical.from_codes(plan.district[incident_ids], categories=names),
+        "incident_district": _categorical(plan.district[incident_ids], categories=names),
         "t_dispatch": unit_rows[:, 2],
         "t_arrive": unit_rows[:, 3],
         "t_clear": unit_rows[:, 4],
@@ -124,7 +128,7 @@ def build_logs(model: CityModel, end_min: float) -> RunLogs:
     duty = pd.DataFrame({
         "replication": np.full(duty_units.size, rep, dtype=np.int64),
         "unit": duty_units,
-        "unit_district": pd.Categorical.from_codes(model.fleet.home_district[duty_units], categories=names),
+        "unit_district": _categorical(model.fleet.home_district[duty_units], categories=names),
         "t_start": duty_rows[:, 1],
         "t_end": duty_rows[:, 2],
     })

@@ -28,7 +28,7 @@ def _package_versions() -> dict[str, str]:
     for name in PACKAGES:
         try:
             versions[name] = version(name)
-        except Exception:  # noqa: BLE001 - a missing distribution is recorded, not fatal
+        except Exception:
             versions[name] = "unknown"
     return versions
 

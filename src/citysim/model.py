@@ -32,7 +32,10 @@ from citysim.police.fleet import EN_ROUTE, IDLE, OFF, ON_SCENE, RETURNING, Fleet
 from citysim.random import Streams
 from citysim.travel import make_travel
 
-RESOLUTION_OPEN, RESOLUTION_DISPATCHED, RESOLUTION_PHONE, RESOLUTION_DIVERTED = "open", "dispatched", "phone", "diverted"
+RESOLUTION_OPEN = "open"
+RESOLUTION_DISPATCHED = "dispatched"
+RESOLUTION_PHONE = "phone"
+RESOLUTION_DIVERTED = "diverted"
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,17 @@ class CityModel:
 
         n = self.plan.size
         nan = math.nan
+        # Python lists of the per-incident plan: scalar indexing of lists is far cheaper than numpy's.
+        self.inc_x = self.plan.x_km.tolist()
+        self.inc_y = self.plan.y_km.tolist()
+        self.inc_district = self.plan.district.tolist()
+        self.inc_priority = self.plan.priority.tolist()
+        self.inc_units_needed = self.plan.units_needed.tolist()
+        self.inc_outcome = self.plan.outcome.tolist()
+        self.inc_decision = self.plan.decision_min.tolist()
+        self.inc_scene = self.plan.scene_min.tolist()
+        self.inc_talk = self.plan.talk_min.tolist()
+        self.call_times = self.plan.t_call.tolist()
         self.t_answer = [nan] * n
         self.t_queue = [nan] * n
         self.t_dispatch = [nan] * n
@@ -98,17 +112,19 @@ class CityModel:
         self.staffed = TimeAverage(now)  # call-takers on the roster
 
     # ----------------------------------------------------------------- processes
-    def _arrivals(self) -> Any:
-        env = self.env
-        t_call = self.plan.t_call.tolist()
-        for incident, t in enumerate(t_call):
-            if t > env.now:
-                yield env.timeout(t - env.now)
-            if self.call_centre is not None:
-                env.process(self._call(incident))
-            else:
-                self.t_answer[incident] = env.now
-                self._after_call(incident)
+    def _schedule_next_call(self, incident: int) -> None:
+        """Arrivals as a chain of timeouts: one event per call, cheaper than a generator process."""
+        if incident < len(self.call_times):
+            delay = self.call_times[incident] - self.env.now
+            self.env.timeout(delay).callbacks.append(partial(self._on_call, incident))
+
+    def _on_call(self, incident: int, _event: simpy.Event) -> None:
+        self._schedule_next_call(incident + 1)
+        if self.call_centre is not None:
+            self.env.process(self._call(incident))
+        else:
+            self.t_answer[incident] = self.env.now
+            self._after_call(incident)
 
     def _call(self, incident: int) -> Any:
         assert self.call_centre is not None
@@ -117,7 +133,7 @@ class CityModel:
             yield request
             self.t_answer[incident] = env.now
             self.talking.add(env.now, 1)
-            yield env.timeout(self.plan.talk_min[incident])
+            yield env.timeout(self.inc_talk[incident])
             self.talking.add(env.now, -1)
         self._after_call(incident)
 
@@ -139,12 +155,12 @@ class CityModel:
 
     # ----------------------------------------------------------------- incident flow
     def _after_call(self, incident: int) -> None:
-        outcome = self.plan.outcome[incident]
+        outcome = self.inc_outcome[incident]
         if outcome != OUTCOME_DISPATCH:
             self.resolution[incident] = RESOLUTION_PHONE if outcome == OUTCOME_PHONE else RESOLUTION_DIVERTED
             self.t_clear[incident] = self.env.now
             return
-        delay = float(self.plan.decision_min[incident])
+        delay = self.inc_decision[incident]
         if delay > 0:
             self.env.timeout(delay).callbacks.append(partial(self._on_decided, incident))
         else:
@@ -156,32 +172,35 @@ class CityModel:
     def _submit(self, incident: int) -> None:
         now = self.env.now
         self.t_queue[incident] = now
-        self.remaining[incident] = int(self.plan.units_needed[incident])
+        self.remaining[incident] = self.inc_units_needed[incident]
         self._assign_available(incident)
         if self.remaining[incident] > 0:
-            district = int(self.plan.district[incident])
-            self.queues.push(self.queues.area_of(district), int(self.plan.priority[incident]), now, incident)
+            area = self.queues.area_of(self.inc_district[incident])
+            self.queues.push(area, self.inc_priority[incident], now, incident)
             if not self.assigned[incident]:
                 self.counted_waiting[incident] = True
                 self.waiting.add(now, 1)
 
     def _assign_available(self, incident: int) -> None:
-        plan = self.plan
-        x, y = float(plan.x_km[incident]), float(plan.y_km[incident])
+        fleet = self.fleet
+        district = self.inc_district[incident]
+        x, y = self.inc_x[incident], self.inc_y[incident]
         clock = self._clock_hour()
         while self.remaining[incident] > 0:
-            mask = self.fleet.available
             if self.home_policy:
-                mask = mask & self.district_masks[int(plan.district[incident])]
-            choice = nearest_available(self.fleet, mask, x, y, self.env.now, partial(self._estimate, clock))
+                if not fleet.available_in_district[district]:
+                    return
+                candidates = fleet.available & self.district_masks[district]
+            else:
+                if not fleet.available_total:
+                    return
+                candidates = fleet.available
+            choice = nearest_available(fleet, candidates, x, y, self.env.now, self.travel, clock)
             if choice is None:
                 return
-            self._assign(choice[0], incident, choice[1])
+            self._assign(*choice, incident)
 
-    def _estimate(self, clock: float, ux: Any, uy: Any, x: float, y: float) -> Any:
-        return self.travel.estimate_min(self.travel.distance_km(ux, uy, x, y), clock)
-
-    def _assign(self, unit: int, incident: int, drive_estimate_min: float) -> None:
+    def _assign(self, unit: int, km: float, drive_min: float, incident: int) -> None:
         now = self.env.now
         fleet = self.fleet
         slot = len(self.assigned[incident])
@@ -189,28 +208,29 @@ class CityModel:
             self.t_dispatch[incident] = now
             if self.counted_waiting[incident]:
                 self.waiting.add(now, -1)
-        ux, uy = fleet.positions(np.array([unit]), now)
-        distance = float(self.travel.distance_km(ux, uy, float(self.plan.x_km[incident]), float(self.plan.y_km[incident]))[0])
-        travel = float(self.turnout_min[incident, slot] + drive_estimate_min * self.noise[incident, slot])
+        travel = self.turnout_min.item(incident, slot) + drive_min * self.noise.item(incident, slot)
         fleet.token[unit] += 1
         fleet.set_state(unit, EN_ROUTE)
         self.busy_units.add(now, 1)
         self.remaining[incident] -= 1
         self.assigned[incident].append(unit)
         self.unit_log_row[unit] = len(self.unit_log)
-        self.unit_log.append([unit, incident, now, math.nan, math.nan, distance, travel])
-        self.env.timeout(travel).callbacks.append(partial(self._on_arrive, unit, incident))
+        self.unit_log.append([unit, incident, now, math.nan, math.nan, km, travel])
+        if travel > 0:
+            self.env.timeout(travel).callbacks.append(partial(self._on_arrive, unit, incident))
+        else:
+            self._on_arrive(unit, incident, None)
 
-    def _on_arrive(self, unit: int, incident: int, _event: simpy.Event) -> None:
+    def _on_arrive(self, unit: int, incident: int, _event: simpy.Event | None) -> None:
         now = self.env.now
         fleet = self.fleet
         fleet.set_state(unit, ON_SCENE)
-        fleet.x[unit], fleet.y[unit] = self.plan.x_km[incident], self.plan.y_km[incident]
+        fleet.x[unit], fleet.y[unit] = self.inc_x[incident], self.inc_y[incident]
         self.unit_log[self.unit_log_row[unit]][3] = now
         self.arrived[incident] += 1
         if self.arrived[incident] == 1:
             self.t_arrive[incident] = now
-            self.env.timeout(self.plan.scene_min[incident]).callbacks.append(partial(self._on_work_done, incident))
+            self.env.timeout(self.inc_scene[incident]).callbacks.append(partial(self._on_work_done, incident))
         elif self.work_done[incident] and self.arrived[incident] == len(self.assigned[incident]):
             self._clear(incident)
 
@@ -235,15 +255,15 @@ class CityModel:
             fleet.go_off_duty(unit, now)
             return
         if self.return_to_station:
-            distance = self.travel.distance_km(fleet.x[unit : unit + 1], fleet.y[unit : unit + 1],
-                                               float(fleet.home_x[unit]), float(fleet.home_y[unit]))
-            back = float(self.travel.estimate_min(distance, self._clock_hour())[0])
+            home_x, home_y = float(fleet.home_x[unit]), float(fleet.home_y[unit])
+            _km, back = self.travel.estimate_one(float(fleet.x[unit]), float(fleet.y[unit]), home_x, home_y,
+                                                 self._clock_hour())
             if back > 0:
                 fleet.set_state(unit, RETURNING)
                 fleet.return_t0[unit], fleet.return_t1[unit] = now, now + back
-                self.env.timeout(back).callbacks.append(partial(self._on_home, unit, int(fleet.token[unit])))
+                self.env.timeout(back).callbacks.append(partial(self._on_home, unit, fleet.token[unit]))
             else:
-                fleet.x[unit], fleet.y[unit] = fleet.home_x[unit], fleet.home_y[unit]
+                fleet.x[unit], fleet.y[unit] = home_x, home_y
                 fleet.set_state(unit, IDLE)
         else:
             fleet.set_state(unit, IDLE)
@@ -262,12 +282,11 @@ class CityModel:
         incident = self.queues.head(area, self._still_needs)
         if incident is None:
             return
-        clock = self._clock_hour()
-        ux, uy = self.fleet.positions(np.array([unit]), self.env.now)
-        estimate = float(self._estimate(clock, ux, uy, float(self.plan.x_km[incident]), float(self.plan.y_km[incident]))[0])
-        self._assign(unit, incident, estimate)
-        if self.remaining[incident] == 0:
-            self.queues.pop_head(area)
+        ux, uy = self.fleet.position_of(unit, self.env.now)
+        km, drive = self.travel.estimate_one(ux, uy, self.inc_x[incident], self.inc_y[incident], self._clock_hour())
+        if self.remaining[incident] == 1:
+            self.queues.pop_head(area)  # before assigning, so nothing the assignment triggers sees it
+        self._assign(unit, km, drive, incident)
 
     def _still_needs(self, incident: int) -> bool:
         return self.remaining[incident] > 0
@@ -277,8 +296,9 @@ class CityModel:
         fleet = self.fleet
         fraction = self.scenario.fleet.on_duty_fraction_by_hour[hour]
         for units in self.district_units:
-            target = int(round(units.size * fraction))
-            on = units[(fleet.state[units] != OFF) & ~fleet.going_off[units]]
+            target = round(units.size * fraction)
+            state = np.array([fleet.state[u] for u in units], dtype=np.int8)
+            on = units[(state != OFF) & ~fleet.going_off[units]]
             if on.size > target:
                 excess = on.size - target
                 free = on[fleet.available[on]][:excess]
@@ -289,11 +309,13 @@ class CityModel:
                 need = target - on.size
                 leaving = units[fleet.going_off[units]][:need]
                 fleet.going_off[leaving] = False
-                for unit in units[fleet.state[units] == OFF][: need - leaving.size]:
+                for unit in units[state == OFF][: need - leaving.size]:
                     fleet.come_on_duty(int(unit), now)
                     self._offer(int(unit))
 
     def _clock_hour(self) -> float:
+        if self.travel.instant:
+            return 0.0  # travel times do not depend on the hour
         return (self.scenario.run.start_clock_h + self.env.now / 60.0) % 24.0
 
     # ----------------------------------------------------------------- run
@@ -301,7 +323,7 @@ class CityModel:
         """Simulate to the end of the run and return the logs and monitors."""
         env = self.env
         env.process(self._rosters())
-        env.process(self._arrivals())
+        self._schedule_next_call(0)
         if self.scenario.run.warmup_min > 0:
             env.process(self._end_warmup())
         end = self.scenario.run.duration_min

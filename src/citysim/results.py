@@ -22,10 +22,11 @@ def prepare_output_folder(out: Path) -> None:
     """Create the folder (or check it is usable) before any work starts."""
     try:
         out.mkdir(parents=True, exist_ok=True)
-        probe = tempfile.NamedTemporaryFile(dir=out, prefix=".write-test-", delete=True)
-        probe.close()
+        with tempfile.NamedTemporaryFile(dir=out, prefix=".write-test-"):
+            pass
     except OSError as exc:
-        raise InputError(out, f"the output folder cannot be written ({exc.strerror}); choose another with --out.") from None
+        problem = f"the output folder cannot be written ({exc.strerror}); choose another with --out."
+        raise InputError(out, problem) from None
     stale = out / "manifest.json"
     if stale.exists():
         stale.unlink()  # the folder is being rewritten: it is incomplete until the new manifest lands
@@ -51,7 +52,10 @@ def write_csv(frame: pd.DataFrame, path: Path) -> None:
 
 
 def write_text(text: str, path: Path) -> None:
-    _atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    def write(tmp: Path) -> None:
+        tmp.write_text(text, encoding="utf-8")
+
+    _atomic_write(path, write)
 
 
 def write_json(data: dict[str, Any], path: Path) -> None:

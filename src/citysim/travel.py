@@ -21,12 +21,17 @@ FloatArray = NDArray[np.float64]
 class TravelModel(Protocol):
     """What dispatch and units need to know about travel."""
 
-    def distance_km(self, x0: FloatArray, y0: FloatArray, x1: float, y1: float) -> FloatArray:
-        """Road distance from each origin to one destination."""
+    #: True when every trip takes zero time (then any available unit is as near as any other).
+    instant: bool
+
+    def estimate_many(
+        self, x0: FloatArray, y0: FloatArray, x1: float, y1: float, clock_h: float
+    ) -> tuple[FloatArray, FloatArray]:
+        """Road km and expected driving minutes from each origin to one destination."""
         ...
 
-    def estimate_min(self, distance_km: FloatArray, clock_h: float) -> FloatArray:
-        """Expected driving time (no turn-out) for each distance at this clock hour."""
+    def estimate_one(self, x0: float, y0: float, x1: float, y1: float, clock_h: float) -> tuple[float, float]:
+        """Road km and expected driving minutes of one trip (scalar fast path)."""
         ...
 
     def turnout_min(self, u: FloatArray) -> FloatArray:
@@ -41,19 +46,25 @@ class TravelModel(Protocol):
 class StraightLine:
     """Distance x circuity at an hourly speed, plus turn-out; see module docstring."""
 
+    instant = False
+
     def __init__(self, spec: StraightLineTravel) -> None:
         self._circuity = spec.circuity
-        self._min_per_km = 60.0 / np.asarray(spec.speed_kmh_by_hour, dtype=np.float64)
+        self._min_per_km = [60.0 / v for v in spec.speed_kmh_by_hour]
         self._turnout = spec.turnout
         sigma2 = math.log1p(spec.noise_cv**2)
         self._noise_sigma = math.sqrt(sigma2)
         self._noise_mu = -sigma2 / 2
 
-    def distance_km(self, x0: FloatArray, y0: FloatArray, x1: float, y1: float) -> FloatArray:
-        return np.hypot(x0 - x1, y0 - y1) * self._circuity
+    def estimate_many(
+        self, x0: FloatArray, y0: FloatArray, x1: float, y1: float, clock_h: float
+    ) -> tuple[FloatArray, FloatArray]:
+        km = np.hypot(x0 - x1, y0 - y1) * self._circuity
+        return km, km * self._min_per_km[int(clock_h) % 24]
 
-    def estimate_min(self, distance_km: FloatArray, clock_h: float) -> FloatArray:
-        return distance_km * self._min_per_km[int(clock_h) % 24]
+    def estimate_one(self, x0: float, y0: float, x1: float, y1: float, clock_h: float) -> tuple[float, float]:
+        km = math.hypot(x0 - x1, y0 - y1) * self._circuity
+        return km, km * self._min_per_km[int(clock_h) % 24]
 
     def turnout_min(self, u: FloatArray) -> FloatArray:
         return self._turnout.ppf(u)
@@ -69,11 +80,15 @@ class StraightLine:
 class Instant:
     """Zero travel time: every available unit is equally near, so 'nearest' takes the first in list."""
 
-    def distance_km(self, x0: FloatArray, y0: FloatArray, x1: float, y1: float) -> FloatArray:
-        return np.hypot(x0 - x1, y0 - y1)
+    instant = True
 
-    def estimate_min(self, distance_km: FloatArray, clock_h: float) -> FloatArray:
-        return np.zeros_like(distance_km)
+    def estimate_many(
+        self, x0: FloatArray, y0: FloatArray, x1: float, y1: float, clock_h: float
+    ) -> tuple[FloatArray, FloatArray]:
+        return np.zeros_like(x0), np.zeros_like(x0)
+
+    def estimate_one(self, x0: float, y0: float, x1: float, y1: float, clock_h: float) -> tuple[float, float]:
+        return 0.0, 0.0
 
     def turnout_min(self, u: FloatArray) -> FloatArray:
         return np.zeros_like(u)

@@ -71,7 +71,7 @@ class Lognormal(_Dist):
 
         sigma2 = math.log1p(self.cv**2)
         mu = math.log(self.mean_min) - sigma2 / 2
-        return np.exp(mu + math.sqrt(sigma2) * ndtri(u))
+        return np.asarray(np.exp(mu + math.sqrt(sigma2) * ndtri(u)), dtype=np.float64)
 
     @property
     def mean(self) -> float:

@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from citysim.config.schema import Scenario
 from citysim.config.yaml_loader import LoadedDocument, load_yaml_document
@@ -21,10 +22,9 @@ def _data_path(loc: tuple[int | str, ...], data: Any) -> KeyPath:
     path: list[str | int] = []
     node = data
     for index, part in enumerate(loc):
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-            path.append(part)
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        in_mapping = isinstance(node, dict) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if in_mapping or in_list:
             node = node[part]
             path.append(part)
         elif index == len(loc) - 1 and isinstance(part, str) and isinstance(node, dict):
@@ -63,7 +63,8 @@ def _resolve_annotation(annotation: Any, node: Any) -> Any:
     for candidate in candidates:
         for tag in ("kind", "dist"):
             field = candidate.model_fields.get(tag)
-            if field is not None and isinstance(node, dict) and node.get(tag) in getattr(field.annotation, "__args__", ()):
+            allowed = getattr(field.annotation, "__args__", ()) if field is not None else ()
+            if isinstance(node, dict) and node.get(tag) in allowed:
                 return candidate
     if len(candidates) == 1:
         return candidates[0]
@@ -72,7 +73,7 @@ def _resolve_annotation(annotation: Any, node: Any) -> Any:
     return None
 
 
-def _describe(error: dict[str, Any], path: KeyPath, data: Any) -> str:
+def _describe(error: ErrorDetails, path: KeyPath, data: Any) -> str:
     kind = error["type"]
     if kind == "extra_forbidden":
         key = str(path[-1]) if path else "?"

@@ -17,7 +17,6 @@ from citysim.geography import DistrictGrid
 from citysim.random import Streams
 
 OUTCOME_DISPATCH, OUTCOME_PHONE, OUTCOME_DIVERTED = 0, 1, 2
-MAX_SLOTS_STREAM = 10  # per-incident draws reserved for each unit slot (units_needed <= 10)
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.intp]
@@ -76,6 +75,11 @@ def arrival_times(scenario: Scenario, generator: np.random.Generator) -> FloatAr
     return np.sort(times)
 
 
+def _per_slot(streams: Streams, name: str, n: int, slots: int) -> FloatArray:
+    """Uniforms for each incident's k-th unit, one stream per slot k (so adding slots shifts nothing)."""
+    return np.column_stack([streams.uniforms(f"{name}.{k}", n) for k in range(slots)])
+
+
 def generate_incidents(scenario: Scenario, grid: DistrictGrid, streams: Streams) -> IncidentPlan:
     """Draw every incident of one replication."""
     t_occur = arrival_times(scenario, streams.generator("demand.arrivals"))
@@ -106,7 +110,8 @@ def generate_incidents(scenario: Scenario, grid: DistrictGrid, streams: Streams)
         return values
 
     report_delay = per_category("demand.report_delay", "report_delay")
-    talk = per_category("callcentre.talk", "talk") if isinstance(scenario.call_centre, StaffedCallCentre) else np.zeros(n)
+    staffed = isinstance(scenario.call_centre, StaffedCallCentre)
+    talk = per_category("callcentre.talk", "talk") if staffed else np.zeros(n)
     scene = per_category("scene.handling", "scene")
     decision = scenario.dispatch.decision_delay.ppf(streams.uniforms("dispatch.decision", n))
 
@@ -116,6 +121,7 @@ def generate_incidents(scenario: Scenario, grid: DistrictGrid, streams: Streams)
     outcome = np.where(u_outcome < phone_p, OUTCOME_PHONE,
                        np.where(u_outcome < phone_p + divert_p, OUTCOME_DIVERTED, OUTCOME_DISPATCH))
 
+    slots = max(c.units_needed for c in categories)
     t_call = t_occur + report_delay
     order = np.argsort(t_call, kind="stable")
     return IncidentPlan(
@@ -131,6 +137,6 @@ def generate_incidents(scenario: Scenario, grid: DistrictGrid, streams: Streams)
         talk_min=talk[order],
         decision_min=decision[order],
         scene_min=scene[order],
-        turnout_u=streams.uniforms("travel.turnout", (n, MAX_SLOTS_STREAM))[order],
-        noise_u=streams.uniforms("travel.noise", (n, MAX_SLOTS_STREAM))[order],
+        turnout_u=_per_slot(streams, "travel.turnout", n, slots)[order],
+        noise_u=_per_slot(streams, "travel.noise", n, slots)[order],
     )

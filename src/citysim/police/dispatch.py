@@ -16,8 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from citysim.police.fleet import Fleet
-
-ChooseUnit = Callable[[int], int | None]
+from citysim.travel import TravelModel
 
 
 class DispatchQueues:
@@ -25,8 +24,8 @@ class DispatchQueues:
 
     def __init__(self, policy: Literal["home_district", "nearest"], n_districts: int) -> None:
         self.policy = policy
-        self._heaps: list[list[tuple[int, float, int]]] = [[] for _ in range(n_districts if policy == "home_district" else 1)]
-        self.waiting_for_first_unit = 0  # incidents in queue with no unit yet (for Little's law)
+        areas = n_districts if policy == "home_district" else 1
+        self._heaps: list[list[tuple[int, float, int]]] = [[] for _ in range(areas)]
 
     def area_of(self, district: int) -> int:
         return district if self.policy == "home_district" else 0
@@ -47,23 +46,18 @@ class DispatchQueues:
     def pop_head(self, area: int) -> None:
         heapq.heappop(self._heaps[area])
 
-    def total_waiting(self) -> int:
-        return sum(len(h) for h in self._heaps)
-
 
 def nearest_available(
-    fleet: Fleet,
-    candidates_mask: NDArray[np.bool_],
-    x: float,
-    y: float,
-    now: float,
-    estimate: Callable[[NDArray[np.float64], NDArray[np.float64], float, float], NDArray[np.float64]],
-) -> tuple[int, float] | None:
-    """The available unit with the shortest estimated travel time to (x, y), and that time."""
-    units = np.flatnonzero(candidates_mask)
+    fleet: Fleet, candidates: NDArray[np.bool_], x: float, y: float, now: float, travel: TravelModel, clock_h: float
+) -> tuple[int, float, float] | None:
+    """The candidate unit with the shortest estimated driving time to (x, y): (unit, km, minutes)."""
+    if travel.instant:
+        first = int(candidates.argmax())
+        return (first, 0.0, 0.0) if candidates[first] else None
+    units = np.flatnonzero(candidates)
     if units.size == 0:
         return None
     ux, uy = fleet.positions(units, now)
-    times = estimate(ux, uy, x, y)
-    best = int(np.argmin(times))
-    return int(units[best]), float(times[best])
+    km, minutes = travel.estimate_many(ux, uy, x, y, clock_h)
+    best = int(np.argmin(minutes))
+    return int(units[best]), float(km[best]), float(minutes[best])

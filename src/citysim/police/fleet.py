@@ -1,8 +1,9 @@
-"""Patrol units as numpy state: where they are, what they do, whether they are on duty.
+"""Patrol units as array state: where they are, what they do, whether they are on duty.
 
 A SimPy resource per unit would cost bookkeeping for every one of ~1,500 units; instead the state is
-arrays, and the dispatcher asks for the available units as a boolean mask. A unit is *available*
-when on duty and idle or returning to its station (it can be re-tasked on the way back).
+kept in plain lists (cheap scalar access on the hot path) mirrored by the numpy masks that the
+vectorised nearest-unit choice needs. A unit is *available* when on duty and idle or returning to
+its station (it can be re-tasked on the way back).
 """
 
 from __future__ import annotations
@@ -23,33 +24,58 @@ class Fleet:
         self.home_district = home_district
         self.home_x = home_x
         self.home_y = home_y
-        self.state = np.full(n, OFF, dtype=np.int8)
-        self.available = np.zeros(n, dtype=bool)
+        self.state = [OFF] * n
+        self.available = np.zeros(n, dtype=bool)  # mirror of state in (IDLE, RETURNING)
+        self.returning = np.zeros(n, dtype=bool)  # mirror of state == RETURNING
+        self.n_returning = 0
         self.going_off = np.zeros(n, dtype=bool)
         self.x = home_x.copy()
         self.y = home_y.copy()
         # A return trip: from (x, y) at t0 to home at t1; token invalidates a superseded return.
         self.return_t0 = np.zeros(n)
         self.return_t1 = np.zeros(n)
-        self.token = np.zeros(n, dtype=np.int64)
+        self.token = [0] * n
         self.duty_start = np.full(n, np.nan)
         self.duty_intervals: list[tuple[int, float, float]] = []
+        # Available units per home district, kept in Python so an empty area is found without numpy.
+        self.available_in_district = [0] * (int(home_district.max()) + 1 if n else 0)
+        self.available_total = 0
+        self._home = home_district.tolist()
 
     def positions(self, units: NDArray[np.intp], now: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """Where the given units are now (returning units interpolated along their way home)."""
         x, y = self.x[units], self.y[units]
-        returning = self.state[units] == RETURNING
-        if not returning.any():
+        if not self.n_returning:
             return x, y
+        returning = self.returning[units]
         t0, t1 = self.return_t0[units], self.return_t1[units]
         span = np.where(t1 > t0, t1 - t0, 1.0)
         share = np.where(returning, np.clip((now - t0) / span, 0.0, 1.0), 0.0)
         hx, hy = self.home_x[units], self.home_y[units]
         return x + share * (hx - x), y + share * (hy - y)
 
+    def position_of(self, unit: int, now: float) -> tuple[float, float]:
+        """Where one unit is now (scalar fast path of `positions`)."""
+        x, y = float(self.x[unit]), float(self.y[unit])
+        if self.state[unit] != RETURNING:
+            return x, y
+        t0, t1 = float(self.return_t0[unit]), float(self.return_t1[unit])
+        share = min(max((now - t0) / (t1 - t0), 0.0), 1.0) if t1 > t0 else 1.0
+        return x + share * (float(self.home_x[unit]) - x), y + share * (float(self.home_y[unit]) - y)
+
     def set_state(self, unit: int, state: int) -> None:
+        old = self.state[unit]
         self.state[unit] = state
-        self.available[unit] = state in (IDLE, RETURNING)
+        was_available = old in (IDLE, RETURNING)
+        is_available = state in (IDLE, RETURNING)
+        if was_available != is_available:
+            self.available[unit] = is_available
+            change = 1 if is_available else -1
+            self.available_in_district[self._home[unit]] += change
+            self.available_total += change
+        if (old == RETURNING) != (state == RETURNING):
+            self.returning[unit] = state == RETURNING
+            self.n_returning += 1 if state == RETURNING else -1
 
     def come_on_duty(self, unit: int, now: float) -> None:
         self.x[unit], self.y[unit] = self.home_x[unit], self.home_y[unit]

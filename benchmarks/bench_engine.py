@@ -1,0 +1,86 @@
+"""Engine benchmark: citysim's M/M/c verification scenario against an idiomatic raw-SimPy M/M/c.
+
+Both simulate the same queue (c = 10 units, 1/mu = 30 min, rho = 0.8) for the same simulated time in
+the same process, alternating, several rounds; we report customers per second (median of rounds) and
+the ratio citysim / raw SimPy. Ratios measured in one run are robust to a noisy shared machine.
+
+Run: python benchmarks/bench_engine.py [--days 100] [--rounds 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import random
+import statistics
+import time
+from pathlib import Path
+
+import simpy
+
+from citysim.config import load_scenario
+from citysim.model import simulate_one
+
+SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "verification" / "mmc.yaml"
+
+
+def raw_simpy_mmc(days: float, servers: int, mean_service_min: float, arrivals_per_day: float, seed: int) -> int:
+    """The textbook SimPy M/M/c: one process per customer, a simpy.Resource for the servers."""
+    rng = random.Random(seed)
+    env = simpy.Environment()
+    servers_resource = simpy.Resource(env, capacity=servers)
+    waits: list[float] = []
+    mean_gap = 1440.0 / arrivals_per_day
+
+    def customer(env: simpy.Environment) -> object:
+        arrived = env.now
+        with servers_resource.request() as request:
+            yield request
+            waits.append(env.now - arrived)
+            yield env.timeout(rng.expovariate(1.0 / mean_service_min))
+
+    def source(env: simpy.Environment) -> object:
+        while True:
+            yield env.timeout(rng.expovariate(1.0 / mean_gap))
+            env.process(customer(env))
+
+    env.process(source(env))
+    env.run(until=days * 1440.0)
+    return len(waits)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--days", type=float, default=100.0)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+
+    base = load_scenario(SCENARIO)
+    run = base.run.model_copy(update={"duration_min": args.days * 1440.0, "warmup_min": 0.0})
+    scenario = base.model_copy(update={"run": run})
+    servers = scenario.districts[0].units
+    mean_service = scenario.demand.categories["job"].scene.mean
+
+    citysim_rates, raw_rates = [], []
+    for round_ in range(args.rounds):
+        start = time.perf_counter()
+        result = simulate_one(scenario, round_)
+        customers = int((result.logs.incidents["t_dispatch"].notna()).sum())
+        citysim_rates.append(customers / (time.perf_counter() - start))
+
+        start = time.perf_counter()
+        served = raw_simpy_mmc(args.days, servers, mean_service, scenario.demand.calls_per_day, seed=round_)
+        raw_rates.append(served / (time.perf_counter() - start))
+
+    c, r = statistics.median(citysim_rates), statistics.median(raw_rates)
+    print(f"M/M/{servers}, rho 0.8, {args.days:g} simulated days, median of {args.rounds} rounds")
+    print(f"machine: {platform.machine()}, {platform.python_implementation()} {platform.python_version()}, "
+          f"simpy {simpy.__version__}")
+    print(f"{'model':<26}{'customers/s':>14}")
+    print(f"{'citysim (full pipeline)':<26}{c:>14,.0f}")
+    print(f"{'raw SimPy (Resource)':<26}{r:>14,.0f}")
+    print(f"ratio citysim / raw SimPy: {c / r:.2f} (target >= 1.0)")
+
+
+if __name__ == "__main__":
+    main()
