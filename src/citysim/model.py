@@ -68,7 +68,8 @@ class CityModel:
                                                     [d.units for d in scenario.districts])
         self.fleet = Fleet(home, home_x, home_y)
         self.district_units = [np.flatnonzero(home == d) for d in range(len(scenario.districts))]
-        self.district_masks = [home == d for d in range(len(scenario.districts))]
+        # Units are numbered district by district, so a district's units are one slice of the fleet.
+        self.district_slices = [(int(u[0]), int(u[-1]) + 1) if u.size else (0, 0) for u in self.district_units]
         self.home_policy = scenario.dispatch.policy == "home_district"
         self.queues = DispatchQueues(scenario.dispatch.policy, len(scenario.districts))
         self.return_to_station = scenario.fleet.after_clear == "return_to_station"
@@ -190,12 +191,12 @@ class CityModel:
             if self.home_policy:
                 if not fleet.available_in_district[district]:
                     return
-                candidates = fleet.available & self.district_masks[district]
+                first, last = self.district_slices[district]
             else:
                 if not fleet.available_total:
                     return
-                candidates = fleet.available
-            choice = nearest_available(fleet, candidates, x, y, self.env.now, self.travel, clock)
+                first, last = 0, fleet.size
+            choice = nearest_available(fleet, first, last, x, y, self.env.now, self.travel, clock)
             if choice is None:
                 return
             self._assign(*choice, incident)

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from typing import Literal
 
 import numpy as np
-from numpy.typing import NDArray
 
 from citysim.police.fleet import Fleet
 from citysim.travel import TravelModel
@@ -48,13 +47,17 @@ class DispatchQueues:
 
 
 def nearest_available(
-    fleet: Fleet, candidates: NDArray[np.bool_], x: float, y: float, now: float, travel: TravelModel, clock_h: float
+    fleet: Fleet, first: int, last: int, x: float, y: float, now: float, travel: TravelModel, clock_h: float
 ) -> tuple[int, float, float] | None:
-    """The candidate unit with the shortest estimated driving time to (x, y): (unit, km, minutes)."""
+    """Among units first..last-1, the available one with the shortest estimated driving time to (x, y).
+
+    Returns (unit, km, minutes), or None if none of them is available.
+    """
+    candidates = fleet.available[first:last]
     if travel.instant:
-        first = int(candidates.argmax())
-        return (first, 0.0, 0.0) if candidates[first] else None
-    units = np.flatnonzero(candidates)
+        best = int(candidates.argmax())
+        return (first + best, 0.0, 0.0) if candidates[best] else None
+    units = first + np.flatnonzero(candidates)
     if units.size == 0:
         return None
     ux, uy = fleet.positions(units, now)
