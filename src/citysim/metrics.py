@@ -1,8 +1,11 @@
 """KPIs of a run, computed from its logs, and their summary across replications.
 
 Only incidents reported after the warm-up count; time-based KPIs (utilisation) use the window
-[warm-up, end]. KPIs are returned long: one row per (replication, kpi, priority), priority being
-"all" or a priority class.
+[warm-up, end]. Response KPIs use every incident that was sent a unit, whether or not it was cleared
+by the end of the run, and each duration is taken over the incidents where both its times exist
+(so an incident still waiting for its first unit at the end is censored: `open_at_end` and
+`p_open_at_end` report how many). KPIs are returned long: one row per (replication, kpi, priority),
+priority being "all" or a priority class.
 """
 
 from __future__ import annotations
@@ -22,7 +25,6 @@ DURATIONS = {
     "arrival_min": ("t_arrive", "t_call"),
     "handling_min": ("t_clear", "t_arrive"),
     "call_to_clear_min": ("t_clear", "t_call"),
-    "answer_wait_min": ("t_answer", "t_call"),
     "dispatch_wait_min": ("t_dispatch", "t_queue"),
 }
 
@@ -31,16 +33,18 @@ def _clipped_overlap(start: np.ndarray, end: np.ndarray, lo: float, hi: float) -
     return float(np.clip(np.minimum(end, hi) - np.maximum(start, lo), 0, None).sum())
 
 
-def run_kpis(logs: RunLogs, monitors: dict[str, float], warmup_min: float, end_min: float) -> pd.DataFrame:
-    """KPIs of one replication (its logs hold one replication)."""
-    rep = int(logs.incidents["replication"].iloc[0]) if len(logs.incidents) else 0
+def run_kpis(
+    logs: RunLogs, monitors: dict[str, float], replication: int, warmup_min: float, end_min: float
+) -> pd.DataFrame:
+    """KPIs of one replication (its logs hold that replication only)."""
+    rep = replication
     rows: list[tuple[int, str, str, float]] = []
     incidents = logs.incidents[~logs.incidents["warmup"]]
     window_days = (end_min - warmup_min) / 1440.0
 
-    dispatched = incidents[incidents["resolution"] == "dispatched"]
-    groups: list[tuple[str, pd.DataFrame]] = [("all", dispatched)]
-    groups += [(str(p), frame) for p, frame in dispatched.groupby("priority")]
+    sent = incidents[incidents["n_units"] > 0]
+    groups: list[tuple[str, pd.DataFrame]] = [("all", sent)]
+    groups += [(str(p), frame) for p, frame in sent.groupby("priority")]
     for label, frame in groups:
         for name, (end_col, start_col) in DURATIONS.items():
             values = (frame[end_col] - frame[start_col]).dropna()
@@ -51,11 +55,17 @@ def run_kpis(logs: RunLogs, monitors: dict[str, float], warmup_min: float, end_m
         waits = (frame["t_dispatch"] - frame["t_queue"]).dropna()
         rows.append((rep, "p_wait_for_unit", label, float((waits > 1e-9).mean()) if len(waits) else math.nan))
 
+    answer_wait = (incidents["t_answer"] - incidents["t_call"]).dropna()
+    rows.append((rep, "answer_wait_min_mean", "all", float(answer_wait.mean()) if len(answer_wait) else math.nan))
     counts = incidents["resolution"].value_counts()
     rows.append((rep, "calls_per_day", "all", len(incidents) / window_days))
     for resolution in ("dispatched", "phone", "diverted", "open"):
         rows.append((rep, f"{resolution}_per_day", "all", float(counts.get(resolution, 0)) / window_days))
     rows.append((rep, "open_at_end", "all", float(counts.get("open", 0))))
+    needing_unit = incidents["t_queue"].notna()
+    unserved = needing_unit & incidents["t_dispatch"].isna()
+    rows.append((rep, "p_no_unit_at_end", "all", float(unserved.sum() / needing_unit.sum()) if needing_unit.any()
+                 else math.nan))
 
     units = logs.units
     busy = _clipped_overlap(units["t_dispatch"].to_numpy(), units["t_clear"].fillna(end_min).to_numpy(),

@@ -39,7 +39,8 @@ def simulate(scenario: Scenario | str | Path, replications: int = 1, seed: int |
     for replication in range(replications):
         result = simulate_one(scenario, replication, root_seed)
         parts.append(result.logs)
-        kpi_frames.append(run_kpis(result.logs, result.monitors, scenario.run.warmup_min, scenario.run.duration_min))
+        kpi_frames.append(run_kpis(result.logs, result.monitors, replication, scenario.run.warmup_min,
+                                   scenario.run.duration_min))
     kpis = pd.concat(kpi_frames, ignore_index=True)
     return Simulation(
         scenario=scenario,

@@ -21,7 +21,7 @@ PROBABILITY_TOLERANCE = 1e-3
 
 
 class _Dist(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
     def ppf(self, u: FloatArray) -> FloatArray:  # pragma: no cover - overridden
         raise NotImplementedError

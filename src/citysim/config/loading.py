@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import difflib
 from pathlib import Path
-from typing import Any
+from typing import Any, get_origin
 
 import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from citysim.config.schema import Scenario
+from citysim.config.schema import Scenario, cross_field_problems
 from citysim.config.yaml_loader import LoadedDocument, load_yaml_document
 from citysim.errors import InputError, KeyPath, format_key_path
 
@@ -27,50 +27,67 @@ def _data_path(loc: tuple[int | str, ...], data: Any) -> KeyPath:
         if in_mapping or in_list:
             node = node[part]
             path.append(part)
-        elif index == len(loc) - 1 and isinstance(part, str) and isinstance(node, dict):
+        elif index == len(loc) - 1 and isinstance(part, str) and isinstance(node, dict) and not _is_tag(node, part):
             path.append(part)  # a missing or unknown key: name it
-        # otherwise: a union tag or a validator's own label; not a key the user wrote
+        # otherwise: a union tag ('lognormal', 'staffed') or a validator's label, not a key the user wrote
     return tuple(path)
+
+
+def _is_tag(node: dict[str, Any], part: str) -> bool:
+    return any(node.get(key) == part for key in ("dist", "kind"))
 
 
 def _model_for(path: KeyPath, data: Any) -> type[BaseModel] | None:
     """The schema model describing the mapping at `path` (to list the keys it accepts)."""
-    model: Any = Scenario
+    annotation: Any = Scenario
     node = data
     for part in path:
-        if not (isinstance(model, type) and issubclass(model, BaseModel)):
-            if isinstance(part, int):
-                node = node[part] if isinstance(node, list) and part < len(node) else None
-                continue
-            return None
-        field = model.model_fields.get(str(part))
-        if field is None:
-            return None
-        node = node.get(part) if isinstance(node, dict) else None
-        model = _resolve_annotation(field.annotation, node)
+        model = _resolve(annotation, node)
+        if isinstance(model, type) and issubclass(model, BaseModel):
+            field = model.model_fields.get(str(part))
+            if field is None:
+                return None
+            annotation = field.annotation
+        else:
+            container = _container_item(annotation)
+            if container is None:
+                return None
+            annotation = container
+        node = node.get(part) if isinstance(node, dict) else (
+            node[part] if isinstance(node, list) and isinstance(part, int) and part < len(node) else None)
+    model = _resolve(annotation, node)
     return model if isinstance(model, type) and issubclass(model, BaseModel) else None
 
 
-def _resolve_annotation(annotation: Any, node: Any) -> Any:
-    """Pick the model class an annotation stands for, given the data (for unions: by `kind`/`dist`)."""
-    args = getattr(annotation, "__args__", ())
-    metadata = getattr(annotation, "__metadata__", None)
-    if metadata is not None:  # Annotated[...]
-        return _resolve_annotation(annotation.__origin__, node)
-    if not args:
+def _strip_annotated(annotation: Any) -> Any:
+    while getattr(annotation, "__metadata__", None) is not None:
+        annotation = annotation.__origin__
+    return annotation
+
+
+def _container_item(annotation: Any) -> Any:
+    """The item type of list[X] or dict[str, X], else None."""
+    annotation = _strip_annotated(annotation)
+    if getattr(annotation, "__origin__", None) in (list, dict):
+        return annotation.__args__[-1]
+    return None
+
+
+def _resolve(annotation: Any, node: Any) -> Any:
+    """The model class an annotation stands for, given the data (for unions: by `kind`/`dist`)."""
+    annotation = _strip_annotated(annotation)
+    if isinstance(annotation, type):
         return annotation
-    candidates = [a for a in args if isinstance(a, type) and issubclass(a, BaseModel)]
+    if get_origin(annotation) in (list, dict):
+        return None
+    candidates = [a for a in getattr(annotation, "__args__", ()) if isinstance(a, type) and issubclass(a, BaseModel)]
     for candidate in candidates:
         for tag in ("kind", "dist"):
             field = candidate.model_fields.get(tag)
             allowed = getattr(field.annotation, "__args__", ()) if field is not None else ()
             if isinstance(node, dict) and node.get(tag) in allowed:
                 return candidate
-    if len(candidates) == 1:
-        return candidates[0]
-    if getattr(annotation, "__origin__", None) in (list, dict):
-        return args[-1]
-    return None
+    return candidates[0] if len(candidates) == 1 else None
 
 
 def _describe(error: ErrorDetails, path: KeyPath, data: Any) -> str:
@@ -94,7 +111,8 @@ def _describe(error: ErrorDetails, path: KeyPath, data: Any) -> str:
 
 def validation_error_to_input_error(exc: ValidationError, document: LoadedDocument, fallback: Path) -> InputError:
     """One paragraph for all of a ValidationError: the first problem in full, then the others briefly."""
-    errors = exc.errors()
+    # Unknown keys first: a misspelt required key is better explained by its typo than by "missing".
+    errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
     described = []
     for error in errors:
         path = _data_path(tuple(error["loc"]), document.data)
@@ -115,11 +133,20 @@ def load_document(path: str | Path) -> LoadedDocument:
 
 
 def validate_document(document: LoadedDocument, path: str | Path) -> Scenario:
-    """Validate merged YAML data against the scenario schema."""
+    """Validate merged YAML data against the scenario schema and the cross-field rules."""
     try:
-        return Scenario.model_validate(document.data)
+        scenario = Scenario.model_validate(document.data)
     except ValidationError as exc:
         raise validation_error_to_input_error(exc, document, Path(path)) from None
+    problems = cross_field_problems(scenario)
+    if problems:
+        key_path, text = problems[0]
+        if len(problems) > 1:
+            others = problems[1 : MAX_EXTRA_PROBLEMS + 1]
+            text += " Also: " + "; ".join(f"'{format_key_path(p)}': {t.rstrip('.')}" for p, t in others) + "."
+        origin = document.origin_of(key_path)
+        raise InputError(origin.file if origin else path, text, key_path, origin.line if origin else None)
+    return scenario
 
 
 def load_scenario(path: str | Path) -> Scenario:

@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from citysim.config.distributions import PROBABILITY_TOLERANCE, Distribution
+from citysim.errors import KeyPath
 
 Probability = Annotated[float, Field(ge=0, le=1)]
 NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
@@ -22,7 +23,7 @@ HourlyProfile = Annotated[list[NonNegative], Field(min_length=24, max_length=24)
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 def _check_sum_to_one(values: list[float], what: str) -> None:
@@ -106,6 +107,13 @@ class StaffedCallCentre(_Strict):
     kind: Literal["staffed"]
     call_takers_by_hour: Annotated[list[Annotated[int, Field(ge=0)]], Field(min_length=24, max_length=24)]
 
+    @field_validator("call_takers_by_hour")
+    @classmethod
+    def _someone_on_duty(cls, staff: list[int]) -> list[int]:
+        if max(staff) == 0:
+            raise ValueError("at least one hour needs call-takers, or calls would never be answered")
+        return staff
+
 
 class NoCallCentre(_Strict):
     """No call-taking stage: calls reach dispatch at once (queueing-theory reductions)."""
@@ -178,24 +186,29 @@ class Scenario(_Strict):
             raise ValueError("at least one district must have units")
         return districts
 
-    @model_validator(mode="after")
-    def _consistent(self) -> Scenario:
-        staffed = isinstance(self.call_centre, StaffedCallCentre)
-        for name, category in self.demand.categories.items():
-            if staffed and category.talk is None:
-                raise ValueError(f"category '{name}' needs a 'talk' distribution: the call centre is staffed")
-            if not staffed and category.talk is not None:
-                raise ValueError(f"category '{name}' has a 'talk' distribution, but call_centre.kind is "
-                                 "'none', so it would be ignored; remove it")
-        if self.dispatch.policy == "home_district":
-            stranded = [d.name for d in self.districts if d.call_share > 0 and d.units == 0]
-            if stranded:
-                raise ValueError(
-                    f"with dispatch.policy 'home_district', calls in {', '.join(stranded)} would never get "
-                    "a unit because those districts have 0 units; give them units or use policy 'nearest'"
-                )
-        return self
-
     @property
     def category_names(self) -> list[str]:
         return list(self.demand.categories)
+
+
+def cross_field_problems(scenario: Scenario) -> list[tuple[KeyPath, str]]:
+    """Problems that involve several parts of a scenario, each with the key path to edit.
+
+    Kept out of the pydantic validators so that each problem can name its own key and line.
+    """
+    problems: list[tuple[KeyPath, str]] = []
+    staffed = isinstance(scenario.call_centre, StaffedCallCentre)
+    for name, category in scenario.demand.categories.items():
+        if staffed and category.talk is None:
+            problems.append((("demand", "categories", name),
+                             "expected a 'talk' distribution: call_centre.kind is 'staffed'."))
+        if not staffed and category.talk is not None:
+            problems.append((("demand", "categories", name, "talk"),
+                             "call_centre.kind is 'none', so this talk time would be ignored; remove it."))
+    if scenario.dispatch.policy == "home_district":
+        for index, district in enumerate(scenario.districts):
+            if district.call_share > 0 and district.units == 0:
+                problems.append((("districts", index, "units"),
+                                 f"with dispatch.policy 'home_district', calls in {district.name} would never get "
+                                 "a unit; give the district units, set its call_share to 0, or use policy 'nearest'."))
+    return problems

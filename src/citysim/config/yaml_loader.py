@@ -9,6 +9,7 @@ and line it came from, so that schema errors can point at the line a user has to
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,23 @@ import yaml
 from citysim.errors import InputError, KeyPath
 
 MAX_EXTENDS_DEPTH = 32
+#: More YAML nodes than this (after alias expansion) is refused: no real scenario comes near it, and
+#: nested aliases ("billion laughs") would otherwise expand without bound.
+MAX_NODES = 200_000
+PLAIN_MAPPING_TAG = "tag:yaml.org,2002:map"
+PLAIN_SEQUENCE_TAG = "tag:yaml.org,2002:seq"
+MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+class _SafeLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, also reading `1e9` and `1.0e9` as numbers (as YAML 1.2 does)."""
+
+
+_SafeLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."),
+)
 
 
 @dataclass(frozen=True)
@@ -49,30 +67,73 @@ class LoadedDocument:
         return {str(f): hashlib.sha256(f.read_bytes()).hexdigest() for f in self.files}
 
 
-def _node_to_python(node: yaml.Node, path: KeyPath, file: Path, origins: dict[KeyPath, Origin]) -> Any:
-    """Convert a composed node tree to Python data, recording the line of every key path."""
-    origins[path] = Origin(file, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
+def _tag_problem(tag: str) -> str:
+    return (f"unsupported YAML content: the tag {tag} is not allowed; only plain YAML data (no tags such as "
+            "!!python/object) is accepted.")
+
+
+class _Converter:
+    """Composed YAML nodes -> plain Python data, recording the line of every key path.
+
+    Only plain mappings, sequences and scalars are accepted: any explicit tag (e.g. !!python/object)
+    is an error, as are aliases that refer to themselves and documents that expand beyond MAX_NODES.
+    """
+
+    def __init__(self, file: Path, origins: dict[KeyPath, Origin]) -> None:
+        self.file = file
+        self.origins = origins
+        self.count = 0
+        self.open_nodes: set[int] = set()
+
+    def _fail(self, node: yaml.Node, problem: str, path: KeyPath) -> InputError:
+        return InputError(self.file, problem, path, node.start_mark.line + 1)
+
+    def convert(self, node: yaml.Node, path: KeyPath) -> Any:
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise self._fail(node, f"the document expands to more than {MAX_NODES:,} values (nested aliases?); "
+                             "a scenario file is far smaller.", path)
+        if id(node) in self.open_nodes:
+            raise self._fail(node, "an alias refers to a value that contains it (a cycle).", path)
+        self.origins[path] = Origin(self.file, node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode):
+            if node.tag != PLAIN_MAPPING_TAG:
+                raise self._fail(node, _tag_problem(node.tag), path)
+            self.open_nodes.add(id(node))
+            result = self._mapping(node, path)
+            self.open_nodes.discard(id(node))
+            return result
+        if isinstance(node, yaml.SequenceNode):
+            if node.tag != PLAIN_SEQUENCE_TAG:
+                raise self._fail(node, _tag_problem(node.tag), path)
+            self.open_nodes.add(id(node))
+            result = [self.convert(item, (*path, i)) for i, item in enumerate(node.value)]
+            self.open_nodes.discard(id(node))
+            return result
+        return _construct_scalar(node)
+
+    def _mapping(self, node: yaml.MappingNode, path: KeyPath) -> dict[str, Any]:
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
+            if key_node.tag == MERGE_TAG:
+                raise self._fail(key_node, "YAML merge keys (<<) are not supported; use 'extends: parent.yaml' "
+                                 "to build on another scenario.", path)
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise self._fail(key_node, "keys must be plain text.", path)
             key = _construct_scalar(key_node)
             if not isinstance(key, str):
-                raise InputError(file, f"keys must be text, found {key!r}", path, key_node.start_mark.line + 1)
+                raise self._fail(key_node, f"keys must be text, found {key!r}.", path)
             if key in result:
-                raise InputError(file, f"key '{key}' appears twice in the same mapping", (*path, key),
-                                 key_node.start_mark.line + 1)
+                raise self._fail(key_node, f"key '{key}' appears twice in the same mapping.", (*path, key))
             child = (*path, key)
-            result[key] = _node_to_python(value_node, child, file, origins)
-            origins[child] = Origin(file, key_node.start_mark.line + 1)
+            result[key] = self.convert(value_node, child)
+            self.origins[child] = Origin(self.file, key_node.start_mark.line + 1)
         return result
-    if isinstance(node, yaml.SequenceNode):
-        return [_node_to_python(item, (*path, i), file, origins) for i, item in enumerate(node.value)]
-    return _construct_scalar(node)
 
 
 def _construct_scalar(node: yaml.Node) -> Any:
     """Resolve a scalar's type (int, float, bool, null, str) with the safe constructor only."""
-    return yaml.SafeLoader("").construct_object(node, deep=True)
+    return _SafeLoader("").construct_object(node, deep=True)
 
 
 def _read_one(file: Path) -> tuple[dict[str, Any], dict[KeyPath, Origin]]:
@@ -88,7 +149,7 @@ def _read_one(file: Path) -> tuple[dict[str, Any], dict[KeyPath, Origin]]:
     except OSError as exc:
         raise InputError(file, f"the file cannot be read ({exc.strerror}).") from None
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_SafeLoader)
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark is not None else None
         raise InputError(file, f"this is not valid YAML: {exc.problem or exc}.", (), line) from None
@@ -100,7 +161,7 @@ def _read_one(file: Path) -> tuple[dict[str, Any], dict[KeyPath, Origin]]:
         raise InputError(file, "expected a mapping of keys at the top of the file.", (), node.start_mark.line + 1)
     origins: dict[KeyPath, Origin] = {}
     try:
-        data = _node_to_python(node, (), file, origins)
+        data = _Converter(file, origins).convert(node, ())
     except yaml.constructor.ConstructorError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark is not None else None
         raise InputError(file, f"unsupported YAML content: {exc.problem}. Only plain YAML data (no "
@@ -108,10 +169,21 @@ def _read_one(file: Path) -> tuple[dict[str, Any], dict[KeyPath, Origin]]:
     return data, origins
 
 
+#: Keys that select a block's type: a child naming another type replaces the parent's block whole.
+DISCRIMINATORS = ("dist", "kind")
+
+
+def _merges(base: Any, override: Any) -> bool:
+    """Whether `override` is merged key by key into `base` (rather than replacing it)."""
+    if not (isinstance(base, dict) and isinstance(override, dict)):
+        return False
+    return all(override.get(k, base.get(k)) == base.get(k) for k in DISCRIMINATORS)
+
+
 def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     merged = dict(base)
     for key, value in override.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+        if _merges(merged.get(key), value):
             merged[key] = _deep_merge(merged[key], value)
         else:
             merged[key] = value
@@ -128,10 +200,11 @@ def load_yaml_document(path: str | Path, extends_key: str = "extends") -> Loaded
     chain: list[Path] = []
     current = Path(path).resolve()
     documents: list[tuple[dict[str, Any], dict[KeyPath, Origin]]] = []
+    extends_line: int | None = None
     while True:
         if current in chain:
             cycle = " -> ".join(str(p) for p in [*chain, current])
-            raise InputError(chain[-1], f"'{extends_key}' forms a cycle: {cycle}.", (extends_key,))
+            raise InputError(chain[-1], f"'{extends_key}' forms a cycle: {cycle}.", (extends_key,), extends_line)
         if len(chain) >= MAX_EXTENDS_DEPTH:
             raise InputError(chain[0], f"the '{extends_key}' chain is deeper than {MAX_EXTENDS_DEPTH} files.",
                              (extends_key,))
@@ -141,6 +214,7 @@ def load_yaml_document(path: str | Path, extends_key: str = "extends") -> Loaded
         parent = data.pop(extends_key, None)
         if parent is None:
             break
+        extends_line = origins[(extends_key,)].line
         if not isinstance(parent, str) or not parent.strip():
             raise InputError(current, "expected the path of a parent YAML file (relative to this file).",
                              (extends_key,), origins[(extends_key,)].line)
@@ -165,7 +239,7 @@ def _replace_non_mapping_subtrees(
     """Forget origins under keys whose whole value the override replaces."""
     for key, value in override.items():
         path = (*prefix, key)
-        if isinstance(value, dict) and isinstance(base.get(key), dict):
+        if _merges(base.get(key), value):
             _replace_non_mapping_subtrees(base[key], value, path, origins)
         else:
             _drop_subtree(origins, path)

@@ -1,0 +1,161 @@
+"""Shared fixtures: a small valid scenario (as YAML text, as data, as a file) and YAML writers."""
+
+from __future__ import annotations
+
+import copy
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHANGHAI_BASELINE = REPO_ROOT / "scenarios" / "shanghai" / "baseline.yaml"
+MMC_VERIFICATION = REPO_ROOT / "scenarios" / "verification" / "mmc.yaml"
+
+#: A small, valid scenario: 2 districts, 7 units, 2 categories, staffed call centre, 10 h of city time.
+#: Hand-written (not dumped) so that tests can find the line of any key in it.
+SMALL_SCENARIO_YAML = textwrap.dedent("""\
+    name: small-test
+    description: two districts, two categories, ten hours
+    run:
+      seed: 12345
+      start_clock_h: 6
+      duration_min: 600
+      warmup_min: 60
+    districts:
+      - name: North
+        population: 100000
+        area_km2: 30.0
+        lat: 31.20
+        lon: 121.40
+        call_share: 0.6
+        stations: 2
+        units: 4
+      - name: South
+        population: 80000
+        area_km2: 50.0
+        lat: 31.25
+        lon: 121.50
+        call_share: 0.4
+        stations: 1
+        units: 3
+    demand:
+      calls_per_day: 400
+      hourly_profile: [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]
+      categories:
+        urgent:
+          share: 0.3
+          priority: 1
+          units_needed: 2
+          phone_resolution_prob: 0.1
+          diversion_prob: 0.0
+          report_delay: {dist: exponential, mean_min: 2}
+          talk: {dist: lognormal, mean_min: 1.5, cv: 0.5}
+          scene: {dist: lognormal, mean_min: 30, cv: 0.8}
+        routine:
+          share: 0.7
+          priority: 3
+          units_needed: 1
+          phone_resolution_prob: 0.3
+          diversion_prob: 0.1
+          report_delay: {dist: exponential, mean_min: 5}
+          talk: {dist: lognormal, mean_min: 1.0, cv: 0.5}
+          scene: {dist: lognormal, mean_min: 20, cv: 0.8}
+    call_centre:
+      kind: staffed
+      call_takers_by_hour: [2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2]
+    dispatch:
+      policy: home_district
+      decision_delay: {dist: lognormal, mean_min: 0.6, cv: 0.5}
+    fleet:
+      on_duty_fraction_by_hour: [0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 1, 1, 1, 1, 1,
+                                 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]
+      after_clear: return_to_station
+    travel:
+      kind: straight_line
+      circuity: 1.3
+      speed_kmh_by_hour: [30, 30, 30, 30, 30, 30, 25, 20, 20, 25, 25, 25,
+                          25, 25, 25, 25, 25, 20, 20, 25, 30, 30, 30, 30]
+      turnout: {dist: lognormal, mean_min: 2.0, cv: 0.5}
+      noise_cv: 0.3
+    """)
+
+_SMALL_SCENARIO_DATA: dict[str, Any] = yaml.safe_load(SMALL_SCENARIO_YAML)
+
+
+def _line_of(text: str, needle: str, start: int = 1) -> int:
+    """1-based number of the first line at or after `start` that contains `needle`."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if number >= start and needle in line:
+            return number
+    raise AssertionError(f"{needle!r} not found in the text")
+
+
+@pytest.fixture(scope="session")
+def line_of() -> Callable[..., int]:
+    """`line_of(text, needle, start=1)`: the 1-based line of the first occurrence of `needle`."""
+    return _line_of
+
+
+@pytest.fixture(scope="session")
+def scenario_data() -> Callable[[], dict[str, Any]]:
+    """A factory of fresh (deep-copied) small-scenario dicts; session-scoped so hypothesis can use it."""
+    return lambda: copy.deepcopy(_SMALL_SCENARIO_DATA)
+
+
+@pytest.fixture
+def small_scenario_data(scenario_data: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """The small scenario as a plain dict, free to modify."""
+    return scenario_data()
+
+
+@pytest.fixture
+def write_yaml(tmp_path: Path) -> Callable[[str, str | dict[str, Any]], Path]:
+    """Write YAML into tmp_path: text is written as is (dedented), a dict is dumped in key order."""
+
+    def write(name: str, content: str | dict[str, Any]) -> Path:
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, str):
+            text = textwrap.dedent(content)
+        else:
+            text = yaml.safe_dump(content, sort_keys=False, allow_unicode=True)
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    return write
+
+
+@pytest.fixture
+def scenario_file(tmp_path: Path) -> Path:
+    """The small scenario written to tmp_path/scenario.yaml."""
+    path = tmp_path / "scenario.yaml"
+    path.write_text(SMALL_SCENARIO_YAML, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def small_yaml() -> str:
+    """The small scenario's YAML text (to look up line numbers or patch)."""
+    return SMALL_SCENARIO_YAML
+
+
+@pytest.fixture(scope="session")
+def shanghai_path() -> Path:
+    """The Shanghai baseline scenario shipped with the repository."""
+    return SHANGHAI_BASELINE
+
+
+@pytest.fixture(scope="session")
+def shipped_scenarios() -> list[Path]:
+    """Every scenario file under scenarios/ (sorted)."""
+    return sorted((REPO_ROOT / "scenarios").rglob("*.yaml"))
+
+
+@pytest.fixture(scope="session")
+def mmc_path() -> Path:
+    """The M/M/c verification scenario shipped with the repository."""
+    return MMC_VERIFICATION
