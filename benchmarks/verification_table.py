@@ -275,7 +275,7 @@ would not be. The tests (`tests/test_verification.py`) run the same cases with f
 and pass when |z| <= 4.
 
 KPIs: `dispatch_wait_min_mean` is the mean of t_dispatch - t_queue (queue entry to first unit
-assigned) over incidents reported after the warm-up and cleared by the end of the run;
+assigned) over incidents reported after the warm-up and sent a unit by the end of the run;
 `p_wait_for_unit` the share of them that
 waited at all; `waiting_for_unit_time_avg` the time-average number of incidents waiting for a first
 unit, from a separate monitor; `unit_utilisation` busy unit-minutes over on-duty unit-minutes;
