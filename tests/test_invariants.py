@@ -64,11 +64,16 @@ def check_invariants(logs: RunLogs, scenario: Scenario) -> None:
     assert ((inc["n_units"] > 0) == inc["first_unit"].notna()).all()
     assert (inc["warmup"] == (inc["t_call"] < scenario.run.warmup_min)).all()
 
-    # Locations lie in the incident's district disc.
+    # Ordinary calls lie in their district's disc; crash reports lie on a road (in the district whose
+    # disc they are deepest in).
     grid = DistrictGrid.from_districts(scenario.districts)
-    code = inc["district"].cat.codes.to_numpy()
-    radial = np.hypot(inc["x_km"].to_numpy() - grid.x_km[code], inc["y_km"].to_numpy() - grid.y_km[code])
+    calls = inc[inc["crash"] < 0]
+    code = calls["district"].cat.codes.to_numpy()
+    radial = np.hypot(calls["x_km"].to_numpy() - grid.x_km[code], calls["y_km"].to_numpy() - grid.y_km[code])
     assert (radial <= grid.radius_km[code] * (1 + 1e-9)).all()
+    crashes = inc[inc["crash"] >= 0]
+    located = grid.district_of(crashes["x_km"].to_numpy(), crashes["y_km"].to_numpy())
+    assert (located == crashes["district"].cat.codes.to_numpy()).all()
 
     # Unit log: ordered, and a unit never holds two incidents at overlapping times.
     assert (units["t_dispatch"] <= units["t_arrive"].fillna(np.inf) + EPS).all()

@@ -23,6 +23,18 @@ GOLDEN_ANGLE = math.pi * (3 - math.sqrt(5))
 
 
 @dataclass(frozen=True)
+class Projection:
+    """Local equirectangular projection: km east (x) and north (y) of a reference point."""
+
+    lat0: float
+    lon0: float
+
+    def to_km(self, lat: float, lon: float) -> tuple[float, float]:
+        km_per_deg_lon = KM_PER_DEG_LON_EQUATOR * math.cos(math.radians(self.lat0))
+        return (lon - self.lon0) * km_per_deg_lon, (lat - self.lat0) * KM_PER_DEG_LAT
+
+
+@dataclass(frozen=True)
 class DistrictGrid:
     """District centres in km east/north of a reference point, and their disc radii."""
 
@@ -30,18 +42,24 @@ class DistrictGrid:
     x_km: NDArray[np.float64]
     y_km: NDArray[np.float64]
     radius_km: NDArray[np.float64]
+    projection: Projection
 
     @classmethod
     def from_districts(cls, districts: list[District]) -> DistrictGrid:
-        lat0 = float(np.mean([d.lat for d in districts]))
-        lon0 = float(np.mean([d.lon for d in districts]))
-        km_per_deg_lon = KM_PER_DEG_LON_EQUATOR * math.cos(math.radians(lat0))
+        projection = Projection(float(np.mean([d.lat for d in districts])), float(np.mean([d.lon for d in districts])))
+        centres = [projection.to_km(d.lat, d.lon) for d in districts]
         return cls(
             names=tuple(d.name for d in districts),
-            x_km=np.array([(d.lon - lon0) * km_per_deg_lon for d in districts]),
-            y_km=np.array([(d.lat - lat0) * KM_PER_DEG_LAT for d in districts]),
+            x_km=np.array([c[0] for c in centres]),
+            y_km=np.array([c[1] for c in centres]),
             radius_km=np.array([math.sqrt(d.area_km2 / math.pi) for d in districts]),
+            projection=projection,
         )
+
+    def district_of(self, x: NDArray[np.float64], y: NDArray[np.float64]) -> NDArray[np.intp]:
+        """The district each point belongs to: the disc it lies deepest in (distance / radius smallest)."""
+        relative = np.hypot(x[:, None] - self.x_km[None, :], y[:, None] - self.y_km[None, :]) / self.radius_km
+        return np.asarray(relative.argmin(axis=1), dtype=np.intp)
 
     def sample_locations(
         self, district: NDArray[np.intp], u_radius: NDArray[np.float64], u_angle: NDArray[np.float64]

@@ -22,12 +22,24 @@ n_units         units actually assigned
 first_unit      id of the first unit assigned (<NA> if none)
 resolution      dispatched, phone, diverted, or open (not closed when the run ended)
 warmup          True if t_call falls in the warm-up period (excluded from KPIs)
+crash           the crash (crash log crash_id) this incident reports, -1 for ordinary calls
 =============== =====================================================================
 
 Unit log (one row per unit assignment): replication, unit, unit_district, incident_id,
 incident_district, t_dispatch, t_arrive, t_clear, travel_km, travel_min.
 
 Duty log (one row per on-duty interval of a unit): replication, unit, unit_district, t_start, t_end.
+
+Traffic log (one row per traffic refresh; empty without a road network): replication, t_min, clock_h,
+expressway_kmh and arterial_kmh (length-weighted mean speed = total km / total minutes of the class's
+links, crash queues excluded), travel_time_index (volume-weighted congested / free-flow link time),
+blockages (crash blockages in force).
+
+Crash log (one row per crash; empty without crashes): replication, crash_id, incident_id (the 110
+incident it raised, <NA> if reported after the run), arc, severity, district, x_km, y_km, t_occur,
+t_block_end, blockage_min, queue_dissolve_min (time for the queue to clear after the blockage ends),
+delay_vehicle_h (total queueing delay, deterministic queue). Blockages still in force at the end are
+cut there.
 """
 
 from __future__ import annotations
@@ -38,13 +50,16 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from citysim.city.simulation import CRASH_LOG_COLUMNS
+from citysim.city.traffic import TRAFFIC_LOG_COLUMNS
+
 if TYPE_CHECKING:
     from citysim.model import CityModel
 
 INCIDENT_COLUMNS = [
     "replication", "incident_id", "category", "priority", "district", "x_km", "y_km",
     "t_occur", "t_call", "t_answer", "t_queue", "t_dispatch", "t_arrive", "t_clear",
-    "units_needed", "n_units", "first_unit", "resolution", "warmup",
+    "units_needed", "n_units", "first_unit", "resolution", "warmup", "crash",
 ]
 UNIT_COLUMNS = [
     "replication", "unit", "unit_district", "incident_id", "incident_district",
@@ -52,23 +67,22 @@ UNIT_COLUMNS = [
 ]
 DUTY_COLUMNS = ["replication", "unit", "unit_district", "t_start", "t_end"]
 RESOLUTIONS = ["dispatched", "phone", "diverted", "open"]
+LOG_NAMES = ("incidents", "units", "duty", "traffic", "crashes")
 
 
 @dataclass(frozen=True)
 class RunLogs:
-    """The three logs of one replication (or of several, concatenated)."""
+    """The logs of one replication (or of several, concatenated)."""
 
     incidents: pd.DataFrame
     units: pd.DataFrame
     duty: pd.DataFrame
+    traffic: pd.DataFrame
+    crashes: pd.DataFrame
 
     @staticmethod
     def concat(parts: list[RunLogs]) -> RunLogs:
-        return RunLogs(
-            incidents=pd.concat([p.incidents for p in parts], ignore_index=True),
-            units=pd.concat([p.units for p in parts], ignore_index=True),
-            duty=pd.concat([p.duty for p in parts], ignore_index=True),
-        )
+        return RunLogs(*(pd.concat([getattr(p, name) for p in parts], ignore_index=True) for name in LOG_NAMES))
 
 
 def _categorical(codes: np.ndarray, categories: list[str]) -> pd.Categorical[str]:
@@ -104,6 +118,7 @@ def build_logs(model: CityModel, end_min: float) -> RunLogs:
         "first_unit": first_unit,
         "resolution": pd.Categorical(model.resolution, categories=RESOLUTIONS),
         "warmup": plan.t_call < scenario.run.warmup_min,
+        "crash": plan.crash.astype(np.int64),
     })[known].reset_index(drop=True)
 
     unit_rows = np.array(model.unit_log, dtype=np.float64).reshape(-1, 7)
@@ -132,4 +147,27 @@ def build_logs(model: CityModel, end_min: float) -> RunLogs:
         "t_start": duty_rows[:, 1],
         "t_end": duty_rows[:, 2],
     })
-    return RunLogs(incidents, units, duty)
+    return RunLogs(incidents, units, duty, _traffic_log(model), _crash_log(model, end_min, incidents))
+
+
+def _traffic_log(model: CityModel) -> pd.DataFrame:
+    layer = model.traffic_layer
+    rows = layer.traffic.log if layer is not None else []
+    frame = pd.DataFrame(rows, columns=TRAFFIC_LOG_COLUMNS)
+    frame.insert(0, "replication", np.full(len(frame), model.replication, dtype=np.int64))
+    return frame
+
+
+def _crash_log(model: CityModel, end_min: float, incidents: pd.DataFrame) -> pd.DataFrame:
+    layer = model.traffic_layer
+    rows = layer.crash_rows(end_min) if layer is not None else []
+    frame = pd.DataFrame(rows, columns=CRASH_LOG_COLUMNS)
+    crash_incidents = incidents.loc[incidents["crash"] >= 0, ["crash", "incident_id"]].set_index("crash")
+    frame.insert(1, "incident_id", frame["crash_id"].map(crash_incidents["incident_id"]).astype("Int64"))
+    frame.insert(4, "district", pd.Series(_categorical(model.grid.district_of(frame["x_km"].to_numpy(dtype=np.float64),
+                                                                      frame["y_km"].to_numpy(dtype=np.float64)),
+                                             list(model.grid.names))))
+    severities = [s.name for s in model.scenario.crashes.severities] if model.scenario.crashes else []
+    frame["severity"] = _categorical(frame["severity"].to_numpy(dtype=np.int64), severities)
+    frame.insert(0, "replication", np.full(len(frame), model.replication, dtype=np.int64))
+    return frame

@@ -21,12 +21,17 @@ from typing import Any
 import numpy as np
 import simpy
 
+from citysim.city.context import city_context
+from citysim.city.crashes import generate_crashes
+from citysim.city.simulation import TrafficLayer
+from citysim.city.traffic import TrafficState
+from citysim.clock import clock_hour, hourly_segments
 from citysim.config.schema import Scenario, StaffedCallCentre
 from citysim.geography import DistrictGrid
 from citysim.logs import RunLogs, build_logs
 from citysim.monitor import TimeAverage
 from citysim.police.callcentre import CallCentre
-from citysim.police.demand import OUTCOME_DISPATCH, OUTCOME_PHONE, generate_incidents, hourly_segments
+from citysim.police.demand import OUTCOME_DISPATCH, OUTCOME_PHONE, generate_incidents
 from citysim.police.dispatch import DispatchQueues, nearest_available
 from citysim.police.fleet import EN_ROUTE, IDLE, OFF, ON_SCENE, RETURNING, Fleet
 from citysim.random import Streams
@@ -58,15 +63,26 @@ class CityModel:
         self.seed = scenario.run.seed if seed is None else seed
         streams = Streams(self.seed, replication)
         self.grid = DistrictGrid.from_districts(scenario.districts)
-        self.plan = generate_incidents(scenario, self.grid, streams)
-        self.travel = make_travel(scenario.travel)
+        self.env = simpy.Environment()
+        self.traffic_layer: TrafficLayer | None = None
+        crashes = None
+        if scenario.network is not None and scenario.traffic is not None:
+            city = city_context(scenario, self.grid)
+            traffic = TrafficState(city.profile)
+            if scenario.crashes is not None:
+                crashes = generate_crashes(scenario.crashes, city.profile, scenario.run, streams)
+            self.traffic_layer = TrafficLayer(self.env, traffic, scenario.traffic.refresh_min, self._clock_hour,
+                                              crashes, scenario.crashes, scenario.traffic.queue_inflow_cap)
+            self.travel = make_travel(scenario.travel, city, traffic)
+        else:
+            self.travel = make_travel(scenario.travel)
+        self.plan = generate_incidents(scenario, self.grid, streams, crashes)
         self.turnout_min = self.travel.turnout_min(self.plan.turnout_u)
         self.noise = self.travel.noise_factor(self.plan.noise_u)
-        self.env = simpy.Environment()
 
         home, home_x, home_y = self.grid.unit_homes([d.stations for d in scenario.districts],
                                                     [d.units for d in scenario.districts])
-        self.fleet = Fleet(home, home_x, home_y)
+        self.fleet = Fleet(home, home_x, home_y, *self.travel.locate(home_x, home_y))
         self.district_units = [np.flatnonzero(home == d) for d in range(len(scenario.districts))]
         # Units are numbered district by district, so a district's units are one slice of the fleet.
         self.district_slices = [(int(u[0]), int(u[-1]) + 1) if u.size else (0, 0) for u in self.district_units]
@@ -84,6 +100,10 @@ class CityModel:
         # Python lists of the per-incident plan: scalar indexing of lists is far cheaper than numpy's.
         self.inc_x = self.plan.x_km.tolist()
         self.inc_y = self.plan.y_km.tolist()
+        nodes, access = self.travel.locate(self.plan.x_km, self.plan.y_km)
+        self.inc_node = nodes.tolist()
+        self.inc_access = access.tolist()
+        self.inc_crash = self.plan.crash.tolist()
         self.inc_district = self.plan.district.tolist()
         self.inc_priority = self.plan.priority.tolist()
         self.inc_units_needed = self.plan.units_needed.tolist()
@@ -185,7 +205,7 @@ class CityModel:
     def _assign_available(self, incident: int) -> None:
         fleet = self.fleet
         district = self.inc_district[incident]
-        x, y = self.inc_x[incident], self.inc_y[incident]
+        place = (self.inc_x[incident], self.inc_y[incident], self.inc_node[incident], self.inc_access[incident])
         clock = self._clock_hour()
         while self.remaining[incident] > 0:
             if self.home_policy:
@@ -196,12 +216,12 @@ class CityModel:
                 if not fleet.available_total:
                     return
                 first, last = 0, fleet.size
-            choice = nearest_available(fleet, first, last, x, y, self.env.now, self.travel, clock)
-            if choice is None:
+            unit = nearest_available(fleet, first, last, place, self.env.now, self.travel, clock)
+            if unit is None:
                 return
-            self._assign(*choice, incident)
+            self._assign(unit, incident)
 
-    def _assign(self, unit: int, km: float, drive_min: float, incident: int) -> None:
+    def _assign(self, unit: int, incident: int) -> None:
         now = self.env.now
         fleet = self.fleet
         slot = len(self.assigned[incident])
@@ -209,6 +229,10 @@ class CityModel:
             self.t_dispatch[incident] = now
             if self.counted_waiting[incident]:
                 self.waiting.add(now, -1)
+        ux, uy = fleet.position_of(unit, now)
+        node, access, lead = fleet.network_place_of(unit, now)
+        km, drive_min = self.travel.drive(ux, uy, node, access, lead, self.inc_x[incident], self.inc_y[incident],
+                                          self.inc_node[incident], self.inc_access[incident], now, self._clock_hour())
         travel = self.turnout_min.item(incident, slot) + drive_min * self.noise.item(incident, slot)
         fleet.token[unit] += 1
         fleet.set_state(unit, EN_ROUTE)
@@ -227,6 +251,7 @@ class CityModel:
         fleet = self.fleet
         fleet.set_state(unit, ON_SCENE)
         fleet.x[unit], fleet.y[unit] = self.inc_x[incident], self.inc_y[incident]
+        fleet.node[unit], fleet.access_km[unit] = self.inc_node[incident], self.inc_access[incident]
         self.unit_log[self.unit_log_row[unit]][3] = now
         self.arrived[incident] += 1
         if self.arrived[incident] == 1:
@@ -244,6 +269,9 @@ class CityModel:
     def _clear(self, incident: int) -> None:
         self.t_clear[incident] = self.env.now
         self.resolution[incident] = RESOLUTION_DISPATCHED
+        crash = self.inc_crash[incident]
+        if crash >= 0 and self.traffic_layer is not None:
+            self.traffic_layer.cleared(crash)
         for unit in self.assigned[incident]:
             self._release(unit)
 
@@ -256,15 +284,16 @@ class CityModel:
             fleet.go_off_duty(unit, now)
             return
         if self.return_to_station:
-            home_x, home_y = float(fleet.home_x[unit]), float(fleet.home_y[unit])
-            _km, back = self.travel.estimate_one(float(fleet.x[unit]), float(fleet.y[unit]), home_x, home_y,
-                                                 self._clock_hour())
+            _km, back = self.travel.drive(
+                float(fleet.x[unit]), float(fleet.y[unit]), int(fleet.node[unit]), float(fleet.access_km[unit]), 0.0,
+                float(fleet.home_x[unit]), float(fleet.home_y[unit]), int(fleet.home_node[unit]),
+                float(fleet.home_access_km[unit]), now, self._clock_hour())
             if back > 0:
                 fleet.set_state(unit, RETURNING)
                 fleet.return_t0[unit], fleet.return_t1[unit] = now, now + back
                 self.env.timeout(back).callbacks.append(partial(self._on_home, unit, fleet.token[unit]))
             else:
-                fleet.x[unit], fleet.y[unit] = home_x, home_y
+                fleet.at_home(unit)
                 fleet.set_state(unit, IDLE)
         else:
             fleet.set_state(unit, IDLE)
@@ -274,7 +303,7 @@ class CityModel:
         fleet = self.fleet
         if fleet.token[unit] != token:
             return  # re-tasked or off duty since this return trip began
-        fleet.x[unit], fleet.y[unit] = fleet.home_x[unit], fleet.home_y[unit]
+        fleet.at_home(unit)
         fleet.set_state(unit, IDLE)
 
     def _offer(self, unit: int) -> None:
@@ -283,11 +312,9 @@ class CityModel:
         incident = self.queues.head(area, self._still_needs)
         if incident is None:
             return
-        ux, uy = self.fleet.position_of(unit, self.env.now)
-        km, drive = self.travel.estimate_one(ux, uy, self.inc_x[incident], self.inc_y[incident], self._clock_hour())
         if self.remaining[incident] == 1:
             self.queues.pop_head(area)  # before assigning, so nothing the assignment triggers sees it
-        self._assign(unit, km, drive, incident)
+        self._assign(unit, incident)
 
     def _still_needs(self, incident: int) -> bool:
         return self.remaining[incident] > 0
@@ -315,9 +342,7 @@ class CityModel:
                     self._offer(int(unit))
 
     def _clock_hour(self) -> float:
-        if self.travel.instant:
-            return 0.0  # travel times do not depend on the hour
-        return (self.scenario.run.start_clock_h + self.env.now / 60.0) % 24.0
+        return clock_hour(self.scenario.run.start_clock_h, self.env.now)
 
     # ----------------------------------------------------------------- run
     def run(self) -> RunResult:
@@ -325,6 +350,8 @@ class CityModel:
         env = self.env
         env.process(self._rosters())
         self._schedule_next_call(0)
+        if self.traffic_layer is not None:
+            self.traffic_layer.start()
         if self.scenario.run.warmup_min > 0:
             env.process(self._end_warmup())
         end = self.scenario.run.duration_min

@@ -1,8 +1,12 @@
-"""Police travel times: the one interface the dispatcher and units use.
+"""Police travel times: the one interface the dispatcher and units use (`TravelModel`).
 
-This first model is straight-line distance x circuity at the clock hour's speed, after a turn-out
-time; the actual trip varies around the estimate by lognormal noise of mean 1. The road and traffic
-layer will replace it behind the same interface, `TravelModel`.
+Three models: `StraightLine` (distance x circuity at the clock hour's speed), `Instant` (zero, for
+queueing-theory reductions) and `OnNetwork` (routes through current traffic on the road network).
+Every trip is turn-out + driving time x a lognormal noise factor of mean 1; the dispatcher ranks
+units by `estimate_min` (what it can know), a unit experiences `drive` (what the road gives).
+Places are (x, y) in km plus, on the network, the node a place is reached from, the straight-line
+km of its access leg, and (for a unit on its way home) the lead minutes it needs to reach that node;
+the other models use (x, y) only.
 """
 
 from __future__ import annotations
@@ -13,9 +17,13 @@ from typing import Protocol
 import numpy as np
 from numpy.typing import NDArray
 
-from citysim.config.schema import InstantTravel, StraightLineTravel
+from citysim.city.context import CityContext
+from citysim.city.routing import Router
+from citysim.city.traffic import TrafficState
+from citysim.config.schema import InstantTravel, NetworkTravel, StraightLineTravel
 
 FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.intp]
 
 
 class TravelModel(Protocol):
@@ -24,14 +32,22 @@ class TravelModel(Protocol):
     #: True when every trip takes zero time (then any available unit is as near as any other).
     instant: bool
 
-    def estimate_many(
-        self, x0: FloatArray, y0: FloatArray, x1: float, y1: float, clock_h: float
-    ) -> tuple[FloatArray, FloatArray]:
-        """Road km and expected driving minutes from each origin to one destination."""
+    def locate(self, x: FloatArray, y: FloatArray) -> tuple[IntArray, FloatArray]:
+        """Network node and access-leg km of each point (-1 and 0 off the network)."""
         ...
 
-    def estimate_one(self, x0: float, y0: float, x1: float, y1: float, clock_h: float) -> tuple[float, float]:
-        """Road km and expected driving minutes of one trip (scalar fast path)."""
+    def estimate_min(
+        self, x0: FloatArray, y0: FloatArray, node0: IntArray, access0: FloatArray, lead0: FloatArray,
+        x1: float, y1: float, node1: int, access1: float, clock_h: float,
+    ) -> FloatArray:
+        """Expected driving minutes from each origin to one destination (the dispatcher's estimate)."""
+        ...
+
+    def drive(
+        self, x0: float, y0: float, node0: int, access0: float, lead0: float,
+        x1: float, y1: float, node1: int, access1: float, now: float, clock_h: float,
+    ) -> tuple[float, float]:
+        """Road km and driving minutes of a trip starting now (before noise)."""
         ...
 
     def turnout_min(self, u: FloatArray) -> FloatArray:
@@ -39,32 +55,18 @@ class TravelModel(Protocol):
         ...
 
     def noise_factor(self, u: FloatArray) -> FloatArray:
-        """Multipliers (mean 1) of actual over estimated driving time, from uniforms."""
+        """Multipliers (mean 1) of actual over expected driving time, from uniforms."""
         ...
 
 
-class StraightLine:
-    """Distance x circuity at an hourly speed, plus turn-out; see module docstring."""
+class _Noisy:
+    """Turn-out and noise shared by the moving models."""
 
-    instant = False
-
-    def __init__(self, spec: StraightLineTravel) -> None:
-        self._circuity = spec.circuity
-        self._min_per_km = [60.0 / v for v in spec.speed_kmh_by_hour]
+    def __init__(self, spec: StraightLineTravel | NetworkTravel) -> None:
         self._turnout = spec.turnout
         sigma2 = math.log1p(spec.noise_cv**2)
         self._noise_sigma = math.sqrt(sigma2)
         self._noise_mu = -sigma2 / 2
-
-    def estimate_many(
-        self, x0: FloatArray, y0: FloatArray, x1: float, y1: float, clock_h: float
-    ) -> tuple[FloatArray, FloatArray]:
-        km = np.hypot(x0 - x1, y0 - y1) * self._circuity
-        return km, km * self._min_per_km[int(clock_h) % 24]
-
-    def estimate_one(self, x0: float, y0: float, x1: float, y1: float, clock_h: float) -> tuple[float, float]:
-        km = math.hypot(x0 - x1, y0 - y1) * self._circuity
-        return km, km * self._min_per_km[int(clock_h) % 24]
 
     def turnout_min(self, u: FloatArray) -> FloatArray:
         return self._turnout.ppf(u)
@@ -76,18 +78,52 @@ class StraightLine:
 
         return np.asarray(np.exp(self._noise_mu + self._noise_sigma * ndtri(u)), dtype=np.float64)
 
+    def locate(self, x: FloatArray, y: FloatArray) -> tuple[IntArray, FloatArray]:
+        return np.full(len(x), -1, dtype=np.intp), np.zeros(len(x))
+
+
+class StraightLine(_Noisy):
+    """Distance x circuity at an hourly speed; see module docstring."""
+
+    instant = False
+
+    def __init__(self, spec: StraightLineTravel) -> None:
+        super().__init__(spec)
+        self._circuity = spec.circuity
+        self._min_per_km = [60.0 / v for v in spec.speed_kmh_by_hour]
+
+    def estimate_min(
+        self, x0: FloatArray, y0: FloatArray, node0: IntArray, access0: FloatArray, lead0: FloatArray,
+        x1: float, y1: float, node1: int, access1: float, clock_h: float,
+    ) -> FloatArray:
+        return np.hypot(x0 - x1, y0 - y1) * (self._circuity * self._min_per_km[int(clock_h) % 24])
+
+    def drive(
+        self, x0: float, y0: float, node0: int, access0: float, lead0: float,
+        x1: float, y1: float, node1: int, access1: float, now: float, clock_h: float,
+    ) -> tuple[float, float]:
+        km = math.hypot(x0 - x1, y0 - y1) * self._circuity
+        return km, km * self._min_per_km[int(clock_h) % 24]
+
 
 class Instant:
     """Zero travel time: every available unit is equally near, so 'nearest' takes the first in list."""
 
     instant = True
 
-    def estimate_many(
-        self, x0: FloatArray, y0: FloatArray, x1: float, y1: float, clock_h: float
-    ) -> tuple[FloatArray, FloatArray]:
-        return np.zeros_like(x0), np.zeros_like(x0)
+    def locate(self, x: FloatArray, y: FloatArray) -> tuple[IntArray, FloatArray]:
+        return np.full(len(x), -1, dtype=np.intp), np.zeros(len(x))
 
-    def estimate_one(self, x0: float, y0: float, x1: float, y1: float, clock_h: float) -> tuple[float, float]:
+    def estimate_min(
+        self, x0: FloatArray, y0: FloatArray, node0: IntArray, access0: FloatArray, lead0: FloatArray,
+        x1: float, y1: float, node1: int, access1: float, clock_h: float,
+    ) -> FloatArray:
+        return np.zeros_like(x0)
+
+    def drive(
+        self, x0: float, y0: float, node0: int, access0: float, lead0: float,
+        x1: float, y1: float, node1: int, access1: float, now: float, clock_h: float,
+    ) -> tuple[float, float]:
         return 0.0, 0.0
 
     def turnout_min(self, u: FloatArray) -> FloatArray:
@@ -97,8 +133,69 @@ class Instant:
         return np.ones_like(u)
 
 
-def make_travel(spec: StraightLineTravel | InstantTravel) -> TravelModel:
+class OnNetwork(_Noisy):
+    """Routes on the road network: the dispatcher estimates with the hour's typical traffic; the unit
+    drives its route (habitual = shortest at free flow, or shortest at current times) through current
+    link times and crash queues, with local-street access legs at both ends. A trip shorter by local
+    streets alone (straight-line km x access circuity at the access speed) takes them instead: the
+    network is a skeleton, and short trips never join it. Local streets congest like arterials (the
+    access speed is their free-flow speed, divided by the arterials' BPR factor at the time)."""
+
+    instant = False
+
+    def __init__(self, spec: NetworkTravel, city: CityContext, traffic: TrafficState) -> None:
+        super().__init__(spec)
+        self.city = city
+        self.traffic = traffic
+        self._current_routing = spec.routing == "current"
+        self._access_min_per_km = spec.access_circuity * 60.0 / spec.access_speed_kmh
+        self._access_circuity = spec.access_circuity
+        self._current: tuple[int, Router] | None = None
+
+    def locate(self, x: FloatArray, y: FloatArray) -> tuple[IntArray, FloatArray]:
+        return self.city.network.snap(x, y)
+
+    def estimate_min(
+        self, x0: FloatArray, y0: FloatArray, node0: IntArray, access0: FloatArray, lead0: FloatArray,
+        x1: float, y1: float, node1: int, access1: float, clock_h: float,
+    ) -> FloatArray:
+        matrix = self.city.typical(int(clock_h) % 24).minutes
+        per_km = self._access_min_per_km * self.city.profile.local_time_factor(int(clock_h) % 24 + 0.5)
+        access = (access0 + access1) * per_km
+        local = np.hypot(x0 - x1, y0 - y1) * per_km
+        return np.asarray(np.minimum(matrix[node0, node1] + access, local) + lead0, dtype=np.float64)
+
+    def _router(self) -> Router:
+        if not self._current_routing:
+            return self.city.free_flow
+        if self._current is None or self._current[0] != self.traffic.refresh_count:
+            self._current = (self.traffic.refresh_count, Router(self.city.network, self.traffic.arc_minutes))
+        return self._current[1]
+
+    def drive(
+        self, x0: float, y0: float, node0: int, access0: float, lead0: float,
+        x1: float, y1: float, node1: int, access1: float, now: float, clock_h: float,
+    ) -> tuple[float, float]:
+        straight = math.hypot(x0 - x1, y0 - y1)
+        arcs = self._router().route(node0, node1)
+        km = float(self.city.network.arc_km[arcs].sum()) + (access0 + access1) * self._access_circuity
+        per_km = self._access_min_per_km * self.city.profile.local_time_factor(clock_h)
+        minutes = self.traffic.route_minutes(arcs, now) + (access0 + access1) * per_km
+        local = straight * per_km
+        if local < minutes:
+            return straight * self._access_circuity, local + lead0
+        return km, minutes + lead0
+
+
+def make_travel(
+    spec: StraightLineTravel | InstantTravel | NetworkTravel,
+    city: CityContext | None = None,
+    traffic: TrafficState | None = None,
+) -> TravelModel:
     """Build the travel model a scenario asks for."""
     if isinstance(spec, StraightLineTravel):
         return StraightLine(spec)
+    if isinstance(spec, NetworkTravel):
+        assert city is not None and traffic is not None
+        return OnNetwork(spec, city, traffic)
     return Instant()

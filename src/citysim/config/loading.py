@@ -156,4 +156,4 @@ def load_scenario(path: str | Path) -> Scenario:
 
 def dump_scenario(scenario: Scenario) -> str:
     """The fully resolved scenario as YAML (loadable again with `load_scenario`)."""
-    return yaml.safe_dump(scenario.model_dump(mode="json", exclude_none=True), sort_keys=False, allow_unicode=True)
+    return yaml.safe_dump(scenario.model_dump(mode="json"), sort_keys=False, allow_unicode=True)

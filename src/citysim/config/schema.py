@@ -161,6 +161,158 @@ class InstantTravel(_Strict):
     kind: Literal["instant"]
 
 
+class NetworkTravel(_Strict):
+    """Travel on the road network through current traffic (needs `network` and `traffic` blocks)."""
+
+    kind: Literal["network"]
+    routing: Literal["free_flow", "current"] = Field(
+        description="free_flow: habitual routes, shortest at free flow; current: shortest at current link times"
+    )
+    access_speed_kmh: Positive = Field(description="speed on local streets between a point and its network node")
+    access_circuity: float = Field(ge=1, le=3, description="local street km / straight-line km")
+    turnout: Distribution = Field(description="from assignment to the unit moving")
+    noise_cv: NonNegative = Field(description="spread of actual driving time around the route's time")
+
+
+LatLon = Annotated[list[Annotated[float, Field(ge=-180, le=180)]], Field(min_length=2, max_length=2)]
+RoadClassName = Literal["expressway", "arterial"]
+
+
+class RoadClass(_Strict):
+    """Free-flow speed, capacity and hourly demand of one class of road."""
+
+    free_flow_kmh: Positive
+    capacity_veh_per_hour_per_lane: Positive
+    demand_ratio_by_hour: HourlyProfile = Field(
+        description="demand volume / capacity by clock hour, the BPR input (may exceed 1 at peaks)"
+    )
+
+
+class RoadClasses(_Strict):
+    expressway: RoadClass
+    arterial: RoadClass
+
+
+class Ring(_Strict):
+    """A ring expressway, modelled as a circle around the network centre."""
+
+    name: str
+    radius_km: Positive
+    lanes: int = Field(ge=1, le=8, description="lanes each way")
+    node_spacing_km: Positive
+    arc_deg: Annotated[list[Annotated[float, Field(ge=0, le=360)]], Field(min_length=2, max_length=2)] | None = Field(
+        default=None, description="[from, to] compass bearings (clockwise) the ring covers; null: all the way round"
+    )
+
+
+class Radial(_Strict):
+    """A radial expressway from the innermost ring outwards along a compass bearing."""
+
+    name: str
+    bearing_deg: float = Field(ge=0, lt=360)
+    length_km: Positive = Field(description="distance from the network centre to the radial's outer end")
+    lanes: int = Field(ge=1, le=8)
+    node_spacing_km: Positive
+
+
+class Grid(_Strict):
+    """Arterial roads: a lattice over the districts' land, denser in the centre, joined by Delaunay links."""
+
+    inner_radius_km: Positive
+    inner_spacing_km: Positive
+    outer_spacing_km: Positive
+    lanes: int = Field(ge=1, le=8)
+
+
+class Crossing(_Strict):
+    """A bridge or tunnel over a barrier: the only places links may cross it."""
+
+    name: str
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    road_class: RoadClassName
+    lanes: int = Field(ge=1, le=8)
+
+
+class Barrier(_Strict):
+    """A river or coast line that roads cross only at its crossings."""
+
+    name: str
+    points: list[LatLon] = Field(min_length=2, description="polyline of [lat, lon] points")
+    crossings: list[Crossing]
+
+
+class ExtraNode(_Strict):
+    name: str
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+
+
+class ExtraLink(_Strict):
+    """A link added by hand between two extra nodes (length from coordinates unless given)."""
+
+    from_node: str
+    to_node: str
+    road_class: RoadClassName
+    lanes: int = Field(ge=1, le=8)
+    length_km: Positive | None = None
+
+
+class Network(_Strict):
+    """The road network skeleton, generated from this description."""
+
+    centre: LatLon = Field(description="[lat, lon] centre of the rings")
+    link_circuity: float = Field(ge=1, le=2, description="road km / straight-line km along one link")
+    classes: RoadClasses
+    rings: list[Ring]
+    radials: list[Radial]
+    grid: Grid
+    barriers: list[Barrier]
+    extra_nodes: list[ExtraNode] = []
+    extra_links: list[ExtraLink] = []
+
+
+class Parking(_Strict):
+    """Traffic cruising for parking, as a share added to the volume of central districts' roads."""
+
+    cruising_share: float = Field(ge=0, le=1)
+    districts: list[str]
+
+
+class Traffic(_Strict):
+    """How link volumes and times evolve."""
+
+    refresh_min: Positive = Field(description="how often link volumes and BPR times are recomputed")
+    bpr_alpha: NonNegative
+    bpr_beta: NonNegative
+    queue_inflow_cap: float = Field(gt=0, lt=1, description="upstream flow at a blockage, as a share of capacity")
+    parking: Parking
+
+
+class Severity(_Strict):
+    """A class of crash and what it does to its link."""
+
+    name: str
+    share: Probability
+    capacity_factor: float = Field(gt=0, le=1, description="share of the link's capacity left while blocked")
+    self_clear: Distribution | None = Field(
+        description="time until the drivers clear it themselves (simple procedure); null: only police clear it"
+    )
+
+
+class Crashes(_Strict):
+    """Traffic crashes on the network; each becomes a 110 incident of `category`."""
+
+    crashes_per_day: NonNegative
+    category: str
+    severities: list[Severity] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _shares(self) -> Crashes:
+        _check_sum_to_one([s.share for s in self.severities], "severity shares")
+        return self
+
+
 class Scenario(_Strict):
     """A complete, validated scenario."""
 
@@ -172,7 +324,10 @@ class Scenario(_Strict):
     call_centre: Annotated[StaffedCallCentre | NoCallCentre, Field(discriminator="kind")]
     dispatch: Dispatch
     fleet: Fleet
-    travel: Annotated[StraightLineTravel | InstantTravel, Field(discriminator="kind")]
+    travel: Annotated[StraightLineTravel | InstantTravel | NetworkTravel, Field(discriminator="kind")]
+    network: Network | None = None
+    traffic: Traffic | None = None
+    crashes: Crashes | None = None
 
     @field_validator("districts")
     @classmethod
@@ -205,6 +360,33 @@ def cross_field_problems(scenario: Scenario) -> list[tuple[KeyPath, str]]:
         if not staffed and category.talk is not None:
             problems.append((("demand", "categories", name, "talk"),
                              "call_centre.kind is 'none', so this talk time would be ignored; remove it."))
+    if isinstance(scenario.travel, NetworkTravel):
+        for block in ("network", "traffic"):
+            if getattr(scenario, block) is None:
+                problems.append(((block,), f"travel.kind is 'network', so a '{block}' block is required."))
+    if scenario.crashes is not None:
+        if scenario.network is None or scenario.traffic is None:
+            problems.append((("crashes",), "crashes happen on the road network: add 'network' and 'traffic' blocks."))
+        crash_category = scenario.demand.categories.get(scenario.crashes.category)
+        if crash_category is None:
+            problems.append((("crashes", "category"), f"'{scenario.crashes.category}' is not a demand category; "
+                             f"expected one of: {', '.join(scenario.demand.categories)}."))
+        elif crash_category.share != 0:
+            problems.append((("demand", "categories", scenario.crashes.category, "share"),
+                             "crash incidents come from the traffic layer (crashes.crashes_per_day), so this "
+                             "category's share of ordinary calls must be 0."))
+    if scenario.traffic is not None:
+        names = {d.name for d in scenario.districts}
+        for index, name in enumerate(scenario.traffic.parking.districts):
+            if name not in names:
+                problems.append((("traffic", "parking", "districts", index), f"'{name}' is not a district."))
+    if scenario.network is not None:
+        extra = [n.name for n in scenario.network.extra_nodes]
+        for index, link in enumerate(scenario.network.extra_links):
+            for end in ("from_node", "to_node"):
+                if getattr(link, end) not in extra:
+                    problems.append((("network", "extra_links", index, end),
+                                     f"'{getattr(link, end)}' is not one of network.extra_nodes."))
     if scenario.dispatch.policy == "home_district":
         for index, district in enumerate(scenario.districts):
             if district.call_share > 0 and district.units == 0:

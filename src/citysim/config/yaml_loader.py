@@ -107,9 +107,9 @@ class _Converter:
             if node.tag != PLAIN_SEQUENCE_TAG:
                 raise self._fail(node, _tag_problem(node.tag), path)
             self.open_nodes.add(id(node))
-            result = [self.convert(item, (*path, i)) for i, item in enumerate(node.value)]
+            items = [self.convert(item, (*path, i)) for i, item in enumerate(node.value)]
             self.open_nodes.discard(id(node))
-            return result
+            return items
         return _construct_scalar(node)
 
     def _mapping(self, node: yaml.MappingNode, path: KeyPath) -> dict[str, Any]:

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from citysim.city.crashes import CrashPlan
+from citysim.clock import hourly_segments
 from citysim.config.schema import Scenario, StaffedCallCentre
 from citysim.geography import DistrictGrid
 from citysim.random import Streams
@@ -40,24 +42,11 @@ class IncidentPlan:
     scene_min: FloatArray
     turnout_u: FloatArray  # shape (n, slots): uniforms for each unit's turn-out
     noise_u: FloatArray  # shape (n, slots): uniforms for each unit's travel-time noise
+    crash: IntArray  # index into the replication's CrashPlan, -1 for ordinary calls
 
     @property
     def size(self) -> int:
         return int(self.t_call.size)
-
-
-def hourly_segments(start_clock_h: float, duration_min: float) -> list[tuple[float, float, int]]:
-    """Split [0, duration) at clock-hour boundaries: (start_min, end_min, clock_hour) triples."""
-    segments = []
-    t = 0.0
-    clock_min = start_clock_h * 60.0
-    while t < duration_min:
-        hour = int(clock_min // 60) % 24
-        end = min(duration_min, t + (60.0 - clock_min % 60.0))
-        segments.append((t, end, hour))
-        clock_min += end - t
-        t = end
-    return segments
 
 
 def arrival_times(scenario: Scenario, generator: np.random.Generator) -> FloatArray:
@@ -75,31 +64,49 @@ def arrival_times(scenario: Scenario, generator: np.random.Generator) -> FloatAr
     return np.sort(times)
 
 
-def _per_slot(streams: Streams, name: str, n: int, slots: int) -> FloatArray:
-    """Uniforms for each incident's k-th unit, one stream per slot k (so adding slots shifts nothing)."""
-    return np.column_stack([streams.uniforms(f"{name}.{k}", n) for k in range(slots)])
+def generate_incidents(
+    scenario: Scenario, grid: DistrictGrid, streams: Streams, crashes: CrashPlan | None = None
+) -> IncidentPlan:
+    """Draw every incident of one replication: ordinary calls, then one per crash (if any).
 
-
-def generate_incidents(scenario: Scenario, grid: DistrictGrid, streams: Streams) -> IncidentPlan:
-    """Draw every incident of one replication."""
-    t_occur = arrival_times(scenario, streams.generator("demand.arrivals"))
-    n = t_occur.size
+    Crash incidents draw their stage times from streams of their own (`crash.<stream>`), so adding or
+    removing crashes never shifts the ordinary calls' numbers.
+    """
+    t_calls = arrival_times(scenario, streams.generator("demand.arrivals"))
+    n_calls = t_calls.size
+    n_crashes = crashes.size if crashes is not None else 0
+    n = n_calls + n_crashes
     categories = list(scenario.demand.categories.values())
 
+    def uniforms(stream: str) -> FloatArray:
+        own = streams.uniforms(stream, n_calls)
+        return np.concatenate([own, streams.uniforms(f"crash.{stream}", n_crashes)]) if n_crashes else own
+
     shares = np.array([c.share for c in categories])
-    category = np.searchsorted(np.cumsum(shares) / shares.sum(), streams.uniforms("demand.category", n), "right")
+    category = np.searchsorted(np.cumsum(shares) / shares.sum(), streams.uniforms("demand.category", n_calls), "right")
     category = np.minimum(category, len(categories) - 1)
     district_shares = np.array([d.call_share for d in scenario.districts])
     district = np.searchsorted(
-        np.cumsum(district_shares) / district_shares.sum(), streams.uniforms("demand.district", n), "right"
+        np.cumsum(district_shares) / district_shares.sum(), streams.uniforms("demand.district", n_calls), "right"
     )
     district = np.minimum(district, len(scenario.districts) - 1)
     x_km, y_km = grid.sample_locations(
-        district, streams.uniforms("demand.location.radius", n), streams.uniforms("demand.location.angle", n)
+        district, streams.uniforms("demand.location.radius", n_calls),
+        streams.uniforms("demand.location.angle", n_calls),
     )
+    t_occur = t_calls
+    crash_index = np.full(n_calls, -1, dtype=np.intp)
+    if crashes is not None and n_crashes:
+        assert scenario.crashes is not None
+        crash_category = list(scenario.demand.categories).index(scenario.crashes.category)
+        t_occur = np.concatenate([t_calls, crashes.t_occur])
+        category = np.concatenate([category, np.full(n_crashes, crash_category)])
+        district = np.concatenate([district, grid.district_of(crashes.x_km, crashes.y_km)])
+        x_km, y_km = np.concatenate([x_km, crashes.x_km]), np.concatenate([y_km, crashes.y_km])
+        crash_index = np.concatenate([crash_index, np.arange(n_crashes)])
 
     def per_category(stream: str, pick: str) -> FloatArray:
-        u = streams.uniforms(stream, n)
+        u = uniforms(stream)
         values = np.zeros(n)
         for index, cat in enumerate(categories):
             dist = getattr(cat, pick)
@@ -113,15 +120,20 @@ def generate_incidents(scenario: Scenario, grid: DistrictGrid, streams: Streams)
     staffed = isinstance(scenario.call_centre, StaffedCallCentre)
     talk = per_category("callcentre.talk", "talk") if staffed else np.zeros(n)
     scene = per_category("scene.handling", "scene")
-    decision = scenario.dispatch.decision_delay.ppf(streams.uniforms("dispatch.decision", n))
+    decision = scenario.dispatch.decision_delay.ppf(uniforms("dispatch.decision"))
 
-    u_outcome = streams.uniforms("callcentre.outcome", n)
+    u_outcome = uniforms("callcentre.outcome")
     phone_p = np.array([c.phone_resolution_prob for c in categories])[category]
     divert_p = np.array([c.diversion_prob for c in categories])[category]
     outcome = np.where(u_outcome < phone_p, OUTCOME_PHONE,
                        np.where(u_outcome < phone_p + divert_p, OUTCOME_DIVERTED, OUTCOME_DISPATCH))
+    if crashes is not None and n_crashes:
+        # A crash that only the police can clear (no self-clearing) always gets a unit.
+        outcome[n_calls:] = np.where(np.isnan(crashes.self_clear_min), OUTCOME_DISPATCH, outcome[n_calls:])
 
     slots = max(c.units_needed for c in categories)
+    turnout_u = np.column_stack([uniforms(f"travel.turnout.{k}") for k in range(slots)])
+    noise_u = np.column_stack([uniforms(f"travel.noise.{k}") for k in range(slots)])
     t_call = t_occur + report_delay
     order = np.argsort(t_call, kind="stable")
     return IncidentPlan(
@@ -137,6 +149,7 @@ def generate_incidents(scenario: Scenario, grid: DistrictGrid, streams: Streams)
         talk_min=talk[order],
         decision_min=decision[order],
         scene_min=scene[order],
-        turnout_u=_per_slot(streams, "travel.turnout", n, slots)[order],
-        noise_u=_per_slot(streams, "travel.noise", n, slots)[order],
+        turnout_u=turnout_u[order],
+        noise_u=noise_u[order],
+        crash=crash_index[order],
     )

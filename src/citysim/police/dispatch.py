@@ -47,20 +47,20 @@ class DispatchQueues:
 
 
 def nearest_available(
-    fleet: Fleet, first: int, last: int, x: float, y: float, now: float, travel: TravelModel, clock_h: float
-) -> tuple[int, float, float] | None:
-    """Among units first..last-1, the available one with the shortest estimated driving time to (x, y).
-
-    Returns (unit, km, minutes), or None if none of them is available.
-    """
+    fleet: Fleet, first: int, last: int, destination: tuple[float, float, int, float], now: float,
+    travel: TravelModel, clock_h: float,
+) -> int | None:
+    """Among units first..last-1, the available one with the shortest estimated driving time to the
+    destination place (x, y, node, access km); None if none of them is available."""
     candidates = fleet.available[first:last]
     if travel.instant:
         best = int(candidates.argmax())
-        return (first + best, 0.0, 0.0) if candidates[best] else None
+        return first + best if candidates[best] else None
     units = first + np.flatnonzero(candidates)
     if units.size == 0:
         return None
     ux, uy = fleet.positions(units, now)
-    km, minutes = travel.estimate_many(ux, uy, x, y, clock_h)
-    best = int(np.argmin(minutes))
-    return int(units[best]), float(km[best]), float(minutes[best])
+    nodes, access0, lead = fleet.network_places(units, now)
+    x, y, node, access = destination
+    minutes = travel.estimate_min(ux, uy, nodes, access0, lead, x, y, node, access, clock_h)
+    return int(units[int(np.argmin(minutes))])

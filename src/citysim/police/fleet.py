@@ -18,12 +18,25 @@ STATE_NAMES = ("off", "idle", "en_route", "on_scene", "returning")
 class Fleet:
     """State of every unit; positions in km on the district grid."""
 
-    def __init__(self, home_district: NDArray[np.intp], home_x: NDArray[np.float64], home_y: NDArray[np.float64]):
+    def __init__(
+        self,
+        home_district: NDArray[np.intp],
+        home_x: NDArray[np.float64],
+        home_y: NDArray[np.float64],
+        home_node: NDArray[np.intp],
+        home_access_km: NDArray[np.float64],
+    ) -> None:
         n = home_district.size
         self.size = n
         self.home_district = home_district
         self.home_x = home_x
         self.home_y = home_y
+        self.home_node = home_node
+        self.home_access_km = home_access_km
+        # Network place of each unit: the node it is at (or last left, while driving home) and the
+        # straight-line km of its access leg.
+        self.node = home_node.copy()
+        self.access_km = home_access_km.copy()
         self.state = [OFF] * n
         self.available = np.zeros(n, dtype=bool)  # mirror of state in (IDLE, RETURNING)
         self.returning = np.zeros(n, dtype=bool)  # mirror of state == RETURNING
@@ -54,6 +67,32 @@ class Fleet:
         hx, hy = self.home_x[units], self.home_y[units]
         return x + share * (hx - x), y + share * (hy - y)
 
+    def network_places(self, units: NDArray[np.intp], now: float) -> tuple[NDArray[np.intp], NDArray[np.float64],
+                                                                            NDArray[np.float64]]:
+        """Node, access km and lead minutes to reach that node, of each unit now.
+
+        A unit driving home is placed at whichever end of its trip is nearer in time (the scene it left
+        or its station), with the minutes to get there: a cheap, conservative stand-in for its exact
+        position on the route.
+        """
+        node, access = self.node[units], self.access_km[units]
+        lead = np.zeros(units.size)
+        if not self.n_returning:
+            return node, access, lead
+        returning = self.returning[units]
+        t0, t1 = self.return_t0[units], self.return_t1[units]
+        share = np.where(returning & (t1 > t0), np.clip((now - t0) / np.where(t1 > t0, t1 - t0, 1.0), 0.0, 1.0), 0.0)
+        to_home = returning & (share >= 0.5)
+        node = np.where(to_home, self.home_node[units], node)
+        access = np.where(to_home, self.home_access_km[units], access)
+        lead = np.where(returning, np.where(to_home, 1.0 - share, share) * (t1 - t0), 0.0)
+        return node, access, lead
+
+    def network_place_of(self, unit: int, now: float) -> tuple[int, float, float]:
+        """`network_places` for one unit."""
+        node, access, lead = self.network_places(np.array([unit]), now)
+        return int(node[0]), float(access[0]), float(lead[0])
+
     def position_of(self, unit: int, now: float) -> tuple[float, float]:
         """Where one unit is now (scalar fast path of `positions`)."""
         x, y = float(self.x[unit]), float(self.y[unit])
@@ -77,8 +116,13 @@ class Fleet:
             self.returning[unit] = state == RETURNING
             self.n_returning += 1 if state == RETURNING else -1
 
-    def come_on_duty(self, unit: int, now: float) -> None:
+    def at_home(self, unit: int) -> None:
+        """Place the unit at its station."""
         self.x[unit], self.y[unit] = self.home_x[unit], self.home_y[unit]
+        self.node[unit], self.access_km[unit] = self.home_node[unit], self.home_access_km[unit]
+
+    def come_on_duty(self, unit: int, now: float) -> None:
+        self.at_home(unit)
         self.going_off[unit] = False
         self.duty_start[unit] = now
         self.set_state(unit, IDLE)

@@ -1,0 +1,53 @@
+"""The scenario-level city: network, traffic profile and cached shortest-path matrices.
+
+All of it follows from the scenario alone (no randomness), so it is built once per scenario and
+shared by every replication run in the same process.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from citysim.city.network import RoadNetwork, build_network
+from citysim.city.routing import Router
+from citysim.city.traffic import TrafficProfile
+from citysim.config.schema import Scenario
+from citysim.geography import DistrictGrid
+
+_CACHE: dict[str, CityContext] = {}
+_CACHE_SIZE = 4
+
+
+@dataclass
+class CityContext:
+    """Network, traffic profile, and shortest paths at free flow and at each hour's typical traffic."""
+
+    network: RoadNetwork
+    profile: TrafficProfile
+    free_flow: Router
+    _typical: dict[int, Router] = field(default_factory=dict)
+
+    def typical(self, hour: int) -> Router:
+        """Shortest paths at the hour's typical (crash-free) traffic, as a dispatcher would know it."""
+        router = self._typical.get(hour)
+        if router is None:
+            router = Router(self.network, self.profile.arc_minutes(hour + 0.5))
+            self._typical[hour] = router
+        return router
+
+
+def city_context(scenario: Scenario, grid: DistrictGrid) -> CityContext:
+    """Build (or reuse) the city of a scenario that has `network` and `traffic` blocks."""
+    assert scenario.network is not None and scenario.traffic is not None
+    key = scenario.model_dump_json(include={"districts", "network", "traffic"})
+    context = _CACHE.get(key)
+    if context is None:
+        network = build_network(scenario.network, grid)
+        names = [d.name for d in scenario.districts]
+        parking = [names.index(name) for name in scenario.traffic.parking.districts]
+        profile = TrafficProfile(network, scenario.network.classes, scenario.traffic, parking)
+        context = CityContext(network, profile, Router(network, network.arc_free_flow_min))
+        if len(_CACHE) >= _CACHE_SIZE:
+            _CACHE.pop(next(iter(_CACHE)))
+        _CACHE[key] = context
+    return context

@@ -1,0 +1,297 @@
+"""The road network: a graph of a few hundred nodes generated from the scenario's description.
+
+Layers (all in km on the scenario's projection):
+- ring expressways as circles around `network.centre`, with a node every `node_spacing_km` and at
+  every radial's bearing (where the two meet, they share the node: an interchange);
+- radial expressways from the innermost ring outwards;
+- arterials: a lattice over the districts' land (denser inside `grid.inner_radius_km`) joined by the
+  edges of its Delaunay triangulation that are no longer than 1.6 lattice spacings;
+- ramps joining every expressway node to its nearest arterial node;
+- barriers (rivers, coasts): any link crossing one is removed, and each listed crossing adds one link
+  between the nearest nodes on either bank;
+- extra nodes and links written by hand.
+Link length = straight-line distance x `link_circuity`. Generated nodes cut off from the main network
+(lattice points or expressway stubs stranded by a barrier) are dropped and counted, up to
+MAX_DROPPED_SHARE of all nodes; a hand-written node that is cut off, or a larger loss, is an error.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import connected_components
+from scipy.spatial import Delaunay, cKDTree
+
+from citysim.city.geometry import segments_cross_polyline
+from citysim.config.schema import Network
+from citysim.errors import InputError
+from citysim.geography import DistrictGrid
+
+EXPRESSWAY, ARTERIAL = 0, 1
+CLASS_NAMES = ("expressway", "arterial")
+LATTICE_LINK_FACTOR = 1.6  # Delaunay edges longer than this many lattice spacings are not roads
+RAMP_MAX_KM = 6.0
+SNAP_CANDIDATES = 8
+MAX_DROPPED_SHARE = 0.05
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.intp]
+
+
+@dataclass
+class _Builder:
+    x: list[float] = field(default_factory=list)
+    y: list[float] = field(default_factory=list)
+    kind: list[str] = field(default_factory=list)  # "ring", "radial", "grid", "extra"
+    links: list[tuple[int, int, int, int]] = field(default_factory=list)  # from, to, class, lanes
+
+    def node(self, x: float, y: float, kind: str) -> int:
+        self.x.append(x)
+        self.y.append(y)
+        self.kind.append(kind)
+        return len(self.x) - 1
+
+
+@dataclass(frozen=True)
+class RoadNetwork:
+    """Nodes and directed arcs (each link is two arcs), with free-flow times and capacities."""
+
+    node_x: FloatArray
+    node_y: FloatArray
+    node_district: IntArray
+    arc_from: IntArray
+    arc_to: IntArray
+    arc_km: FloatArray
+    arc_class: IntArray
+    arc_lanes: IntArray
+    arc_capacity: FloatArray  # veh/h
+    arc_free_flow_min: FloatArray
+    arc_district: IntArray
+    barrier_lines: tuple[FloatArray, ...]
+    dropped_lattice_nodes: int
+
+    @property
+    def n_nodes(self) -> int:
+        return int(self.node_x.size)
+
+    @property
+    def n_arcs(self) -> int:
+        return int(self.arc_from.size)
+
+    def snap(self, x: FloatArray, y: FloatArray) -> tuple[IntArray, FloatArray]:
+        """Nearest node to each point reachable without crossing a barrier, and the straight-line km."""
+        tree = cKDTree(np.column_stack([self.node_x, self.node_y]))
+        k = min(SNAP_CANDIDATES, self.n_nodes)
+        distance, index = tree.query(np.column_stack([x, y]), k=k)
+        distance, index = distance.reshape(len(x), k), index.reshape(len(x), k)
+        ok = np.ones(index.shape, dtype=bool)
+        for line in self.barrier_lines:
+            for j in range(k):
+                ok[:, j] &= ~segments_cross_polyline(x, y, self.node_x[index[:, j]], self.node_y[index[:, j]], line)
+        choice = np.where(ok.any(axis=1), ok.argmax(axis=1), 0)
+        rows = np.arange(len(x))
+        return index[rows, choice].astype(np.intp), distance[rows, choice]
+
+
+def _rings_and_radials(spec: Network, b: _Builder, cx: float, cy: float) -> list[int]:
+    """Ring and radial expressway nodes and links; returns the expressway node ids."""
+    rings = sorted(spec.rings, key=lambda r: r.radius_km)
+    bearings = sorted({round(r.bearing_deg, 6) for r in spec.radials})
+    ring_nodes: list[dict[float, int]] = []
+    for ring in rings:
+        count = max(6, math.ceil(2 * math.pi * ring.radius_km / ring.node_spacing_km))
+        start, end = ring.arc_deg if ring.arc_deg is not None else (0.0, 360.0)
+        span = (end - start) % 360.0 or 360.0
+
+        def covered(angle: float, start: float = start, span: float = span) -> bool:
+            return (angle - start) % 360.0 <= span + 1e-9
+
+        angles = sorted(set(np.round(np.arange(count) * 360.0 / count, 6)) | set(bearings),
+                        key=lambda a: (a - start) % 360.0)
+        angles = [a for a in angles if covered(a)]
+        nodes = {a: b.node(cx + ring.radius_km * math.sin(math.radians(a)),
+                           cy + ring.radius_km * math.cos(math.radians(a)), "ring") for a in angles}
+        ordered = [nodes[a] for a in angles]
+        closed = ring.arc_deg is None
+        for i, node in enumerate(ordered[: len(ordered) if closed else len(ordered) - 1]):
+            b.links.append((node, ordered[(i + 1) % len(ordered)], EXPRESSWAY, ring.lanes))
+        ring_nodes.append(nodes)
+    for radial in spec.radials:
+        angle = round(radial.bearing_deg, 6)
+        sin, cos = math.sin(math.radians(angle)), math.cos(math.radians(angle))
+        stops = [(r.radius_km, ring_nodes[i][angle]) for i, r in enumerate(rings)
+                 if r.radius_km < radial.length_km and angle in ring_nodes[i]]
+        start = rings[0].radius_km if rings else 0.0
+        chain: list[int] = []
+        previous_radius = start
+        for radius, ring_node in [*stops, (radial.length_km, -1)]:
+            gap = radius - previous_radius
+            steps = max(1, math.ceil(gap / radial.node_spacing_km)) if gap > 0 else 0
+            for step in range(1, steps):
+                r = previous_radius + gap * step / steps
+                chain.append(b.node(cx + r * sin, cy + r * cos, "radial"))
+            if ring_node >= 0:
+                chain.append(ring_node)
+            elif gap > 0:
+                chain.append(b.node(cx + radius * sin, cy + radius * cos, "radial"))
+            previous_radius = radius
+        if not rings:
+            chain.insert(0, b.node(cx, cy, "radial"))
+        for a, c in itertools.pairwise(chain):
+            b.links.append((a, c, EXPRESSWAY, radial.lanes))
+    return [i for i, k in enumerate(b.kind) if k in ("ring", "radial")]
+
+
+def _lattice(spec: Network, grid: DistrictGrid, b: _Builder, cx: float, cy: float) -> list[int]:
+    """Arterial lattice nodes over the district discs and their Delaunay links; returns node ids."""
+    g = spec.grid
+    reach = float(np.max(np.hypot(grid.x_km - cx, grid.y_km - cy) + grid.radius_km))
+    points: list[tuple[float, float, float]] = []
+    for spacing, inner in ((g.inner_spacing_km, True), (g.outer_spacing_km, False)):
+        steps = np.arange(-math.ceil(reach / spacing), math.ceil(reach / spacing) + 1) * spacing
+        xs, ys = np.meshgrid(cx + steps, cy + steps)
+        xs, ys = xs.ravel(), ys.ravel()
+        radius = np.hypot(xs - cx, ys - cy)
+        keep = radius <= g.inner_radius_km if inner else radius > g.inner_radius_km
+        on_land = (np.hypot(xs[:, None] - grid.x_km, ys[:, None] - grid.y_km) <= grid.radius_km).any(axis=1)
+        keep &= on_land
+        points.extend((float(x), float(y), spacing) for x, y in zip(xs[keep], ys[keep], strict=True))
+    ids = [b.node(x, y, "grid") for x, y, _ in points]
+    spacing_of = np.array([s for _, _, s in points])
+    coords = np.array([[x, y] for x, y, _ in points])
+    triangles = Delaunay(coords).simplices
+    edges = {tuple(sorted((int(t[i]), int(t[j])))) for t in triangles for i, j in ((0, 1), (1, 2), (0, 2))}
+    for i, j in sorted(edges):
+        length = float(np.hypot(*(coords[i] - coords[j])))
+        if length <= LATTICE_LINK_FACTOR * max(spacing_of[i], spacing_of[j]):
+            b.links.append((ids[i], ids[j], ARTERIAL, g.lanes))
+    return ids
+
+
+def _ramps(b: _Builder, expressway: list[int], arterial: list[int]) -> None:
+    tree = cKDTree(np.column_stack([np.array(b.x)[arterial], np.array(b.y)[arterial]]))
+    distance, index = tree.query(np.column_stack([np.array(b.x)[expressway], np.array(b.y)[expressway]]))
+    for node, d, i in zip(expressway, distance, index, strict=True):
+        if d <= RAMP_MAX_KM:
+            b.links.append((node, arterial[int(i)], ARTERIAL, 2))
+
+
+def _component_sizes(n: int, links: list[tuple[int, int, int, int]]) -> np.ndarray:
+    """For each node, the number of nodes in its connected component."""
+    pairs = np.array([(f, t) for f, t, _, _ in links], dtype=np.intp).reshape(-1, 2)
+    graph = csr_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
+    _, label = connected_components(graph, directed=False)
+    return np.asarray(np.bincount(label)[label], dtype=np.intp)
+
+
+def _bank_side(line: np.ndarray, px: float, py: float, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Which bank of the barrier segment nearest (px, py) each point is on: +1 left, -1 right."""
+    start, end = line[:-1], line[1:]
+    direction = end - start
+    t = np.clip(((px - start[:, 0]) * direction[:, 0] + (py - start[:, 1]) * direction[:, 1])
+                / (direction**2).sum(axis=1), 0.0, 1.0)
+    nearest = int(np.argmin(np.hypot(start[:, 0] + t * direction[:, 0] - px, start[:, 1] + t * direction[:, 1] - py)))
+    (sx, sy), (dx, dy) = start[nearest], direction[nearest]
+    return np.asarray(np.sign(dx * (y - sy) - dy * (x - sx)), dtype=np.float64)
+
+
+def _apply_barriers(spec: Network, grid: DistrictGrid, b: _Builder) -> list[np.ndarray]:
+    lines = []
+    x, y = np.array(b.x), np.array(b.y)
+    for barrier in spec.barriers:
+        line = np.array([grid.projection.to_km(lat, lon) for lat, lon in barrier.points])
+        lines.append(line)
+        links = np.array([(f, t) for f, t, _, _ in b.links])
+        crosses = segments_cross_polyline(x[links[:, 0]], y[links[:, 0]], x[links[:, 1]], y[links[:, 1]], line)
+        b.links = [link for link, cut in zip(b.links, crosses, strict=True) if not cut]
+        tree = cKDTree(np.column_stack([x, y]))
+        component_size = _component_sizes(len(x), b.links)
+        for crossing in barrier.crossings:
+            px, py = grid.projection.to_km(crossing.lat, crossing.lon)
+            _, near = tree.query([px, py], k=min(80, len(x)))
+            side = _bank_side(line, px, py, x[near], y[near])
+            if not ((side > 0).any() and (side < 0).any()):
+                raise InputError(None, f"crossing '{crossing.name}' of barrier '{barrier.name}' has no road nodes "
+                                 "near it on both banks; check its lat/lon.", ("network", "barriers"))
+            # On each bank, the nearest node of the largest road system there (not a stranded stub).
+            size = component_size[near]
+            left = int(near[np.argmax((side > 0) & (size == size[side > 0].max()))])
+            right = int(near[np.argmax((side < 0) & (size == size[side < 0].max()))])
+            b.links.append((left, right, EXPRESSWAY if crossing.road_class == "expressway" else ARTERIAL,
+                            crossing.lanes))
+    return lines
+
+
+def build_network(spec: Network, grid: DistrictGrid) -> RoadNetwork:
+    """Generate the network a scenario describes; raise InputError if it is broken."""
+    b = _Builder()
+    cx, cy = grid.projection.to_km(spec.centre[0], spec.centre[1])
+    expressway = _rings_and_radials(spec, b, cx, cy)
+    arterial = _lattice(spec, grid, b, cx, cy)
+    if expressway and arterial:
+        _ramps(b, expressway, arterial)
+    names = {}
+    for extra in spec.extra_nodes:
+        names[extra.name] = b.node(*grid.projection.to_km(extra.lat, extra.lon), "extra")
+    explicit_km = {}
+    for link in spec.extra_links:
+        explicit_km[len(b.links)] = link.length_km
+        b.links.append((names[link.from_node], names[link.to_node],
+                        EXPRESSWAY if link.road_class == "expressway" else ARTERIAL, link.lanes))
+    lines = _apply_barriers(spec, grid, b)
+    return _finish(spec, grid, b, lines, explicit_km)
+
+
+def _finish(spec: Network, grid: DistrictGrid, b: _Builder, lines: list[np.ndarray],
+            explicit_km: dict[int, float | None]) -> RoadNetwork:
+    n = len(b.x)
+    links = np.array([(f, t) for f, t, _, _ in b.links], dtype=np.intp).reshape(-1, 2)
+    size = _component_sizes(n, b.links)
+    stray = [i for i in range(n) if size[i] != size.max()]
+    bad = [i for i in stray if b.kind[i] == "extra"]
+    if bad or len(stray) > MAX_DROPPED_SHARE * n:
+        first = (bad or stray)[0]
+        what = f"{len(bad)} extra node(s)" if bad else f"{len(stray)} of {n} nodes"
+        raise InputError(None, f"the road network is disconnected: {what} cannot be reached from the rest (the "
+                         f"first at {b.x[first]:.1f} km east, {b.y[first]:.1f} km north of the districts' mean "
+                         "centre); connect them with a link or add a barrier crossing.", ("network",))
+    keep = size == size.max()
+    new_id = np.cumsum(keep) - 1
+    x, y = np.array(b.x)[keep], np.array(b.y)[keep]
+    link_ok = keep[links[:, 0]] & keep[links[:, 1]] & (links[:, 0] != links[:, 1])
+    classes = (spec.classes.expressway, spec.classes.arterial)
+    # One link per pair of nodes: where layers meet twice (a ramp along a lattice edge), the faster
+    # class (then the wider road) wins.
+    best: dict[tuple[int, int], int] = {}
+    for index, (f, t, cls, lanes) in enumerate(b.links):
+        if not link_ok[index]:
+            continue
+        pair = (min(f, t), max(f, t))
+        other = best.get(pair)
+        if other is None or (cls, -lanes) < (b.links[other][2], -b.links[other][3]):
+            best[pair] = index
+    rows = []
+    for index in sorted(best.values()):
+        f, t, cls, lanes = b.links[index]
+        straight = math.hypot(b.x[f] - b.x[t], b.y[f] - b.y[t])
+        km = explicit_km.get(index) or straight * spec.link_circuity
+        capacity = lanes * classes[cls].capacity_veh_per_hour_per_lane
+        free_flow = km / classes[cls].free_flow_kmh * 60.0
+        for a, c in ((f, t), (t, f)):
+            rows.append((new_id[a], new_id[c], km, cls, lanes, capacity, free_flow))
+    arcs = np.array(rows)
+    arc_from, arc_to = arcs[:, 0].astype(np.intp), arcs[:, 1].astype(np.intp)
+    node_district = grid.district_of(x, y)
+    mid_x, mid_y = (x[arc_from] + x[arc_to]) / 2, (y[arc_from] + y[arc_to]) / 2
+    return RoadNetwork(
+        node_x=x, node_y=y, node_district=node_district,
+        arc_from=arc_from, arc_to=arc_to, arc_km=arcs[:, 2], arc_class=arcs[:, 3].astype(np.intp),
+        arc_lanes=arcs[:, 4].astype(np.intp), arc_capacity=arcs[:, 5], arc_free_flow_min=arcs[:, 6],
+        arc_district=grid.district_of(mid_x, mid_y), barrier_lines=tuple(lines),
+        dropped_lattice_nodes=len(stray),
+    )

@@ -1,0 +1,153 @@
+"""Traffic state: link volumes from hourly demand, BPR link times, and queues behind crash blockages.
+
+Volumes: v = demand_ratio[class](clock) x capacity x (1 + cruising share on parking districts' roads),
+the ratio interpolated linearly between hour midpoints. Link time: BPR, t = t0 (1 + alpha (v/c)^beta),
+recomputed for all links at once every `refresh_min`.
+
+A crash leaves `capacity_factor` of its link's capacity while blocked. Traffic reaches the blockage
+at q = min(v, queue_inflow_cap x c) (demand above that is already queued or diverted upstream: an
+assumption), so a deterministic queue grows at q - c_r while blocked and discharges at c - q after.
+A vehicle arriving when the queue holds Q waits Q / (current service rate). The crash's total delay is
+the queue triangle's area: 1/2 Q_max (D + T), with T = Q_max / (c - q) the time to dissolve it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from citysim.city.network import EXPRESSWAY, RoadNetwork
+from citysim.config.schema import RoadClasses, Traffic
+
+FloatArray = NDArray[np.float64]
+
+
+def bpr_minutes(free_flow_min: FloatArray, volume_capacity: FloatArray, alpha: float, beta: float) -> FloatArray:
+    """BPR link time: t0 (1 + alpha x^beta)."""
+    return free_flow_min * (1.0 + alpha * volume_capacity**beta)
+
+
+@dataclass
+class Blockage:
+    """One crash's blockage of one arc."""
+
+    arc: int
+    start: float
+    capacity_factor: float
+    inflow: float  # veh/h reaching the blockage
+    capacity: float  # veh/h of the arc unblocked
+    end: float = math.inf
+
+    def queue(self, now: float) -> float:
+        """Vehicles queued at time `now` (minutes)."""
+        reduced = self.capacity * self.capacity_factor
+        growth = max(0.0, self.inflow - reduced) / 60.0  # veh/min
+        if now <= self.end:
+            return growth * (now - self.start)
+        peak = growth * (self.end - self.start)
+        return max(0.0, peak - (self.capacity - self.inflow) / 60.0 * (now - self.end))
+
+    def delay_min(self, now: float) -> float:
+        """Queueing delay of a vehicle arriving at `now`."""
+        queue = self.queue(now)
+        if queue <= 0.0:
+            return 0.0
+        rate = self.capacity * (self.capacity_factor if now <= self.end else 1.0) / 60.0
+        return queue / rate
+
+    def summary(self) -> tuple[float, float, float]:
+        """(blockage minutes D, queue-dissolving minutes T, total delay vehicle-hours) once ended."""
+        duration = self.end - self.start
+        peak = self.queue(self.end)
+        spare = (self.capacity - self.inflow) / 60.0
+        dissolve = peak / spare if peak > 0 else 0.0
+        return duration, dissolve, 0.5 * peak * (duration + dissolve) / 60.0
+
+
+class TrafficProfile:
+    """The deterministic part of traffic: volumes and BPR times at any clock time (scenario-level)."""
+
+    def __init__(self, network: RoadNetwork, classes: RoadClasses, traffic: Traffic, parking_districts: list[int]):
+        self.network = network
+        self.traffic = traffic
+        ratios = np.array([classes.expressway.demand_ratio_by_hour, classes.arterial.demand_ratio_by_hour])
+        self._ratios = ratios  # (class, hour)
+        parking = np.isin(network.arc_district, parking_districts)
+        self.volume_factor = np.where(parking, 1.0 + traffic.parking.cruising_share, 1.0)
+
+    def demand_ratio(self, clock_h: float) -> FloatArray:
+        """Per-arc volume/capacity at a clock time (linear between hour midpoints)."""
+        position = (clock_h - 0.5) % 24.0
+        low = int(position) % 24
+        weight = position - int(position)
+        by_class = (1 - weight) * self._ratios[:, low] + weight * self._ratios[:, (low + 1) % 24]
+        return np.asarray(by_class[self.network.arc_class] * self.volume_factor, dtype=np.float64)
+
+    def local_time_factor(self, clock_h: float) -> float:
+        """Congested / free-flow time on local streets: taken as the arterials' BPR factor (an assumption)."""
+        position = (clock_h - 0.5) % 24.0
+        low = int(position) % 24
+        weight = position - int(position)
+        ratio = (1 - weight) * self._ratios[1, low] + weight * self._ratios[1, (low + 1) % 24]
+        return float(1.0 + self.traffic.bpr_alpha * ratio**self.traffic.bpr_beta)
+
+    def arc_minutes(self, clock_h: float) -> FloatArray:
+        """BPR minutes of every arc at a clock time, without crashes."""
+        t = self.traffic
+        return bpr_minutes(self.network.arc_free_flow_min, self.demand_ratio(clock_h), t.bpr_alpha, t.bpr_beta)
+
+    def vehicle_km_per_hour(self, clock_h: float) -> FloatArray:
+        """Vehicle-km per hour on each arc (crash exposure)."""
+        return self.demand_ratio(clock_h) * self.network.arc_capacity * self.network.arc_km
+
+
+TRAFFIC_LOG_COLUMNS = ["t_min", "clock_h", "expressway_kmh", "arterial_kmh", "travel_time_index", "blockages"]
+
+
+class TrafficState:
+    """Current link times (refreshed) and active blockages of one replication."""
+
+    def __init__(self, profile: TrafficProfile) -> None:
+        self.profile = profile
+        self.arc_minutes = profile.network.arc_free_flow_min.copy()
+        self.blocked: dict[int, list[Blockage]] = {}
+        self.log: list[tuple[float, ...]] = []
+        self.refresh_count = 0
+
+    def refresh(self, now: float, clock_h: float) -> None:
+        """Recompute every link's BPR time, and log speeds by road class and the travel time index."""
+        profile = self.profile
+        network = profile.network
+        self.arc_minutes = profile.arc_minutes(clock_h)
+        self.refresh_count += 1
+        for arc in list(self.blocked):
+            self.blocked[arc] = [b for b in self.blocked[arc] if b.end > now or b.queue(now) > 0]
+            if not self.blocked[arc]:
+                del self.blocked[arc]
+        volume = profile.demand_ratio(clock_h) * network.arc_capacity
+        row: list[float] = [now, clock_h]
+        for cls in (EXPRESSWAY, 1):
+            mask = network.arc_class == cls
+            row.append(float(network.arc_km[mask].sum() / (self.arc_minutes[mask].sum() / 60.0)))
+        tti = float((volume * self.arc_minutes).sum() / (volume * network.arc_free_flow_min).sum())
+        row += [tti, float(sum(len(b) for b in self.blocked.values()))]
+        self.log.append(tuple(row))
+
+    def block(self, blockage: Blockage) -> None:
+        self.blocked.setdefault(blockage.arc, []).append(blockage)
+
+    def unblock(self, blockage: Blockage, now: float) -> None:
+        """End a blockage (its queue then dissolves; it is forgotten at a refresh once the queue is gone)."""
+        blockage.end = min(blockage.end, now)
+
+    def route_minutes(self, arcs: NDArray[np.intp], now: float) -> float:
+        """Time through the given arcs now: BPR times plus queues behind blockages on them."""
+        minutes = float(self.arc_minutes[arcs].sum())
+        if self.blocked:
+            for arc in arcs.tolist():
+                for blockage in self.blocked.get(arc, ()):
+                    minutes += blockage.delay_min(now)
+        return minutes
