@@ -16,6 +16,7 @@ HEADLINE_KPIS = [
     "calls_per_day", "dispatched_per_day", "arrival_min_mean", "arrival_min_median", "arrival_min_p90",
     "handling_min_mean", "call_to_clear_min_mean", "answer_wait_min_mean", "dispatch_wait_min_mean",
     "unit_utilisation", "call_taker_utilisation", "cross_district_share", "open_at_end",
+    "expressway_kmh_am_peak", "travel_time_index_peak_hour", "crashes_per_day", "crash_blockage_min_mean",
 ]
 
 
@@ -51,6 +52,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--replications", type=_positive_int, default=1, help="independent replications (default 1)")
     run.add_argument("--seed", type=_seed, default=None, help="root seed (default: the scenario's run.seed)")
     run.add_argument("--out", type=Path, default=None, help="results folder (default: results/<scenario name>)")
+
+    calibrate = commands.add_parser("calibrate", help="compare a scenario's outputs with the calibration targets")
+    calibrate.add_argument("scenario", type=Path)
+    calibrate.add_argument("--replications", type=_positive_int, default=10)
+    calibrate.add_argument("--seed", type=_seed, default=None)
+    calibrate.add_argument("--out", type=Path, default=None, help="write the Markdown page here (default: print)")
     return parser
 
 
@@ -72,6 +79,7 @@ def _validate(files: list[Path]) -> int:
 def _run(scenario_path: Path, replications: int, seed: int | None, out: Path | None) -> int:
     from citysim.config import dump_scenario, load_document, validate_document
     from citysim.manifest import build_manifest, utc_now
+    from citysim.metrics import traffic_by_hour
     from citysim.results import prepare_output_folder, write_csv, write_json, write_parquet, write_text
     from citysim.runner import simulate
 
@@ -85,6 +93,9 @@ def _run(scenario_path: Path, replications: int, seed: int | None, out: Path | N
     write_parquet(result.logs.incidents, out / "incidents.parquet")
     write_parquet(result.logs.units, out / "units.parquet")
     write_parquet(result.logs.duty, out / "duty.parquet")
+    write_parquet(result.logs.traffic, out / "traffic.parquet")
+    write_parquet(result.logs.crashes, out / "crashes.parquet")
+    write_csv(traffic_by_hour(result.logs.traffic, scenario.run.warmup_min), out / "traffic_by_hour.csv")
     write_csv(result.kpis, out / "kpis.csv")
     write_csv(result.summary, out / "summary.csv")
     write_text(dump_scenario(scenario), out / "scenario.resolved.yaml")
@@ -109,6 +120,31 @@ def _run(scenario_path: Path, replications: int, seed: int | None, out: Path | N
     return EXIT_OK
 
 
+def _calibrate(scenario_path: Path, replications: int, seed: int | None, out: Path | None) -> int:
+    import platform
+
+    from citysim.calibration import calibration_markdown
+    from citysim.config import load_scenario
+    from citysim.runner import simulate
+
+    scenario = load_scenario(scenario_path)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    result = simulate(scenario, replications=replications, seed=seed)
+    command = f"citysim calibrate {scenario_path} --replications {replications}" + (
+        f" --seed {seed}" if seed is not None else "") + (f" --out {out}" if out is not None else "")
+    machine = f"{platform.machine()} ({platform.processor() or 'unknown CPU'}), Python {platform.python_version()}"
+    page = calibration_markdown(result, command, machine)
+    if out is None:
+        print(page)
+    else:
+        from citysim.results import write_text
+
+        write_text(page, out)
+        print(f"wrote {out}")
+    return EXIT_OK
+
+
 def _print_summary(summary: object, name: str, replications: int, seed: int, out: Path) -> None:
     import pandas as pd
 
@@ -129,6 +165,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _validate(args.files)
         if args.command == "run":
             return _run(args.scenario, args.replications, args.seed, args.out)
+        if args.command == "calibrate":
+            return _calibrate(args.scenario, args.replications, args.seed, args.out)
     except InputError as exc:
         print(exc, file=sys.stderr)
         return EXIT_BAD_INPUT

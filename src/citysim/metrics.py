@@ -81,7 +81,52 @@ def run_kpis(
     rows.append((rep, "travel_min_mean", "all", float(counted["travel_min"].mean()) if len(counted) else math.nan))
     rows.append((rep, "waiting_for_unit_time_avg", "all", monitors.get("waiting_for_unit_mean", math.nan)))
     rows.append((rep, "busy_units_time_avg", "all", monitors.get("busy_units_mean", math.nan)))
+    rows += [(rep, kpi, "all", value) for kpi, value in _traffic_kpis(logs, warmup_min, end_min).items()]
     return pd.DataFrame(rows, columns=KPI_COLUMNS)
+
+
+#: Clock-hour windows of the traffic KPIs (hours h with start <= h < end).
+AM_PEAK, PM_PEAK = (7, 9), (17, 19)  # 07:00-09:00 and 17:00-19:00, the usual Chinese peak periods
+
+
+def _traffic_kpis(logs: RunLogs, warmup_min: float, end_min: float) -> dict[str, float]:
+    """Speeds, travel time index and crash figures after the warm-up (none without a road network)."""
+    traffic = logs.traffic[logs.traffic["t_min"] >= warmup_min]
+    if traffic.empty:
+        return {}
+    hour = traffic["clock_h"].astype(int)
+    hourly = traffic.groupby(hour)[["expressway_kmh", "arterial_kmh", "travel_time_index"]].mean()
+
+    def window(column: str, hours: tuple[int, int]) -> float:
+        return float(hourly.loc[(hourly.index >= hours[0]) & (hourly.index < hours[1]), column].mean())
+
+    days = (end_min - warmup_min) / 1440.0
+    crashes = logs.crashes[logs.crashes["t_occur"] >= warmup_min]
+    queued = crashes[crashes["queue_dissolve_min"] > 0]
+    return {
+        "expressway_kmh_mean": float(traffic["expressway_kmh"].mean()),
+        "arterial_kmh_mean": float(traffic["arterial_kmh"].mean()),
+        "expressway_kmh_am_peak": window("expressway_kmh", AM_PEAK),
+        "expressway_kmh_pm_peak": window("expressway_kmh", PM_PEAK),
+        "arterial_kmh_am_peak": window("arterial_kmh", AM_PEAK),
+        "travel_time_index_peak_hour": float(hourly["travel_time_index"].max()),
+        "travel_time_index_mean": float(traffic["travel_time_index"].mean()),
+        "crashes_per_day": len(crashes) / days,
+        "crash_blockage_min_mean": float(crashes["blockage_min"].mean()) if len(crashes) else math.nan,
+        "crash_blockage_min_per_day": float(crashes["blockage_min"].sum()) / days,
+        "crash_delay_vehicle_h_per_day": float(crashes["delay_vehicle_h"].sum()) / days,
+        "crash_congestion_per_blockage_min": float(
+            ((queued["blockage_min"] + queued["queue_dissolve_min"]) / queued["blockage_min"]).mean()
+        ) if len(queued) else math.nan,
+    }
+
+
+def traffic_by_hour(traffic_log: pd.DataFrame, warmup_min: float) -> pd.DataFrame:
+    """Mean speed by road class and travel time index by clock hour, per replication (long table)."""
+    traffic = traffic_log[traffic_log["t_min"] >= warmup_min]
+    frame = traffic.assign(hour=traffic["clock_h"].astype(int))
+    return (frame.groupby(["replication", "hour"])[["expressway_kmh", "arterial_kmh", "travel_time_index"]]
+            .mean().reset_index())
 
 
 def t_interval(values: np.ndarray, confidence: float = 0.95) -> tuple[float, float, float, float]:

@@ -146,7 +146,23 @@ def validate_document(document: LoadedDocument, path: str | Path) -> Scenario:
             text += " Also: " + "; ".join(f"'{format_key_path(p)}': {t.rstrip('.')}" for p, t in others) + "."
         origin = document.origin_of(key_path)
         raise InputError(origin.file if origin else path, text, key_path, origin.line if origin else None)
+    _check_network(scenario, document, path)
     return scenario
+
+
+def _check_network(scenario: Scenario, document: LoadedDocument, path: str | Path) -> None:
+    """Build the road network now, so that a broken one is reported against the file that describes it."""
+    if scenario.network is None or scenario.traffic is None:
+        return
+    from citysim.city.context import city_context
+    from citysim.geography import DistrictGrid
+
+    try:
+        city_context(scenario, DistrictGrid.from_districts(scenario.districts))
+    except InputError as exc:
+        origin = document.origin_of(exc.key_path)
+        raise InputError(origin.file if origin else path, exc.problem, exc.key_path,
+                         origin.line if origin else None) from None
 
 
 def load_scenario(path: str | Path) -> Scenario:
