@@ -151,10 +151,11 @@ def calibration_markdown(simulation: Simulation, command: str, machine: str) -> 
         "| quantity | target | model mean [95 % CI] | within | source |",
         "|---|---|---|---|---|",
     ]
-    for row in table.itertuples():
-        interval = "" if row.ci_low == row.ci_high else f" [{_number(row.ci_low)}, {_number(row.ci_high)}]"
-        lines.append(f"| {row.quantity} | {row.target} | {_number(row.model_mean)}{interval} | "
-                     f"{'yes' if row.within else '**no**'} | {row.source} |")
+    for row in table.to_dict("records"):
+        low, high, mean = float(row["ci_low"]), float(row["ci_high"]), float(row["model_mean"])
+        interval = "" if low == high else f" [{_number(low)}, {_number(high)}]"
+        lines.append(f"| {row['quantity']} | {row['target']} | {_number(mean)}{interval} | "
+                     f"{'yes' if row['within'] else '**no**'} | {row['source']} |")
     lines += [
         "",
         "## Arrival-time distribution against Ankang",
@@ -165,8 +166,8 @@ def calibration_markdown(simulation: Simulation, command: str, machine: str) -> 
         "| minutes | Ankang | model |",
         "|---|---|---|",
     ]
-    for row in arrival_distribution(simulation).itertuples():
-        lines.append(f"| {row.bin} | {row.ankang_turn_out_share:.1%} | {row.model_arrival_share:.1%} |")
+    for row in arrival_distribution(simulation).to_dict("records"):
+        lines.append(f"| {row['bin']} | {row['ankang_turn_out_share']:.1%} | {row['model_arrival_share']:.1%} |")
     lines += [
         "",
         "## Notes",

@@ -89,11 +89,17 @@ class RoadNetwork:
         k = min(SNAP_CANDIDATES, self.n_nodes)
         distance, index = tree.query(np.column_stack([x, y]), k=k)
         distance, index = distance.reshape(len(x), k), index.reshape(len(x), k)
-        ok = np.ones(index.shape, dtype=bool)
-        for line in self.barrier_lines:
-            for j in range(k):
-                ok[:, j] &= ~segments_cross_polyline(x, y, self.node_x[index[:, j]], self.node_y[index[:, j]], line)
-        choice = np.where(ok.any(axis=1), ok.argmax(axis=1), 0)
+        choice = np.zeros(len(x), dtype=np.intp)
+        pending = np.arange(len(x))  # points whose current candidate crosses a barrier
+        for j in range(k):
+            crosses = np.zeros(pending.size, dtype=bool)
+            for line in self.barrier_lines:
+                crosses |= segments_cross_polyline(x[pending], y[pending], self.node_x[index[pending, j]],
+                                                   self.node_y[index[pending, j]], line)
+            choice[pending[~crosses]] = j
+            pending = pending[crosses]
+            if pending.size == 0:
+                break
         rows = np.arange(len(x))
         return index[rows, choice].astype(np.intp), distance[rows, choice]
 

@@ -89,9 +89,14 @@ class Fleet:
         return node, access, lead
 
     def network_place_of(self, unit: int, now: float) -> tuple[int, float, float]:
-        """`network_places` for one unit."""
-        node, access, lead = self.network_places(np.array([unit]), now)
-        return int(node[0]), float(access[0]), float(lead[0])
+        """`network_places` for one unit (scalar fast path)."""
+        if self.state[unit] != RETURNING:
+            return int(self.node[unit]), float(self.access_km[unit]), 0.0
+        t0, t1 = float(self.return_t0[unit]), float(self.return_t1[unit])
+        share = min(max((now - t0) / (t1 - t0), 0.0), 1.0) if t1 > t0 else 0.0
+        if share >= 0.5:
+            return int(self.home_node[unit]), float(self.home_access_km[unit]), (1.0 - share) * (t1 - t0)
+        return int(self.node[unit]), float(self.access_km[unit]), share * (t1 - t0)
 
     def position_of(self, unit: int, now: float) -> tuple[float, float]:
         """Where one unit is now (scalar fast path of `positions`)."""

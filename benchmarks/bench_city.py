@@ -1,0 +1,105 @@
+"""City benchmark: one simulated Shanghai city-day, and how its cost scales.
+
+Runs the baseline scenario as a plain 24-hour day (no warm-up) and reports, each as the median of
+--rounds runs measured in this one process:
+  - seconds per city-day (target <= 2 s on one core);
+  - the ratio for two days, for doubled call volume (target <= 2.2x), and for doubled units;
+  - the share of time spent choosing units (dispatch), and its ratio when units double (target < 2x);
+  - optionally (--profile) where the time goes, by function (cProfile).
+Run: python benchmarks/bench_city.py [--rounds 3] [--profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import platform
+import pstats
+import statistics
+import time
+from pathlib import Path
+
+import citysim.model as model_module
+from citysim.config import Scenario, load_scenario
+from citysim.model import simulate_one
+
+SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "shanghai" / "baseline.yaml"
+
+
+class DispatchTimer:
+    """Wraps the unit choice to add up the time spent in it."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self._original = model_module.nearest_available
+
+    def __enter__(self) -> DispatchTimer:
+        def timed(*args: object, **kwargs: object) -> object:
+            start = time.perf_counter()
+            try:
+                return self._original(*args, **kwargs)  # type: ignore[arg-type]
+            finally:
+                self.seconds += time.perf_counter() - start
+
+        model_module.nearest_available = timed  # type: ignore[assignment]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        model_module.nearest_available = self._original
+
+
+def one_day(base: Scenario, days: int = 1) -> Scenario:
+    run = base.run.model_copy(update={"start_clock_h": 0.0, "duration_min": 1440.0 * days, "warmup_min": 0.0})
+    return base.model_copy(update={"run": run})
+
+
+def scaled(base: Scenario, calls: float = 1.0, units: int = 1) -> Scenario:
+    demand = base.demand.model_copy(update={"calls_per_day": base.demand.calls_per_day * calls})
+    crashes = base.crashes.model_copy(update={"crashes_per_day": base.crashes.crashes_per_day * calls}) \
+        if base.crashes is not None else None
+    districts = [d.model_copy(update={"units": d.units * units}) for d in base.districts]
+    return base.model_copy(update={"demand": demand, "crashes": crashes, "districts": districts})
+
+
+def measure(scenario: Scenario, rounds: int) -> tuple[float, float]:
+    """Median wall seconds of a replication, and median seconds spent choosing units."""
+    simulate_one(scenario, 0)  # warm the city cache and imports
+    totals, dispatch = [], []
+    for replication in range(rounds):
+        with DispatchTimer() as timer:
+            start = time.perf_counter()
+            simulate_one(scenario, replication)
+            totals.append(time.perf_counter() - start)
+        dispatch.append(timer.seconds)
+    return statistics.median(totals), statistics.median(dispatch)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args()
+
+    base = load_scenario(SCENARIO)
+    cases = {
+        "1 day": one_day(base),
+        "2 days": one_day(base, days=2),
+        "1 day, 2x calls": scaled(one_day(base), calls=2.0),
+        "1 day, 2x units": scaled(one_day(base), units=2),
+    }
+    results = {name: measure(scenario, args.rounds) for name, scenario in cases.items()}
+    day, day_dispatch = results["1 day"]
+    print(f"Shanghai baseline as a 24 h day, median of {args.rounds} replications; "
+          f"{platform.machine()}, Python {platform.python_version()}")
+    print(f"{'case':<18}{'seconds':>9}{'ratio':>8}{'dispatch s':>12}{'dispatch ratio':>16}")
+    for name, (seconds, dispatch) in results.items():
+        print(f"{name:<18}{seconds:>9.2f}{seconds / day:>8.2f}{dispatch:>12.3f}{dispatch / day_dispatch:>16.2f}")
+    print("targets: 1 day <= 2 s; 2x calls <= 2.2x; 2x units: dispatch ratio < 2")
+    if args.profile:
+        profiler = cProfile.Profile()
+        profiler.runcall(simulate_one, cases["1 day"], 0)
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(12)
+
+
+if __name__ == "__main__":
+    main()
