@@ -153,7 +153,8 @@ def calibration_markdown(simulation: Simulation, command: str, machine: str) -> 
     ]
     for row in table.to_dict("records"):
         low, high, mean = float(row["ci_low"]), float(row["ci_high"]), float(row["model_mean"])
-        interval = "" if low == high else f" [{_number(low)}, {_number(high)}]"
+        deterministic = abs(high - low) <= 1e-9 * max(1.0, abs(mean))  # no run-to-run variation
+        interval = "" if deterministic else f" [{_number(low)}, {_number(high)}]"
         lines.append(f"| {row['quantity']} | {row['target']} | {_number(mean)}{interval} | "
                      f"{'yes' if row['within'] else '**no**'} | {row['source']} |")
     lines += [
