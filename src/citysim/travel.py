@@ -150,6 +150,7 @@ class OnNetwork(_Noisy):
         self._current_routing = spec.routing == "current"
         self._access_min_per_km = spec.access_circuity * 60.0 / spec.access_speed_kmh
         self._access_circuity = spec.access_circuity
+        self._queue_share = spec.police_queue_share
         self._current: tuple[int, Router] | None = None
 
     def locate(self, x: FloatArray, y: FloatArray) -> tuple[IntArray, FloatArray]:
@@ -165,11 +166,13 @@ class OnNetwork(_Noisy):
         local = np.hypot(x0 - x1, y0 - y1) * per_km
         return np.asarray(np.minimum(matrix[node0, node1] + access, local) + lead0, dtype=np.float64)
 
-    def _router(self) -> Router:
+    def _router(self, now: float) -> Router:
+        """Habitual routes, or shortest paths at the link times and crash queues of the last refresh."""
         if not self._current_routing:
             return self.city.free_flow
         if self._current is None or self._current[0] != self.traffic.refresh_count:
-            self._current = (self.traffic.refresh_count, Router(self.city.network, self.traffic.arc_minutes))
+            minutes = self.traffic.arc_minutes_with_queues(now, self._queue_share)
+            self._current = (self.traffic.refresh_count, Router(self.city.network, minutes))
         return self._current[1]
 
     def drive(
@@ -177,10 +180,10 @@ class OnNetwork(_Noisy):
         x1: float, y1: float, node1: int, access1: float, now: float, clock_h: float,
     ) -> tuple[float, float]:
         straight = math.hypot(x0 - x1, y0 - y1)
-        arcs = self._router().route(node0, node1)
+        arcs = self._router(now).route(node0, node1)
         km = float(self.city.network.arc_km[arcs].sum()) + (access0 + access1) * self._access_circuity
         per_km = self._access_min_per_km * self.city.profile.local_time_factor(clock_h)
-        minutes = self.traffic.route_minutes(arcs, now) + (access0 + access1) * per_km
+        minutes = self.traffic.route_minutes(arcs, now, self._queue_share) + (access0 + access1) * per_km
         local = straight * per_km
         if local < minutes:
             return straight * self._access_circuity, local + lead0

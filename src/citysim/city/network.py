@@ -27,7 +27,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import Delaunay, cKDTree
 
-from citysim.city.geometry import segments_cross_polyline
+from citysim.city.geometry import segment_crossing_counts, segments_cross_polyline
 from citysim.config.schema import Network
 from citysim.errors import InputError
 from citysim.geography import DistrictGrid
@@ -36,6 +36,9 @@ EXPRESSWAY, ARTERIAL = 0, 1
 CLASS_NAMES = ("expressway", "arterial")
 LATTICE_LINK_FACTOR = 1.6  # Delaunay edges longer than this many lattice spacings are not roads
 RAMP_MAX_KM = 6.0
+RAMP_LANES = 2  # ASSUMPTION: ramps and joins to the arterial lattice have two lanes each way
+MAX_CROSSING_OFFSET_KM = 3.0  # a crossing must lie this close to its barrier's line (estuary tunnels: mid-channel)
+CROSSING_CANDIDATES = 40
 SNAP_CANDIDATES = 8
 MAX_DROPPED_SHARE = 0.05
 
@@ -43,12 +46,23 @@ FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.intp]
 
 
+@dataclass(frozen=True)
+class _Link:
+    """A two-way road between two nodes; `km` set only where the scenario gives the length."""
+
+    a: int
+    b: int
+    road_class: int
+    lanes: int
+    km: float | None = None
+
+
 @dataclass
 class _Builder:
     x: list[float] = field(default_factory=list)
     y: list[float] = field(default_factory=list)
     kind: list[str] = field(default_factory=list)  # "ring", "radial", "grid", "extra"
-    links: list[tuple[int, int, int, int]] = field(default_factory=list)  # from, to, class, lanes
+    links: list[_Link] = field(default_factory=list)
 
     def node(self, x: float, y: float, kind: str) -> int:
         self.x.append(x)
@@ -125,7 +139,7 @@ def _rings_and_radials(spec: Network, b: _Builder, cx: float, cy: float) -> list
         ordered = [nodes[a] for a in angles]
         closed = ring.arc_deg is None
         for i, node in enumerate(ordered[: len(ordered) if closed else len(ordered) - 1]):
-            b.links.append((node, ordered[(i + 1) % len(ordered)], EXPRESSWAY, ring.lanes))
+            b.links.append(_Link(node, ordered[(i + 1) % len(ordered)], EXPRESSWAY, ring.lanes))
         ring_nodes.append(nodes)
     for radial in spec.radials:
         angle = round(radial.bearing_deg, 6)
@@ -149,7 +163,7 @@ def _rings_and_radials(spec: Network, b: _Builder, cx: float, cy: float) -> list
         if not rings:
             chain.insert(0, b.node(cx, cy, "radial"))
         for a, c in itertools.pairwise(chain):
-            b.links.append((a, c, EXPRESSWAY, radial.lanes))
+            b.links.append(_Link(a, c, EXPRESSWAY, radial.lanes))
     return [i for i, k in enumerate(b.kind) if k in ("ring", "radial")]
 
 
@@ -175,7 +189,7 @@ def _lattice(spec: Network, grid: DistrictGrid, b: _Builder, cx: float, cy: floa
     for i, j in sorted(edges):
         length = float(np.hypot(*(coords[i] - coords[j])))
         if length <= LATTICE_LINK_FACTOR * max(spacing_of[i], spacing_of[j]):
-            b.links.append((ids[i], ids[j], ARTERIAL, g.lanes))
+            b.links.append(_Link(ids[i], ids[j], ARTERIAL, g.lanes))
     return ids
 
 
@@ -184,52 +198,71 @@ def _ramps(b: _Builder, expressway: list[int], arterial: list[int]) -> None:
     distance, index = tree.query(np.column_stack([np.array(b.x)[expressway], np.array(b.y)[expressway]]))
     for node, d, i in zip(expressway, distance, index, strict=True):
         if d <= RAMP_MAX_KM:
-            b.links.append((node, arterial[int(i)], ARTERIAL, 2))
+            b.links.append(_Link(node, arterial[int(i)], ARTERIAL, RAMP_LANES))
 
 
-def _component_sizes(n: int, links: list[tuple[int, int, int, int]]) -> np.ndarray:
+def _component_sizes(n: int, links: list[_Link]) -> np.ndarray:
     """For each node, the number of nodes in its connected component."""
-    pairs = np.array([(f, t) for f, t, _, _ in links], dtype=np.intp).reshape(-1, 2)
+    pairs = np.array([(link.a, link.b) for link in links], dtype=np.intp).reshape(-1, 2)
     graph = csr_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
     _, label = connected_components(graph, directed=False)
     return np.asarray(np.bincount(label)[label], dtype=np.intp)
 
 
-def _bank_side(line: np.ndarray, px: float, py: float, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Which bank of the barrier segment nearest (px, py) each point is on: +1 left, -1 right."""
-    start, end = line[:-1], line[1:]
-    direction = end - start
+def _distance_to_polyline(line: np.ndarray, px: float, py: float) -> float:
+    start, direction = line[:-1], line[1:] - line[:-1]
     t = np.clip(((px - start[:, 0]) * direction[:, 0] + (py - start[:, 1]) * direction[:, 1])
                 / (direction**2).sum(axis=1), 0.0, 1.0)
-    nearest = int(np.argmin(np.hypot(start[:, 0] + t * direction[:, 0] - px, start[:, 1] + t * direction[:, 1] - py)))
-    (sx, sy), (dx, dy) = start[nearest], direction[nearest]
-    return np.asarray(np.sign(dx * (y - sy) - dy * (x - sx)), dtype=np.float64)
+    return float(np.hypot(start[:, 0] + t * direction[:, 0] - px, start[:, 1] + t * direction[:, 1] - py).min())
+
+
+def _crossing_link(
+    x: np.ndarray, y: np.ndarray, tree: cKDTree, line: np.ndarray, sizes: np.ndarray, px: float, py: float
+) -> tuple[int, int] | None:
+    """The node pair a crossing at (px, py) joins: on opposite banks (the segment between them crosses
+    the line an odd number of times), linking the largest road systems there (not stranded stubs),
+    then the shortest. None if no nearby pair straddles the barrier."""
+    _, near = tree.query([px, py], k=min(CROSSING_CANDIDATES, len(x)))
+    a, b = np.meshgrid(near, near, indexing="ij")
+    a, b = a.ravel(), b.ravel()
+    keep = a < b
+    a, b = a[keep], b[keep]
+    across = segment_crossing_counts(x[a], y[a], x[b], y[b], line) % 2 == 1
+    if not across.any():
+        return None
+    a, b = a[across], b[across]
+    smaller_system = np.minimum(sizes[a], sizes[b])
+    reach = np.hypot(x[a] - px, y[a] - py) + np.hypot(x[b] - px, y[b] - py)
+    best = np.lexsort((reach, -smaller_system))[0]
+    return int(a[best]), int(b[best])
 
 
 def _apply_barriers(spec: Network, grid: DistrictGrid, b: _Builder) -> list[np.ndarray]:
+    """Cut every link that crosses a barrier, then add one link per listed crossing."""
     lines = []
     x, y = np.array(b.x), np.array(b.y)
-    for barrier in spec.barriers:
+    tree = cKDTree(np.column_stack([x, y]))
+    for index, barrier in enumerate(spec.barriers):
         line = np.array([grid.projection.to_km(lat, lon) for lat, lon in barrier.points])
         lines.append(line)
-        links = np.array([(f, t) for f, t, _, _ in b.links])
-        crosses = segments_cross_polyline(x[links[:, 0]], y[links[:, 0]], x[links[:, 1]], y[links[:, 1]], line)
+        ends = np.array([(link.a, link.b) for link in b.links])
+        crosses = segments_cross_polyline(x[ends[:, 0]], y[ends[:, 0]], x[ends[:, 1]], y[ends[:, 1]], line)
         b.links = [link for link, cut in zip(b.links, crosses, strict=True) if not cut]
-        tree = cKDTree(np.column_stack([x, y]))
-        component_size = _component_sizes(len(x), b.links)
-        for crossing in barrier.crossings:
+        sizes = _component_sizes(len(x), b.links)
+        for number, crossing in enumerate(barrier.crossings):
+            where = ("network", "barriers", index, "crossings", number)
             px, py = grid.projection.to_km(crossing.lat, crossing.lon)
-            _, near = tree.query([px, py], k=min(80, len(x)))
-            side = _bank_side(line, px, py, x[near], y[near])
-            if not ((side > 0).any() and (side < 0).any()):
+            offset = _distance_to_polyline(line, px, py)
+            if offset > MAX_CROSSING_OFFSET_KM:
+                raise InputError(None, f"crossing '{crossing.name}' lies {offset:.1f} km from the line of barrier "
+                                 f"'{barrier.name}'; expected a point within {MAX_CROSSING_OFFSET_KM} km of it "
+                                 "(check its lat/lon, or the barrier's points).", where)
+            pair = _crossing_link(x, y, tree, line, sizes, px, py)
+            if pair is None:
                 raise InputError(None, f"crossing '{crossing.name}' of barrier '{barrier.name}' has no road nodes "
-                                 "near it on both banks; check its lat/lon.", ("network", "barriers"))
-            # On each bank, the nearest node of the largest road system there (not a stranded stub).
-            size = component_size[near]
-            left = int(near[np.argmax((side > 0) & (size == size[side > 0].max()))])
-            right = int(near[np.argmax((side < 0) & (size == size[side < 0].max()))])
-            b.links.append((left, right, EXPRESSWAY if crossing.road_class == "expressway" else ARTERIAL,
-                            crossing.lanes))
+                                 "near it on both banks; check its lat/lon.", where)
+            road_class = EXPRESSWAY if crossing.road_class == "expressway" else ARTERIAL
+            b.links.append(_Link(pair[0], pair[1], road_class, crossing.lanes))
     return lines
 
 
@@ -244,19 +277,31 @@ def build_network(spec: Network, grid: DistrictGrid) -> RoadNetwork:
     names = {}
     for extra in spec.extra_nodes:
         names[extra.name] = b.node(*grid.projection.to_km(extra.lat, extra.lon), "extra")
-    explicit_km = {}
+        if extra.join_network and arterial:
+            _ramps(b, [names[extra.name]], arterial)
     for link in spec.extra_links:
-        explicit_km[len(b.links)] = link.length_km
-        b.links.append((names[link.from_node], names[link.to_node],
-                        EXPRESSWAY if link.road_class == "expressway" else ARTERIAL, link.lanes))
+        b.links.append(_Link(names[link.from_node], names[link.to_node],
+                             EXPRESSWAY if link.road_class == "expressway" else ARTERIAL, link.lanes, link.length_km))
     lines = _apply_barriers(spec, grid, b)
-    return _finish(spec, grid, b, lines, explicit_km)
+    return _finish(spec, grid, b, lines)
 
 
-def _finish(spec: Network, grid: DistrictGrid, b: _Builder, lines: list[np.ndarray],
-            explicit_km: dict[int, float | None]) -> RoadNetwork:
+def _merge_parallel(links: list[_Link]) -> list[_Link]:
+    """One link per pair of nodes. Where layers meet twice (a ramp along a lattice edge) the faster
+    class wins; parallel roads of the same class (two tunnels reaching the same nodes) add their lanes."""
+    merged: dict[tuple[int, int], _Link] = {}
+    for link in links:
+        pair = (min(link.a, link.b), max(link.a, link.b))
+        other = merged.get(pair)
+        if other is None or link.road_class < other.road_class:
+            merged[pair] = link
+        elif link.road_class == other.road_class:
+            merged[pair] = _Link(other.a, other.b, other.road_class, other.lanes + link.lanes, other.km or link.km)
+    return list(merged.values())
+
+
+def _finish(spec: Network, grid: DistrictGrid, b: _Builder, lines: list[np.ndarray]) -> RoadNetwork:
     n = len(b.x)
-    links = np.array([(f, t) for f, t, _, _ in b.links], dtype=np.intp).reshape(-1, 2)
     size = _component_sizes(n, b.links)
     stray = [i for i in range(n) if size[i] != size.max()]
     bad = [i for i in stray if b.kind[i] == "extra"]
@@ -265,31 +310,21 @@ def _finish(spec: Network, grid: DistrictGrid, b: _Builder, lines: list[np.ndarr
         what = f"{len(bad)} extra node(s)" if bad else f"{len(stray)} of {n} nodes"
         raise InputError(None, f"the road network is disconnected: {what} cannot be reached from the rest (the "
                          f"first at {b.x[first]:.1f} km east, {b.y[first]:.1f} km north of the districts' mean "
-                         "centre); connect them with a link or add a barrier crossing.", ("network",))
+                         "centre); connect them with a link, set join_network on an extra node, or add a barrier "
+                         "crossing.", ("network",))
     keep = size == size.max()
     new_id = np.cumsum(keep) - 1
     x, y = np.array(b.x)[keep], np.array(b.y)[keep]
-    link_ok = keep[links[:, 0]] & keep[links[:, 1]] & (links[:, 0] != links[:, 1])
     classes = (spec.classes.expressway, spec.classes.arterial)
-    # One link per pair of nodes: where layers meet twice (a ramp along a lattice edge), the faster
-    # class (then the wider road) wins.
-    best: dict[tuple[int, int], int] = {}
-    for index, (f, t, cls, lanes) in enumerate(b.links):
-        if not link_ok[index]:
-            continue
-        pair = (min(f, t), max(f, t))
-        other = best.get(pair)
-        if other is None or (cls, -lanes) < (b.links[other][2], -b.links[other][3]):
-            best[pair] = index
     rows = []
-    for index in sorted(best.values()):
-        f, t, cls, lanes = b.links[index]
-        straight = math.hypot(b.x[f] - b.x[t], b.y[f] - b.y[t])
-        km = explicit_km.get(index) or straight * spec.link_circuity
-        capacity = lanes * classes[cls].capacity_veh_per_hour_per_lane
-        free_flow = km / classes[cls].free_flow_kmh * 60.0
-        for a, c in ((f, t), (t, f)):
-            rows.append((new_id[a], new_id[c], km, cls, lanes, capacity, free_flow))
+    for link in _merge_parallel([k for k in b.links if keep[k.a] and keep[k.b] and k.a != k.b]):
+        straight = math.hypot(b.x[link.a] - b.x[link.b], b.y[link.a] - b.y[link.b])
+        km = link.km if link.km is not None else straight * spec.link_circuity
+        road = classes[link.road_class]
+        capacity = link.lanes * road.capacity_veh_per_hour_per_lane
+        free_flow = km / road.free_flow_kmh * 60.0
+        for a, c in ((link.a, link.b), (link.b, link.a)):
+            rows.append((new_id[a], new_id[c], km, link.road_class, link.lanes, capacity, free_flow))
     arcs = np.array(rows)
     arc_from, arc_to = arcs[:, 0].astype(np.intp), arcs[:, 1].astype(np.intp)
     node_district = grid.district_of(x, y)

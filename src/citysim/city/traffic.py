@@ -143,11 +143,18 @@ class TrafficState:
         """End a blockage (its queue then dissolves; it is forgotten at a refresh once the queue is gone)."""
         blockage.end = min(blockage.end, now)
 
-    def route_minutes(self, arcs: NDArray[np.intp], now: float) -> float:
-        """Time through the given arcs now: BPR times plus queues behind blockages on them."""
+    def route_minutes(self, arcs: NDArray[np.intp], now: float, queue_share: float = 1.0) -> float:
+        """Time through the given arcs now: BPR times plus `queue_share` of the queues behind blockages."""
         minutes = float(self.arc_minutes[arcs].sum())
-        if self.blocked:
+        if self.blocked and queue_share > 0:
             for arc in arcs.tolist():
                 for blockage in self.blocked.get(arc, ()):
-                    minutes += blockage.delay_min(now)
+                    minutes += queue_share * blockage.delay_min(now)
+        return minutes
+
+    def arc_minutes_with_queues(self, now: float, queue_share: float) -> FloatArray:
+        """Every arc's time now, including `queue_share` of the crash queues on it."""
+        minutes = self.arc_minutes.copy()
+        for arc, blockages in self.blocked.items():
+            minutes[arc] += queue_share * sum(b.delay_min(now) for b in blockages)
         return minutes

@@ -172,6 +172,9 @@ class NetworkTravel(_Strict):
     access_circuity: float = Field(ge=1, le=3, description="local street km / straight-line km")
     turnout: Distribution = Field(description="from assignment to the unit moving")
     noise_cv: NonNegative = Field(description="spread of actual driving time around the route's time")
+    police_queue_share: float = Field(
+        ge=0, le=1, description="share of a crash queue's delay a police car with lights and siren suffers"
+    )
 
 
 LatLon = Annotated[list[Annotated[float, Field(ge=-180, le=180)]], Field(min_length=2, max_length=2)]
@@ -243,9 +246,12 @@ class Barrier(_Strict):
 
 
 class ExtraNode(_Strict):
+    """A node added by hand (a new bridge end, a station's road)."""
+
     name: str
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
+    join_network: bool = Field(default=False, description="also link it to the nearest lattice node")
 
 
 class ExtraLink(_Strict):
