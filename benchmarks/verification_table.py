@@ -27,7 +27,6 @@ import numpy as np
 import simpy
 
 import citysim
-from citysim.config.distributions import Exponential
 from citysim.metrics import t_interval
 from citysim.police.dispatch import DispatchQueues
 from citysim.queueing import (
@@ -38,6 +37,7 @@ from citysim.queueing import (
     mmc_wait_probability,
     priority_mean_waits,
 )
+from citysim.verification import Reduction, reduction
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios" / "verification"
@@ -46,36 +46,6 @@ COMMAND = "python benchmarks/verification_table.py"
 #: Replications per case for the table (the tests use fewer: see tests/test_verification.py).
 REPLICATIONS = {"mmc": 400, "priorities": 400, "nearest": 400, "mminf": 100}
 POWER_REPLICATIONS = 100  # as in the test of the broken discipline
-
-
-@dataclass(frozen=True)
-class Queue:
-    """The M/M/c queue a verification scenario stands for (rates per minute)."""
-
-    c: int
-    mu: float
-    lam_by_priority: dict[int, float]
-
-    @property
-    def lam(self) -> float:
-        return math.fsum(self.lam_by_priority.values())
-
-    @property
-    def a(self) -> float:
-        return self.lam / self.mu
-
-
-def queue_of(scenario: citysim.Scenario) -> Queue:
-    """c, mu and lambda by priority of a reduced scenario (tests/test_verification.py checks the reduction)."""
-    lam = scenario.demand.calls_per_day / 1440.0
-    by_priority: dict[int, float] = {}
-    means = set()
-    for category in scenario.demand.categories.values():
-        assert isinstance(category.scene, Exponential)
-        means.add(category.scene.mean_min)
-        by_priority[category.priority] = by_priority.get(category.priority, 0.0) + lam * category.share
-    (mean,) = means
-    return Queue(sum(d.units for d in scenario.districts), 1.0 / mean, dict(sorted(by_priority.items())))
 
 
 @dataclass(frozen=True)
@@ -89,7 +59,7 @@ class Row:
     formula: str
 
 
-def mmc_rows(q: Queue) -> list[Row]:
+def mmc_rows(q: Reduction) -> list[Row]:
     return [
         Row("P(wait for a unit)", "p_wait_for_unit", "all", mmc_wait_probability(q.c, q.lam, q.mu), "C(c, a)"),
         Row("mean wait for a unit, min", "dispatch_wait_min_mean", "all", mmc_mean_wait(q.c, q.lam, q.mu),
@@ -101,7 +71,7 @@ def mmc_rows(q: Queue) -> list[Row]:
     ]
 
 
-def priority_rows(q: Queue) -> list[Row]:
+def priority_rows(q: Reduction) -> list[Row]:
     waits = priority_mean_waits(q.c, list(q.lam_by_priority.values()), q.mu)
     rows = [Row(f"mean wait, priority {p}, min", "dispatch_wait_min_mean", str(p), w, f"Cobham, class {p}")
             for p, w in zip(q.lam_by_priority, waits, strict=True)]
@@ -115,7 +85,7 @@ def priority_rows(q: Queue) -> list[Row]:
     return rows
 
 
-def mminf_rows(q: Queue) -> list[Row]:
+def mminf_rows(q: Reduction) -> list[Row]:
     return [
         Row("P(wait for a unit)", "p_wait_for_unit", "all", 0.0, "0 (M/M/inf)"),
         Row("mean wait for a unit, min", "dispatch_wait_min_mean", "all", 0.0, "0 (M/M/inf)"),
@@ -125,7 +95,7 @@ def mminf_rows(q: Queue) -> list[Row]:
     ]
 
 
-def nearest_rows(q: Queue) -> list[Row]:
+def nearest_rows(q: Reduction) -> list[Row]:
     return [
         Row("unit utilisation", "unit_utilisation", "all", mmc_utilisation(q.c, q.lam, q.mu), "lambda / (N mu)"),
         Row("mean busy units", "busy_units_time_avg", "all", q.a, "lambda / mu"),
@@ -141,7 +111,7 @@ def nearest_rows(q: Queue) -> list[Row]:
 class Case:
     name: str
     title: str
-    rows: Callable[[Queue], list[Row]]
+    rows: Callable[[Reduction], list[Row]]
 
 
 CASES = [
@@ -305,7 +275,7 @@ def render(results: dict[str, citysim.Simulation], power: dict[str, citysim.Simu
     lines += ["## Simulated vs analytic", ""]
     for case in CASES:
         sim = results[case.name]
-        q = queue_of(sim.scenario)
+        q = reduction(sim.scenario)
         run = sim.scenario.run
         lines += [
             f"### {case.title}",
@@ -319,7 +289,7 @@ def render(results: dict[str, citysim.Simulation], power: dict[str, citysim.Simu
             *comparison_rows(sim, case.rows(q)),
             "",
         ]
-    mminf = queue_of(results["mminf"].scenario)
+    mminf = reduction(results["mminf"].scenario)
     lines += [NOTES.format(mminf_c=erlang_c(mminf.c, mminf.a))]
 
     lines += [
@@ -342,7 +312,7 @@ def render(results: dict[str, citysim.Simulation], power: dict[str, citysim.Simu
         "",
     ]
 
-    q = queue_of(power["fifo"].scenario)
+    q = reduction(power["fifo"].scenario)
     waits = priority_mean_waits(q.c, list(q.lam_by_priority.values()), q.mu)
     n_power = power["fifo"].replications
     as_in_test = "as in the test" if n_power == POWER_REPLICATIONS else f"the test uses {POWER_REPLICATIONS}"

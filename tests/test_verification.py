@@ -26,8 +26,6 @@ import pandas as pd
 import pytest
 
 import citysim
-from citysim.config.distributions import Exponential, Fixed
-from citysim.config.schema import InstantTravel, NoCallCentre, Scenario, StraightLineTravel
 from citysim.police.dispatch import DispatchQueues
 from citysim.queueing import (
     erlang_c,
@@ -37,60 +35,15 @@ from citysim.queueing import (
     mmc_wait_probability,
     priority_mean_waits,
 )
+from citysim.verification import reduction
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios" / "verification"
 Z = 4.0
 #: Replications per case (each replication is one full run of the scenario file).
 REPLICATIONS = {"mmc": 150, "priorities": 100, "nearest": 100, "mminf": 20}
-MIN_SPEED_KMH = 1e6  # straight-line travel at least this fast counts as instant
 
 
 # ----------------------------------------------------------------------------- helpers
-@dataclass(frozen=True)
-class Reduction:
-    """The M/M/c queue a verification scenario reduces the model to (rates per minute)."""
-
-    c: int
-    mu: float
-    lam_by_priority: dict[int, float]
-
-    @property
-    def lam(self) -> float:
-        return math.fsum(self.lam_by_priority.values())
-
-    @property
-    def lams(self) -> list[float]:
-        """Arrival rates by priority class, most urgent first."""
-        return [self.lam_by_priority[p] for p in sorted(self.lam_by_priority)]
-
-
-def reduction(scenario: Scenario) -> Reduction:
-    """Read c, mu and lambda off a scenario, asserting that it really is an M/M/c reduction."""
-    assert isinstance(scenario.call_centre, NoCallCentre), "calls must reach dispatch at once"
-    assert isinstance(scenario.dispatch.decision_delay, Fixed) and scenario.dispatch.decision_delay.value_min == 0
-    travel = scenario.travel
-    if isinstance(travel, StraightLineTravel):
-        assert isinstance(travel.turnout, Fixed) and travel.turnout.value_min == 0
-        assert travel.noise_cv == 0 and min(travel.speed_kmh_by_hour) >= MIN_SPEED_KMH
-    else:
-        assert isinstance(travel, InstantTravel)
-    assert len(set(scenario.demand.hourly_profile)) == 1, "arrival rate must be constant"
-    assert all(f == 1 for f in scenario.fleet.on_duty_fraction_by_hour), "all units always on duty"
-    single_queue = scenario.dispatch.policy == "nearest" or len(scenario.districts) == 1
-    assert single_queue, "one queue served by every unit"
-    means = set()
-    lam_by_priority: dict[int, float] = {}
-    lam = scenario.demand.calls_per_day / 1440.0
-    for category in scenario.demand.categories.values():
-        assert category.units_needed == 1
-        assert category.phone_resolution_prob == 0 and category.diversion_prob == 0
-        assert isinstance(category.scene, Exponential)
-        means.add(category.scene.mean_min)
-        lam_by_priority[category.priority] = lam_by_priority.get(category.priority, 0.0) + lam * category.share
-    assert len(means) == 1, "one exponential service rate for all categories"
-    return Reduction(sum(d.units for d in scenario.districts), 1.0 / means.pop(), lam_by_priority)
-
-
 @dataclass(frozen=True)
 class Check:
     """A simulated mean over replications against an analytic value."""
