@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from citysim.errors import InputError
 
@@ -51,6 +52,17 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--replications", type=_positive_int, default=1, help="independent replications (default 1)")
     run.add_argument("--seed", type=_seed, default=None, help="root seed (default: the scenario's run.seed)")
     run.add_argument("--out", type=Path, default=None, help="results folder (default: results/<scenario name>)")
+
+    compare = commands.add_parser("compare", help="paired comparison of two scenarios (common random numbers)")
+    compare.add_argument("baseline", type=Path)
+    compare.add_argument("smart", type=Path)
+    compare.add_argument("--replications", type=_positive_int, default=5)
+    compare.add_argument("--seed", type=_seed, default=None, help="root seed (default: the baseline's run.seed)")
+    compare.add_argument("--out", type=Path, default=None, help="results folder (default: results/compare)")
+
+    experiment = commands.add_parser("experiment", help="run an experiment file (the claim check)")
+    experiment.add_argument("experiment", type=Path)
+    experiment.add_argument("--out", type=Path, default=None, help="results folder (default: results/<name>)")
 
     calibrate = commands.add_parser("calibrate", help="compare a scenario's outputs with the calibration targets")
     calibrate.add_argument("scenario", type=Path)
@@ -119,6 +131,98 @@ def _run(scenario_path: Path, replications: int, seed: int | None, out: Path | N
     return EXIT_OK
 
 
+def _compare(baseline_path: Path, smart_path: Path, replications: int, seed: int | None, out: Path | None) -> int:
+    from citysim.config import load_document, validate_document
+    from citysim.experiment.compare import compare_scenarios
+    from citysim.manifest import build_manifest, utc_now
+    from citysim.results import prepare_output_folder, write_csv, write_json
+
+    started = utc_now()
+    documents = [load_document(p) for p in (baseline_path, smart_path)]
+    baseline, smart = (validate_document(d, p) for d, p in zip(documents, (baseline_path, smart_path), strict=True))
+    out = out if out is not None else Path("results") / "compare"
+    prepare_output_folder(out)
+    root_seed = baseline.run.seed if seed is None else seed
+    table = compare_scenarios(baseline, smart, replications, root_seed)
+    write_csv(table, out / "comparison.csv")
+    inputs = {**documents[0].file_hashes(), **documents[1].file_hashes()}
+    write_json(build_manifest(command="compare", inputs=inputs, started=started, baseline=baseline.name,
+                              smart=smart.name, seed=root_seed, replications=replications), out / "manifest.json")
+    _print_table(table[table["priority"] == "all"], f"{baseline.name} -> {smart.name}, {replications} paired "
+                 f"replications, seed {root_seed}; results in {out}")
+    return EXIT_OK
+
+
+def _experiment(path: Path, out: Path | None) -> int:
+    from citysim.experiment.config import Experiment, load_experiment
+    from citysim.manifest import utc_now
+    from citysim.results import prepare_output_folder
+
+    started = utc_now()
+    experiment, document = load_experiment(path)
+    out = out if out is not None else Path("results") / experiment.name
+    prepare_output_folder(out)
+    if isinstance(experiment, Experiment):
+        return _claim_check(experiment, document, path, out, started)
+    return _attribution(experiment, document, path, out, started)
+
+
+def _claim_check(experiment: Any, document: Any, path: Path, out: Path, started: str) -> int:
+    from citysim.config import dump_scenario
+    from citysim.experiment.claims import run_claim_check
+    from citysim.experiment.report import report_markdown
+    from citysim.manifest import build_manifest
+    from citysim.results import write_csv, write_json, write_text
+
+    check = run_claim_check(experiment, path, out)
+    write_csv(check.claims, out / "claims.csv")
+    for pair in check.pairs:
+        write_text(dump_scenario(pair.baseline), out / "scenarios" / f"{pair.name}.baseline.yaml")
+        write_text(dump_scenario(pair.smart), out / "scenarios" / f"{pair.name}.smart.yaml")
+    replications = check.runs.groupby("situation")["replication"].nunique()
+    manifest = build_manifest(
+        command=f"citysim experiment {path}", inputs=document.file_hashes(), started=started,
+        experiment=experiment.name, seed=experiment.seed,
+        replications={str(k): int(v) for k, v in replications.items()},
+        replication_rule=experiment.replications.model_dump(),
+        warmup_min={p.name: p.baseline.run.warmup_min for p in check.pairs},
+        wall_seconds=round(check.wall_seconds, 1), resolved_scenarios="scenarios/",
+    )
+    write_text(report_markdown(check, experiment, manifest), out / "report.md")
+    write_json(manifest, out / "manifest.json")
+    _print_table(check.claims[check.claims["priority"] == "all"], f"Claim check '{experiment.name}': results in {out}")
+    return EXIT_OK
+
+
+def _attribution(spec: Any, document: Any, path: Path, out: Path, started: str) -> int:
+    import pandas as pd
+
+    from citysim.experiment.attribution import run_attribution
+    from citysim.manifest import build_manifest
+    from citysim.results import write_csv, write_json
+
+    result = run_attribution(spec, path)
+    write_csv(result.table, out / "attribution.csv")
+    write_json(build_manifest(command=f"citysim experiment {path}", inputs=document.file_hashes(), started=started,
+                              experiment=spec.name, seed=spec.seed, replications=spec.replications,
+                              method=spec.method, coalitions_run=result.coalitions_run,
+                              wall_seconds=round(result.wall_seconds, 1)), out / "manifest.json")
+    print(f"Attribution '{spec.name}' ({spec.method}, {result.coalitions_run} lever combinations, "
+          f"{spec.replications} replications each): results in {out}")
+    with pd.option_context("display.float_format", "{:,.2f}".format, "display.width", 160):
+        print(result.table.drop(columns=["levers"]).to_string(index=False))
+    return EXIT_OK
+
+
+def _print_table(table: object, title: str) -> None:
+    import pandas as pd
+
+    assert isinstance(table, pd.DataFrame)
+    print(title)
+    with pd.option_context("display.float_format", "{:,.2f}".format, "display.width", 160):
+        print(table.drop(columns=["priority"]).to_string(index=False))
+
+
 def _calibrate(scenario_path: Path, replications: int, seed: int | None, out: Path | None) -> int:
     import platform
 
@@ -164,6 +268,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _validate(args.files)
         if args.command == "run":
             return _run(args.scenario, args.replications, args.seed, args.out)
+        if args.command == "compare":
+            return _compare(args.baseline, args.smart, args.replications, args.seed, args.out)
+        if args.command == "experiment":
+            return _experiment(args.experiment, args.out)
         if args.command == "calibrate":
             return _calibrate(args.scenario, args.replications, args.seed, args.out)
     except InputError as exc:

@@ -28,6 +28,7 @@ from citysim.city.traffic import TrafficState
 from citysim.clock import clock_hour, hourly_segments
 from citysim.config.schema import Scenario, StaffedCallCentre
 from citysim.geography import DistrictGrid
+from citysim.levers import effective_scenario, lever_effects
 from citysim.logs import RunLogs, build_logs
 from citysim.monitor import TimeAverage
 from citysim.police.callcentre import CallCentre
@@ -58,6 +59,8 @@ class CityModel:
     """Wires demand, call centre, dispatcher, fleet and travel into one SimPy Environment."""
 
     def __init__(self, scenario: Scenario, replication: int, seed: int | None = None) -> None:
+        self.effects = lever_effects(scenario)
+        scenario = effective_scenario(scenario)
         self.scenario = scenario
         self.replication = replication
         self.seed = scenario.run.seed if seed is None else seed
@@ -70,13 +73,13 @@ class CityModel:
             city = city_context(scenario, self.grid)
             traffic = TrafficState(city.profile)
             if scenario.crashes is not None:
-                crashes = generate_crashes(scenario.crashes, city.profile, scenario.run, streams)
+                crashes = generate_crashes(scenario.crashes, city.profile, scenario.run, streams, self.effects)
             self.traffic_layer = TrafficLayer(self.env, traffic, scenario.traffic.refresh_min, self._clock_hour,
                                               crashes, scenario.crashes, scenario.traffic.queue_inflow_cap)
             self.travel = make_travel(scenario.travel, city, traffic)
         else:
             self.travel = make_travel(scenario.travel)
-        self.plan = generate_incidents(scenario, self.grid, streams, crashes)
+        self.plan = generate_incidents(scenario, self.grid, streams, crashes, self.effects)
         self.turnout_min = self.travel.turnout_min(self.plan.turnout_u)
         self.noise = self.travel.noise_factor(self.plan.noise_u)
 
@@ -104,6 +107,9 @@ class CityModel:
         self.inc_node = nodes.tolist()
         self.inc_access = access.tolist()
         self.inc_crash = self.plan.crash.tolist()
+        self.inc_avl = self.plan.avl.tolist()
+        self.inc_current_route = self.plan.current_route.tolist()
+        self.inc_patrol = self.plan.patrol.tolist()
         self.inc_district = self.plan.district.tolist()
         self.inc_priority = self.plan.priority.tolist()
         self.inc_units_needed = self.plan.units_needed.tolist()
@@ -196,7 +202,7 @@ class CityModel:
         self.remaining[incident] = self.inc_units_needed[incident]
         self._assign_available(incident)
         if self.remaining[incident] > 0:
-            area = self.queues.area_of(self.inc_district[incident])
+            area = self.queues.area_of(self.inc_district[incident], self.inc_avl[incident])
             self.queues.push(area, self.inc_priority[incident], now, incident)
             if not self.assigned[incident]:
                 self.counted_waiting[incident] = True
@@ -207,8 +213,9 @@ class CityModel:
         district = self.inc_district[incident]
         place = (self.inc_x[incident], self.inc_y[incident], self.inc_node[incident], self.inc_access[incident])
         clock = self._clock_hour()
+        home_only = self.home_policy and not self.inc_avl[incident]
         while self.remaining[incident] > 0:
-            if self.home_policy:
+            if home_only:
                 if not fleet.available_in_district[district]:
                     return
                 first, last = self.district_slices[district]
@@ -232,7 +239,9 @@ class CityModel:
         ux, uy = fleet.position_of(unit, now)
         node, access, lead = fleet.network_place_of(unit, now)
         km, drive_min = self.travel.drive(ux, uy, node, access, lead, self.inc_x[incident], self.inc_y[incident],
-                                          self.inc_node[incident], self.inc_access[incident], now, self._clock_hour())
+                                          self.inc_node[incident], self.inc_access[incident], now, self._clock_hour(),
+                                          self.inc_current_route[incident])
+        drive_min *= self.effects.driving_factor  # signal pre-emption speeds emergency trips only
         travel = self.turnout_min.item(incident, slot) + drive_min * self.noise.item(incident, slot)
         fleet.token[unit] += 1
         fleet.set_state(unit, EN_ROUTE)
@@ -272,10 +281,13 @@ class CityModel:
         crash = self.inc_crash[incident]
         if crash >= 0 and self.traffic_layer is not None:
             self.traffic_layer.cleared(crash)
-        for unit in self.assigned[incident]:
-            self._release(unit)
+        patrol = self.inc_patrol[incident]
+        for slot, unit in enumerate(self.assigned[incident]):
+            self._release(unit, patrol[slot])
 
-    def _release(self, unit: int) -> None:
+    def _release(self, unit: int, patrol: bool) -> None:
+        """The unit is free: off duty if its shift ended, else back to its station (or, under the
+        deployment lever, patrolling where it is), and available at once."""
         now = self.env.now
         fleet = self.fleet
         self.unit_log[self.unit_log_row[unit]][4] = now
@@ -283,7 +295,7 @@ class CityModel:
         if fleet.going_off[unit]:
             fleet.go_off_duty(unit, now)
             return
-        if self.return_to_station:
+        if self.return_to_station and not patrol:
             _km, back = self.travel.drive(
                 float(fleet.x[unit]), float(fleet.y[unit]), int(fleet.node[unit]), float(fleet.access_km[unit]), 0.0,
                 float(fleet.home_x[unit]), float(fleet.home_y[unit]), int(fleet.home_node[unit]),
@@ -307,11 +319,11 @@ class CityModel:
         fleet.set_state(unit, IDLE)
 
     def _offer(self, unit: int) -> None:
-        """A unit became available: give it the most urgent waiting incident of its area."""
-        area = self.queues.area_of(int(self.fleet.home_district[unit]))
-        incident = self.queues.head(area, self._still_needs)
-        if incident is None:
+        """A unit became available: give it the most urgent incident waiting in a queue it serves."""
+        waiting = self.queues.next_for(int(self.fleet.home_district[unit]), self._still_needs)
+        if waiting is None:
             return
+        area, incident = waiting
         if self.remaining[incident] == 1:
             self.queues.pop_head(area)  # before assigning, so nothing the assignment triggers sees it
         self._assign(unit, incident)

@@ -46,8 +46,10 @@ class TravelModel(Protocol):
     def drive(
         self, x0: float, y0: float, node0: int, access0: float, lead0: float,
         x1: float, y1: float, node1: int, access1: float, now: float, clock_h: float,
+        current_routing: bool = False,
     ) -> tuple[float, float]:
-        """Road km and driving minutes of a trip starting now (before noise)."""
+        """Road km and driving minutes of a trip starting now (before noise); `current_routing` routes it on
+        current link times instead of the scenario's routing."""
         ...
 
     def turnout_min(self, u: FloatArray) -> FloatArray:
@@ -101,6 +103,7 @@ class StraightLine(_Noisy):
     def drive(
         self, x0: float, y0: float, node0: int, access0: float, lead0: float,
         x1: float, y1: float, node1: int, access1: float, now: float, clock_h: float,
+        current_routing: bool = False,
     ) -> tuple[float, float]:
         km = math.hypot(x0 - x1, y0 - y1) * self._circuity
         return km, km * self._min_per_km[int(clock_h) % 24]
@@ -123,6 +126,7 @@ class Instant:
     def drive(
         self, x0: float, y0: float, node0: int, access0: float, lead0: float,
         x1: float, y1: float, node1: int, access1: float, now: float, clock_h: float,
+        current_routing: bool = False,
     ) -> tuple[float, float]:
         return 0.0, 0.0
 
@@ -166,9 +170,9 @@ class OnNetwork(_Noisy):
         local = np.hypot(x0 - x1, y0 - y1) * per_km
         return np.asarray(np.minimum(matrix[node0, node1] + access, local) + lead0, dtype=np.float64)
 
-    def _router(self, now: float) -> Router:
+    def _router(self, now: float, current_routing: bool) -> Router:
         """Habitual routes, or shortest paths at the link times and crash queues of the last refresh."""
-        if not self._current_routing:
+        if not (self._current_routing or current_routing):
             return self.city.free_flow
         if self._current is None or self._current[0] != self.traffic.refresh_count:
             minutes = self.traffic.arc_minutes_with_queues(now, self._queue_share)
@@ -178,9 +182,10 @@ class OnNetwork(_Noisy):
     def drive(
         self, x0: float, y0: float, node0: int, access0: float, lead0: float,
         x1: float, y1: float, node1: int, access1: float, now: float, clock_h: float,
+        current_routing: bool = False,
     ) -> tuple[float, float]:
         straight = math.hypot(x0 - x1, y0 - y1)
-        arcs = self._router(now).route(node0, node1)
+        arcs = self._router(now, current_routing).route(node0, node1)
         km = float(self.city.network.arc_km[arcs].sum()) + (access0 + access1) * self._access_circuity
         per_km = self._access_min_per_km * self.city.profile.local_time_factor(clock_h)
         minutes = self.traffic.route_minutes(arcs, now, self._queue_share) + (access0 + access1) * per_km

@@ -15,6 +15,7 @@ from numpy.typing import NDArray
 from citysim.city.traffic import TrafficProfile
 from citysim.clock import hourly_segments
 from citysim.config.schema import Crashes, RunSettings
+from citysim.levers import LeverEffects
 from citysim.random import Streams
 
 FloatArray = NDArray[np.float64]
@@ -31,14 +32,17 @@ class CrashPlan:
     y_km: FloatArray
     severity: IntArray
     self_clear_min: FloatArray  # NaN: only the police clear it
+    video_u: FloatArray  # uniforms of the video-detection lever
 
     @property
     def size(self) -> int:
         return int(self.t_occur.size)
 
 
-def generate_crashes(spec: Crashes, profile: TrafficProfile, run: RunSettings, streams: Streams) -> CrashPlan:
-    """Draw the crashes of one replication."""
+def generate_crashes(
+    spec: Crashes, profile: TrafficProfile, run: RunSettings, streams: Streams, effects: LeverEffects
+) -> CrashPlan:
+    """Draw the crashes of one replication (less those the prevention lever prevents)."""
     network = profile.network
     segments = hourly_segments(run.start_clock_h, run.duration_min)
     daily = np.array([profile.vehicle_km_per_hour(h + 0.5).sum() for h in range(24)])
@@ -73,5 +77,9 @@ def generate_crashes(spec: Crashes, profile: TrafficProfile, run: RunSettings, s
         mask = severity == index
         if level.self_clear is not None:
             self_clear[mask] = level.self_clear.ppf(u_clear[mask])
-    return CrashPlan(t_occur, arc, fx + along * (tx - fx), fy + along * (ty - fy), severity.astype(np.intp),
-                     self_clear)
+    self_clear *= effects.crash_self_clear_factor
+    video_u = streams.uniforms("lever.video", n)
+    happens = streams.uniforms("lever.prevention.crash", n) >= effects.crash_prevention_share
+    return CrashPlan(t_occur[happens], arc[happens], (fx + along * (tx - fx))[happens],
+                     (fy + along * (ty - fy))[happens], severity.astype(np.intp)[happens], self_clear[happens],
+                     video_u[happens])

@@ -37,9 +37,9 @@ def _is_tag(node: dict[str, Any], part: str) -> bool:
     return any(node.get(key) == part for key in ("dist", "kind"))
 
 
-def _model_for(path: KeyPath, data: Any) -> type[BaseModel] | None:
+def _model_for(path: KeyPath, data: Any, root: type[BaseModel] = Scenario) -> type[BaseModel] | None:
     """The schema model describing the mapping at `path` (to list the keys it accepts)."""
-    annotation: Any = Scenario
+    annotation: Any = root
     node = data
     for part in path:
         model = _resolve(annotation, node)
@@ -90,11 +90,11 @@ def _resolve(annotation: Any, node: Any) -> Any:
     return candidates[0] if len(candidates) == 1 else None
 
 
-def _describe(error: ErrorDetails, path: KeyPath, data: Any) -> str:
+def _describe(error: ErrorDetails, path: KeyPath, data: Any, root: type[BaseModel]) -> str:
     kind = error["type"]
     if kind == "extra_forbidden":
         key = str(path[-1]) if path else "?"
-        model = _model_for(path[:-1], data)
+        model = _model_for(path[:-1], data, root)
         allowed = sorted(model.model_fields) if model else []
         close = difflib.get_close_matches(key, allowed, n=1)
         hint = f" Did you mean '{close[0]}'?" if close else ""
@@ -109,14 +109,16 @@ def _describe(error: ErrorDetails, path: KeyPath, data: Any) -> str:
     return f"expected: {message}{shown}."
 
 
-def validation_error_to_input_error(exc: ValidationError, document: LoadedDocument, fallback: Path) -> InputError:
+def validation_error_to_input_error(
+    exc: ValidationError, document: LoadedDocument, fallback: Path, root: type[BaseModel] = Scenario
+) -> InputError:
     """One paragraph for all of a ValidationError: the first problem in full, then the others briefly."""
     # Unknown keys first: a misspelt required key is better explained by its typo than by "missing".
     errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
     described = []
     for error in errors:
         path = _data_path(tuple(error["loc"]), document.data)
-        described.append((path, _describe(error, path, document.data)))
+        described.append((path, _describe(error, path, document.data, root)))
     first_path, first_text = described[0]
     origin = document.origin_of(first_path)
     others = described[1:]

@@ -319,6 +319,43 @@ class Crashes(_Strict):
         return self
 
 
+class Lever(_Strict):
+    """A smart lever at a strength between 0 (no effect) and 1; what strength means is lever-specific
+    (see `citysim.levers.LEVERS` for each lever's mechanism, default, range and source)."""
+
+    strength: Probability
+
+
+class CategoryLever(Lever):
+    """A lever acting on some demand categories only."""
+
+    categories: list[str] = Field(min_length=1)
+
+
+class PreventionLever(CategoryLever):
+    """Fewer incidents: `strength` of the listed categories' calls and `crash_strength` of crashes
+    do not happen."""
+
+    crash_strength: Probability
+
+
+class Levers(_Strict):
+    """The smart levers; a lever left out is off (the baseline)."""
+
+    command_centre: Lever | None = None
+    avl_dispatch: Lever | None = None
+    video_detection: Lever | None = None
+    patrol_deployment: Lever | None = None
+    mobile_terminals: Lever | None = None
+    signal_preemption: Lever | None = None
+    congestion_routing: Lever | None = None
+    ai_signal_timing: Lever | None = None
+    fast_crash_handling: Lever | None = None
+    parking_guidance: Lever | None = None
+    community_diversion: CategoryLever | None = None
+    prevention: PreventionLever | None = None
+
+
 class Scenario(_Strict):
     """A complete, validated scenario."""
 
@@ -334,6 +371,7 @@ class Scenario(_Strict):
     network: Network | None = None
     traffic: Traffic | None = None
     crashes: Crashes | None = None
+    levers: Levers = Field(default_factory=Levers, description="smart levers; none by default (the baseline)")
 
     @field_validator("districts")
     @classmethod
@@ -393,6 +431,11 @@ def cross_field_problems(scenario: Scenario) -> list[tuple[KeyPath, str]]:
                 if getattr(link, end) not in extra:
                     problems.append((("network", "extra_links", index, end),
                                      f"'{getattr(link, end)}' is not one of network.extra_nodes."))
+    for name in ("community_diversion", "prevention"):
+        lever = getattr(scenario.levers, name)
+        for index, category in enumerate(lever.categories if lever is not None else []):
+            if category not in scenario.demand.categories:
+                problems.append((("levers", name, "categories", index), f"'{category}' is not a demand category."))
     if scenario.dispatch.policy == "home_district":
         for index, district in enumerate(scenario.districts):
             if district.call_share > 0 and district.units == 0:

@@ -16,6 +16,7 @@ from citysim.city.crashes import CrashPlan
 from citysim.clock import hourly_segments
 from citysim.config.schema import Scenario, StaffedCallCentre
 from citysim.geography import DistrictGrid
+from citysim.levers import VIDEO_DETECTION_MIN, LeverEffects
 from citysim.random import Streams
 
 OUTCOME_DISPATCH, OUTCOME_PHONE, OUTCOME_DIVERTED = 0, 1, 2
@@ -43,6 +44,9 @@ class IncidentPlan:
     turnout_u: FloatArray  # shape (n, slots): uniforms for each unit's turn-out
     noise_u: FloatArray  # shape (n, slots): uniforms for each unit's travel-time noise
     crash: IntArray  # index into the replication's CrashPlan, -1 for ordinary calls
+    avl: NDArray[np.bool_]  # the AVL lever covers this incident: nearest unit across districts
+    current_route: NDArray[np.bool_]  # the routing lever routes this incident's units on current times
+    patrol: NDArray[np.bool_]  # shape (n, slots): the unit patrols where it clears (deployment lever)
 
     @property
     def size(self) -> int:
@@ -65,13 +69,20 @@ def arrival_times(scenario: Scenario, generator: np.random.Generator) -> FloatAr
 
 
 def generate_incidents(
-    scenario: Scenario, grid: DistrictGrid, streams: Streams, crashes: CrashPlan | None = None
+    scenario: Scenario,
+    grid: DistrictGrid,
+    streams: Streams,
+    crashes: CrashPlan | None = None,
+    effects: LeverEffects | None = None,
 ) -> IncidentPlan:
-    """Draw every incident of one replication: ordinary calls, then one per crash (if any).
+    """Draw every incident of one replication: ordinary calls, then one per crash (if any), with the
+    levers' effects applied to the drawn values.
 
     Crash incidents draw their stage times from streams of their own (`crash.<stream>`), so adding or
-    removing crashes never shifts the ordinary calls' numbers.
+    removing crashes never shifts the ordinary calls' numbers; every lever stream is drawn whether or
+    not its lever is on.
     """
+    effects = effects if effects is not None else LeverEffects()
     t_calls = arrival_times(scenario, streams.generator("demand.arrivals"))
     n_calls = t_calls.size
     n_crashes = crashes.size if crashes is not None else 0
@@ -116,26 +127,42 @@ def generate_incidents(
             values[mask] = dist.ppf(u[mask])
         return values
 
+    names = list(scenario.demand.categories)
+    is_crash = crash_index >= 0
     report_delay = per_category("demand.report_delay", "report_delay")
+    if crashes is not None and n_crashes:
+        seen = crashes.video_u < effects.video_detection_share
+        report_delay[n_calls:] = np.where(seen, np.minimum(VIDEO_DETECTION_MIN, report_delay[n_calls:]),
+                                          report_delay[n_calls:])
     staffed = isinstance(scenario.call_centre, StaffedCallCentre)
-    talk = per_category("callcentre.talk", "talk") if staffed else np.zeros(n)
-    scene = per_category("scene.handling", "scene")
-    decision = scenario.dispatch.decision_delay.ppf(uniforms("dispatch.decision"))
+    talk = (per_category("callcentre.talk", "talk") if staffed else np.zeros(n)) * effects.call_handling_factor
+    scene = per_category("scene.handling", "scene") * np.where(
+        is_crash, effects.scene_factor * effects.crash_scene_factor, effects.scene_factor)
+    decision = scenario.dispatch.decision_delay.ppf(uniforms("dispatch.decision")) * effects.call_handling_factor
 
     u_outcome = uniforms("callcentre.outcome")
     phone_p = np.array([c.phone_resolution_prob for c in categories])[category]
     divert_p = np.array([c.diversion_prob for c in categories])[category]
     outcome = np.where(u_outcome < phone_p, OUTCOME_PHONE,
                        np.where(u_outcome < phone_p + divert_p, OUTCOME_DIVERTED, OUTCOME_DISPATCH))
+    in_categories = np.array([name in effects.community_categories for name in names])[category]
+    diverted = in_categories & (uniforms("lever.community") < effects.community_share)
+    outcome = np.where((outcome == OUTCOME_DISPATCH) & diverted, OUTCOME_DIVERTED, outcome)
     if crashes is not None and n_crashes:
         # A crash that only the police can clear (no self-clearing) always gets a unit.
         outcome[n_calls:] = np.where(np.isnan(crashes.self_clear_min), OUTCOME_DISPATCH, outcome[n_calls:])
+    prevented = np.array([name in effects.prevention_categories for name in names])[category] & ~is_crash
+    happens = ~(prevented & (uniforms("lever.prevention") < effects.prevention_share))
 
     slots = max(c.units_needed for c in categories)
     turnout_u = np.column_stack([uniforms(f"travel.turnout.{k}") for k in range(slots)])
     noise_u = np.column_stack([uniforms(f"travel.noise.{k}") for k in range(slots)])
+    avl = uniforms("lever.avl") < effects.avl_share
+    current_route = uniforms("lever.routing") < effects.current_routing_share
+    patrol = np.column_stack([uniforms(f"lever.patrol.{k}") for k in range(slots)]) < effects.patrol_share
     t_call = t_occur + report_delay
-    order = np.argsort(t_call, kind="stable")
+    kept = np.flatnonzero(happens)
+    order = kept[np.argsort(t_call[kept], kind="stable")]
     return IncidentPlan(
         t_occur=t_occur[order],
         t_call=t_call[order],
@@ -152,4 +179,7 @@ def generate_incidents(
         turnout_u=turnout_u[order],
         noise_u=noise_u[order],
         crash=crash_index[order],
+        avl=avl[order],
+        current_route=current_route[order],
+        patrol=patrol[order],
     )

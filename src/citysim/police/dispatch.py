@@ -1,9 +1,10 @@
-"""The dispatcher: a queue of incidents waiting for units, and the choice of unit.
+"""The dispatcher: queues of incidents waiting for units, and the choice of unit.
 
 Waiting incidents are ordered by priority, then by the time they entered the queue (FIFO within a
-priority). Under `home_district` each district has its own queue served by its own units only; under
-`nearest` there is one city-wide queue and an arriving incident takes the available unit with the
-shortest estimated travel time. A unit that becomes available serves the head of its queue.
+priority). Under `home_district` each district has its own queue, served by its own units only; an
+incident the AVL lever covers (and every incident under `nearest`) waits instead in one city-wide
+queue that every unit serves, and takes the available unit with the shortest estimated travel time
+from anywhere. A unit that becomes available serves the most urgent head among the queues it serves.
 """
 
 from __future__ import annotations
@@ -19,28 +20,37 @@ from citysim.travel import TravelModel
 
 
 class DispatchQueues:
-    """Priority queues of incidents that still need units, one per dispatch area."""
+    """Priority queues of incidents that still need units: one per district and one city-wide."""
 
     def __init__(self, policy: Literal["home_district", "nearest"], n_districts: int) -> None:
         self.policy = policy
-        areas = n_districts if policy == "home_district" else 1
-        self._heaps: list[list[tuple[int, float, int]]] = [[] for _ in range(areas)]
+        self.city = n_districts  # the city-wide queue's area number
+        self._heaps: list[list[tuple[int, float, int]]] = [[] for _ in range(n_districts + 1)]
 
-    def area_of(self, district: int) -> int:
-        return district if self.policy == "home_district" else 0
+    def area_of(self, district: int, city_wide: bool = False) -> int:
+        """Where an incident waits: its district's queue, or the city-wide one."""
+        return self.city if city_wide or self.policy == "nearest" else district
 
     def push(self, area: int, priority: int, t_queue: float, incident: int) -> None:
         heapq.heappush(self._heaps[area], (priority, t_queue, incident))
 
-    def head(self, area: int, still_needs: Callable[[int], bool]) -> int | None:
-        """The most urgent incident of an area that still needs a unit (dropping settled ones)."""
+    def _head(self, area: int, still_needs: Callable[[int], bool]) -> tuple[int, float, int] | None:
         heap = self._heaps[area]
         while heap:
-            incident = heap[0][2]
-            if still_needs(incident):
-                return incident
-            heapq.heappop(heap)
+            if still_needs(heap[0][2]):
+                return heap[0]
+            heapq.heappop(heap)  # settled since it was queued (its needs were met or cancelled)
         return None
+
+    def next_for(self, district: int, still_needs: Callable[[int], bool]) -> tuple[int, int] | None:
+        """(area, incident): the most urgent incident a unit of `district` may serve, if any."""
+        areas = (self.city,) if self.policy == "nearest" else (district, self.city)
+        best: tuple[tuple[int, float, int], int] | None = None
+        for area in areas:
+            head = self._head(area, still_needs)
+            if head is not None and (best is None or head < best[0]):
+                best = (head, area)
+        return None if best is None else (best[1], best[0][2])
 
     def pop_head(self, area: int) -> None:
         heapq.heappop(self._heaps[area])

@@ -1,0 +1,1 @@
+"""Experiments: scenario pairs x smart configuration x replications, paired statistics, verdicts."""

@@ -1,0 +1,155 @@
+"""The claim check: each situation's baseline and smart twin, replication by replication (common
+random numbers), until the reductions are precise enough; then the claims table with verdicts.
+
+Rows are written to `runs.csv` as each replication pair finishes, so an interrupted experiment loses
+nothing already finished (resuming from them is the scale issue's work).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from citysim.config import Scenario, load_scenario
+from citysim.experiment.config import Experiment, Metric, resolve
+from citysim.experiment.stats import paired_reduction, verdict
+from citysim.model import simulate_one
+
+RUN_COLUMNS = ["situation", "config", "replication", "metric", "priority", "value_min", "incidents"]
+CLAIM_COLUMNS = [
+    "scenario", "metric", "priority", "baseline_mean_min", "smart_mean_min", "reduction_pct", "ci_low_pct",
+    "ci_high_pct", "claimed_pct", "verdict", "replications",
+]
+BASELINE, SMART = "baseline", "smart"
+
+
+def metric_rows(incidents: pd.DataFrame, metrics: list[Metric], by_priority: bool) -> list[tuple[str, str, float, int]]:
+    """(metric, priority, mean minutes, incidents) for one run: police cases (incidents sent a unit)
+    reported after the warm-up that have both of the metric's times."""
+    counted = incidents[~incidents["warmup"] & (incidents["n_units"] > 0)]
+    rows = []
+    for metric in metrics:
+        values = (counted[metric.end] - counted[metric.start]).dropna()
+        rows.append((metric.name, "all", float(values.mean()) if len(values) else math.nan, int(values.size)))
+        if by_priority:
+            priorities = counted.loc[values.index, "priority"]
+            for priority, group in values.groupby(priorities):
+                rows.append((metric.name, str(priority), float(group.mean()), int(group.size)))
+    return rows
+
+
+@dataclass(frozen=True)
+class Pair:
+    """A situation's baseline scenario and its smart twin."""
+
+    name: str
+    baseline: Scenario
+    smart: Scenario
+
+
+def pairs_of(experiment: Experiment, experiment_path: Path) -> list[Pair]:
+    """Load each situation and make its smart twin: the same scenario with the smart levers."""
+    levers = load_scenario(resolve(experiment_path, experiment.smart_levers)).levers
+    pairs = []
+    for situation in experiment.situations:
+        baseline = load_scenario(resolve(experiment_path, situation.scenario))
+        smart = baseline.model_copy(update={"levers": levers, "name": f"{baseline.name}-smart"})
+        pairs.append(Pair(situation.name, baseline, smart))
+    return pairs
+
+
+class RunsFile:
+    """runs.csv, appended row by row as replications finish."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        pd.DataFrame(columns=RUN_COLUMNS).to_csv(path, index=False)
+
+    def append(self, rows: Sequence[tuple[object, ...]]) -> None:
+        pd.DataFrame(rows, columns=RUN_COLUMNS).to_csv(self.path, mode="a", header=False, index=False)
+
+
+def _precise_enough(runs: pd.DataFrame, experiment: Experiment) -> bool:
+    for metric in experiment.metrics:
+        b, s = _paired(runs, metric.name, "all")
+        reduction = paired_reduction(b, s, experiment.confidence)
+        if not reduction.half_width_pct <= experiment.replications.target_half_width_pct:
+            return False
+    return True
+
+
+def _paired(runs: pd.DataFrame, metric: str, priority: str) -> tuple[np.ndarray, np.ndarray]:
+    rows = runs[(runs["metric"] == metric) & (runs["priority"] == priority)]
+    table = rows.pivot(index="replication", columns="config", values="value_min")
+    if BASELINE not in table or SMART not in table:
+        return np.array([]), np.array([])
+    return table[BASELINE].to_numpy(dtype=np.float64), table[SMART].to_numpy(dtype=np.float64)
+
+
+def run_pair(pair: Pair, experiment: Experiment, runs_file: RunsFile,
+             progress: Callable[[str], None] = print) -> pd.DataFrame:
+    """Replicate one situation until precise enough (or at the maximum); return its run rows."""
+    rule = experiment.replications
+    rows: list[tuple[object, ...]] = []
+    replication = 0
+    while True:
+        target = replication + (rule.min if replication == 0 else rule.batch)
+        while replication < min(target, rule.max):
+            for config, scenario in ((BASELINE, pair.baseline), (SMART, pair.smart)):
+                result = simulate_one(scenario, replication, experiment.seed)
+                new = [(pair.name, config, replication, m, p, v, n)
+                       for m, p, v, n in metric_rows(result.logs.incidents, experiment.metrics, experiment.by_priority)]
+                runs_file.append(new)
+                rows += new
+            replication += 1
+        runs = pd.DataFrame(rows, columns=RUN_COLUMNS)
+        if replication >= rule.max or _precise_enough(runs, experiment):
+            progress(f"  {pair.name}: {replication} replication pairs")
+            return runs
+
+
+def claims_table(runs: pd.DataFrame, metrics: list[Metric], confidence: float) -> pd.DataFrame:
+    """One row per situation, metric and priority class: the reduction, its CI and the verdict."""
+    rows = []
+    claimed = {m.name: m.claimed_reduction_pct for m in metrics}
+    keys = runs[["situation", "metric", "priority"]].drop_duplicates().itertuples(index=False)
+    for situation, metric, priority in keys:
+        b, s = _paired(runs[runs["situation"] == situation], str(metric), str(priority))
+        reduction = paired_reduction(b, s, confidence)
+        rows.append({
+            "scenario": situation, "metric": metric, "priority": priority,
+            "baseline_mean_min": reduction.baseline_mean, "smart_mean_min": reduction.smart_mean,
+            "reduction_pct": reduction.reduction_pct, "ci_low_pct": reduction.ci_low_pct,
+            "ci_high_pct": reduction.ci_high_pct, "claimed_pct": claimed[str(metric)],
+            "verdict": verdict(reduction, claimed[str(metric)]), "replications": reduction.n,
+        })
+    return pd.DataFrame(rows, columns=CLAIM_COLUMNS)
+
+
+@dataclass(frozen=True)
+class ClaimCheck:
+    runs: pd.DataFrame
+    claims: pd.DataFrame
+    pairs: list[Pair]
+    wall_seconds: float
+
+
+def run_claim_check(experiment: Experiment, experiment_path: Path, out: Path,
+                    progress: Callable[[str], None] = print) -> ClaimCheck:
+    """Every situation of the experiment, then the claims table."""
+    started = time.perf_counter()
+    pairs = pairs_of(experiment, experiment_path)
+    runs_file = RunsFile(out / "runs.csv")
+    parts = []
+    for pair in pairs:
+        progress(f"situation {pair.name}: baseline {pair.baseline.name} vs smart levers")
+        parts.append(run_pair(pair, experiment, runs_file, progress))
+    runs = pd.concat(parts, ignore_index=True)
+    claims = claims_table(runs, experiment.metrics, experiment.confidence)
+    return ClaimCheck(runs, claims, pairs, time.perf_counter() - started)

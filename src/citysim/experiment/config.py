@@ -1,0 +1,146 @@
+"""The experiment file: which situations to compare, how the claimed metrics are defined, how many
+replications. Strict like scenario files: unknown keys are errors, and every error names the file,
+the key and the line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from citysim.config.loading import validation_error_to_input_error
+from citysim.config.yaml_loader import LoadedDocument, load_yaml_document
+from citysim.errors import InputError, KeyPath
+
+TimeColumn = Literal["t_occur", "t_call", "t_answer", "t_queue", "t_dispatch", "t_arrive", "t_clear"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+
+
+class Situation(_Strict):
+    """A baseline scenario; its smart twin is the same file with the experiment's smart levers."""
+
+    name: str = Field(min_length=1)
+    scenario: str = Field(description="path of the baseline scenario, relative to the experiment file")
+
+
+class Metric(_Strict):
+    """A claimed time: end - start over incidents that have both times, and its claimed reduction."""
+
+    name: str = Field(min_length=1)
+    start: TimeColumn
+    end: TimeColumn
+    claimed_reduction_pct: float = Field(ge=0, le=100)
+
+
+class Replications(_Strict):
+    """Sequential rule: add replications until the reduction's CI half-width is small enough."""
+
+    min: int = Field(ge=2)
+    max: int = Field(ge=2)
+    batch: int = Field(ge=1, description="replications added at a time")
+    target_half_width_pct: float = Field(gt=0, description="in percentage points of the reduction")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Replications:
+        if self.max < self.min:
+            raise ValueError("max must be at least min")
+        return self
+
+
+class Experiment(_Strict):
+    """The claim check: each situation's baseline against its smart twin."""
+
+    kind: Literal["claim_check"]
+    name: str = Field(min_length=1)
+    description: str = ""
+    seed: int = Field(ge=0)
+    smart_levers: str = Field(description="scenario file whose `levers` block is the smart configuration")
+    situations: Annotated[list[Situation], Field(min_length=1)]
+    metrics: Annotated[list[Metric], Field(min_length=1)]
+    replications: Replications
+    confidence: float = Field(gt=0.5, lt=1)
+    by_priority: bool
+
+    @model_validator(mode="after")
+    def _unique(self) -> Experiment:
+        for what, names in (("situation", [s.name for s in self.situations]),
+                            ("metric", [m.name for m in self.metrics])):
+            if len(set(names)) != len(names):
+                raise ValueError(f"{what} names must be unique")
+        return self
+
+
+class Attribution(_Strict):
+    """Shapley attribution of a situation's reductions to groups of smart levers."""
+
+    kind: Literal["attribution"]
+    name: str = Field(min_length=1)
+    description: str = ""
+    seed: int = Field(ge=0)
+    situation: Situation
+    smart_levers: str
+    groups: Annotated[dict[str, Annotated[list[str], Field(min_length=1)]], Field(min_length=1)] = Field(
+        description="the players: each a name and the levers it switches on together"
+    )
+    method: Literal["exact", "permutations"] = Field(
+        description="exact: all 2^k combinations of the groups; permutations: a sample of orderings"
+    )
+    permutations: int = Field(ge=1, description="orderings sampled (method: permutations)")
+    replications: int = Field(ge=1)
+    metrics: Annotated[list[Metric], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _groups(self) -> Attribution:
+        from citysim.levers import LEVERS
+
+        named = [lever for levers in self.groups.values() for lever in levers]
+        unknown = sorted(set(named) - set(LEVERS))
+        if unknown:
+            raise ValueError(f"unknown lever(s) {', '.join(unknown)}; expected some of: {', '.join(LEVERS)}")
+        if len(set(named)) != len(named):
+            raise ValueError("a lever may belong to one group only")
+        if self.method == "exact" and len(self.groups) > 10:
+            raise ValueError("exact attribution over more than 10 groups needs over 1,024 configurations; "
+                             "use method: permutations")
+        return self
+
+
+ExperimentFile = Annotated[Experiment | Attribution, Field(discriminator="kind")]
+
+
+class _Document(_Strict):
+    """Wrapper so one validation reads any kind of experiment file."""
+
+    experiment: ExperimentFile
+
+
+def load_experiment(path: str | Path) -> tuple[Experiment | Attribution, LoadedDocument]:
+    """Load and validate an experiment file (its `kind` says which); every path it names must exist."""
+    document = load_yaml_document(path)
+    try:
+        experiment = _Document.model_validate({"experiment": document.data}).experiment
+    except ValidationError as exc:
+        shifted = LoadedDocument({"experiment": document.data},
+                                 {("experiment", *k): v for k, v in document.origins.items()}, document.files)
+        error = validation_error_to_input_error(exc, shifted, Path(path), _Document)
+        raise InputError(error.file, error.problem, error.key_path[1:], error.line) from None
+    folder = Path(path).resolve().parent
+    named: list[tuple[KeyPath, str]] = [(("smart_levers",), experiment.smart_levers)]
+    if isinstance(experiment, Experiment):
+        named += [(("situations", i, "scenario"), s.scenario) for i, s in enumerate(experiment.situations)]
+    else:
+        named.append((("situation", "scenario"), experiment.situation.scenario))
+    for key, relative in named:
+        if not (folder / relative).is_file():
+            origin = document.origin_of(key)
+            raise InputError(origin.file if origin else path, f"the file '{relative}' does not exist "
+                             f"(looked for {folder / relative}).", key, origin.line if origin else None)
+    return experiment, document
+
+
+def resolve(experiment_path: str | Path, relative: str) -> Path:
+    return (Path(experiment_path).resolve().parent / relative).resolve()

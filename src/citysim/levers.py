@@ -1,0 +1,152 @@
+"""The smart levers: what each does to the model, its default strength, range and source.
+
+Every lever acts through a mechanism of the model (a delay, a choice, a route, a volume, a speed),
+never on an output metric. Levers that change the scenario's parameters (faster signals, less
+cruising) are applied by `effective_scenario`; the others are read by the model from `LeverEffects`.
+Each lever draws any randomness it needs from streams of its own (`lever.<name>`), drawn whether
+or not the lever is on, so turning a lever on changes only what it acts on (common random numbers).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from citysim.config.schema import NetworkTravel, Scenario, StraightLineTravel
+
+
+@dataclass(frozen=True)
+class LeverInfo:
+    """What a lever does, and the strengths to use for it."""
+
+    mechanism: str
+    default: float
+    low: float
+    high: float
+    source: str
+
+
+LEVERS: dict[str, LeverInfo] = {
+    "command_centre": LeverInfo(
+        "integrated command centre: call-taking and dispatch-decision times x (1 - strength)", 0.34, 0.12, 0.5,
+        "call-to-dispatch 125 s -> 83 s, -34 % (Inner Mongolia 2023); AVL dispatch -12 % (St. Louis, NIJ); "
+        "location signs cut call-taking 3 -> 1 min (chinanews 2010)"),
+    "avl_dispatch": LeverInfo(
+        "one platform / AVL: this share of incidents gets the nearest unit across district lines", 1.0, 0.5, 1.0,
+        "AVL nearest-unit dispatch, response about -12 % (St. Louis, NIJ)"),
+    "video_detection": LeverInfo(
+        "extensive perception: this share of crashes is detected by video 1 min after it happens "
+        "(ASSUMPTION: 1 min) instead of being reported by a call", 0.5, 0.2, 0.8,
+        "video incident detection saves 5-12 min per incident (Monroe County NY); 700,000 sensing "
+        "'neurons' in Shanghai (2019); the covered share is an ASSUMPTION"),
+    "patrol_deployment": LeverInfo(
+        "multiple models / predictive deployment: this share of units patrols where it cleared instead "
+        "of returning to the station", 0.5, 0.25, 0.75,
+        "ASSUMPTION: no response-time evidence (Mohler et al. 2015 measured crime, -7.4 %)"),
+    "mobile_terminals": LeverInfo(
+        "extensive application / mobile terminals: on-scene handling x (1 - strength)", 0.2, 0.1, 0.4,
+        "'often 20-40 %' time savings (IACP/COPS guide: advocacy, not measured)"),
+    "signal_preemption": LeverInfo(
+        "signal pre-emption for police vehicles: police driving time x (1 - strength)", 0.16, 0.14, 0.23,
+        "emergency travel -16 % / -23 % (Houston 1991); response -14 to -23 % (Denver)"),
+    "congestion_routing": LeverInfo(
+        "congestion-aware routing: this share of trips takes the shortest route at current link times "
+        "and crash queues", 1.0, 0.5, 1.0, "about -10 % arrival in a simulation study (Katsuma & Yoshida 2018)"),
+    "ai_signal_timing": LeverInfo(
+        "AI signal timing: arterial and local-street free-flow speeds x (1 + strength)", 0.129, 0.03, 0.2,
+        "average speed +12.9 % at 360 Shanghai intersections (Shanghai police, Jan 2026); city-wide "
+        "coverage is an ASSUMPTION"),
+    "fast_crash_handling": LeverInfo(
+        "fast handling of minor crashes (online / drone): crash on-scene and self-clearing times x "
+        "(1 - strength)", 0.4, 0.32, 0.55,
+        "drone quick handling saves 40 %+ (Shanghai police, Jan 2026); clearance -32 % (Oro Valley), -55 % "
+        "(Maryland service patrols)"),
+    "parking_guidance": LeverInfo(
+        "parking guidance: cruising-for-parking volume x (1 - strength)", 0.3, 0.1, 0.5,
+        "ASSUMPTION; cruising ~8 min a search (Shoup 2005)"),
+    "community_diversion": LeverInfo(
+        "smart community / 12345: this share of the listed categories' calls that would get a unit is "
+        "resolved without one", 0.3, 0.1, 0.5,
+        "about half of 110 calls are non-police matters; the 12345 hotline exists since 2012; the share is "
+        "an ASSUMPTION"),
+    "prevention": LeverInfo(
+        "prevention and community sensing: this share of the listed categories' incidents (and "
+        "crash_strength of crashes) does not happen", 0.259, 0.1, 0.3,
+        "alarm-type 110 calls -25.9 %, traffic crashes -7.2 % year on year (Shanghai, Jan-Aug 2019)"),
+}
+
+
+@dataclass(frozen=True)
+class LeverEffects:
+    """The lever settings the model reads (neutral values: every lever off)."""
+
+    call_handling_factor: float = 1.0
+    scene_factor: float = 1.0
+    crash_scene_factor: float = 1.0
+    crash_self_clear_factor: float = 1.0
+    video_detection_share: float = 0.0
+    avl_share: float = 0.0
+    patrol_share: float = 0.0
+    driving_factor: float = 1.0
+    current_routing_share: float = 0.0
+    community_share: float = 0.0
+    community_categories: frozenset[str] = frozenset()
+    prevention_share: float = 0.0
+    prevention_categories: frozenset[str] = frozenset()
+    crash_prevention_share: float = 0.0
+
+
+#: Minutes from a crash to its video detection, when the lever detects it (ASSUMPTION).
+VIDEO_DETECTION_MIN = 1.0
+
+
+def lever_effects(scenario: Scenario) -> LeverEffects:
+    """Translate the scenario's levers into the settings the model reads."""
+    levers = scenario.levers
+
+    def strength(name: str) -> float:
+        lever = getattr(levers, name)
+        return float(lever.strength) if lever is not None else 0.0
+
+    crash_handling = strength("fast_crash_handling")
+    community, prevention = levers.community_diversion, levers.prevention
+    return LeverEffects(
+        call_handling_factor=1.0 - strength("command_centre"),
+        scene_factor=1.0 - strength("mobile_terminals"),
+        crash_scene_factor=1.0 - crash_handling,
+        crash_self_clear_factor=1.0 - crash_handling,
+        video_detection_share=strength("video_detection"),
+        avl_share=strength("avl_dispatch"),
+        patrol_share=strength("patrol_deployment"),
+        driving_factor=1.0 - strength("signal_preemption"),
+        current_routing_share=strength("congestion_routing"),
+        community_share=strength("community_diversion"),
+        community_categories=frozenset(community.categories if community else ()),
+        prevention_share=strength("prevention"),
+        prevention_categories=frozenset(prevention.categories if prevention else ()),
+        crash_prevention_share=float(prevention.crash_strength) if prevention else 0.0,
+    )
+
+
+def effective_scenario(scenario: Scenario) -> Scenario:
+    """The scenario with its parameter-changing levers applied (AI signal timing, parking guidance)."""
+    levers = scenario.levers
+    updates: dict[str, object] = {}
+    if levers.ai_signal_timing is not None and levers.ai_signal_timing.strength > 0:
+        gain = 1.0 + levers.ai_signal_timing.strength
+        travel = scenario.travel
+        if isinstance(travel, NetworkTravel):
+            updates["travel"] = travel.model_copy(update={"access_speed_kmh": travel.access_speed_kmh * gain})
+        elif isinstance(travel, StraightLineTravel):
+            updates["travel"] = travel.model_copy(
+                update={"speed_kmh_by_hour": [v * gain for v in travel.speed_kmh_by_hour]})
+        if scenario.network is not None:
+            arterial = scenario.network.classes.arterial
+            classes = scenario.network.classes.model_copy(
+                update={"arterial": arterial.model_copy(update={"free_flow_kmh": arterial.free_flow_kmh * gain})})
+            updates["network"] = scenario.network.model_copy(update={"classes": classes})
+    if levers.parking_guidance is not None and levers.parking_guidance.strength > 0 and scenario.traffic is not None:
+        parking = scenario.traffic.parking
+        share = parking.cruising_share * (1.0 - levers.parking_guidance.strength)
+        updates["traffic"] = scenario.traffic.model_copy(
+            update={"parking": parking.model_copy(update={"cruising_share": share})})
+    return scenario.model_copy(update=updates) if updates else scenario
