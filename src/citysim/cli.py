@@ -63,6 +63,11 @@ def _parser() -> argparse.ArgumentParser:
     experiment = commands.add_parser("experiment", help="run an experiment file (the claim check)")
     experiment.add_argument("experiment", type=Path)
     experiment.add_argument("--out", type=Path, default=None, help="results folder (default: results/<name>)")
+    experiment.add_argument("--update-readme", type=Path, default=None, metavar="README",
+                            help="(claim check) replace the README's claims block with the new table")
+
+    levers = commands.add_parser("levers", help="list the smart levers with their defaults, ranges and sources")
+    levers.add_argument("--out", type=Path, default=None, help="write the Markdown page here (default: print)")
 
     calibrate = commands.add_parser("calibrate", help="compare a scenario's outputs with the calibration targets")
     calibrate.add_argument("scenario", type=Path)
@@ -73,17 +78,24 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _validate(files: list[Path]) -> int:
-    from citysim.config import load_scenario
+    """Check scenario and experiment files (an experiment file has a `kind`), and what they refer to."""
+    from citysim.config import load_document, validate_document
+    from citysim.experiment.config import load_experiment, referenced_scenarios
 
     failed = 0
     for file in files:
         try:
-            scenario = load_scenario(file)
+            document = load_document(file)
+            if "kind" in document.data:
+                experiment, _ = load_experiment(file)
+                for scenario in referenced_scenarios(experiment, file):
+                    validate_document(load_document(scenario), scenario)
+                print(f"{file}: ok (experiment '{experiment.name}', {experiment.kind})")
+            else:
+                print(f"{file}: ok (scenario '{validate_document(document, file).name}')")
         except InputError as exc:
             print(exc, file=sys.stderr)
             failed += 1
-        else:
-            print(f"{file}: ok (scenario '{scenario.name}')")
     return EXIT_BAD_INPUT if failed else EXIT_OK
 
 
@@ -153,8 +165,8 @@ def _compare(baseline_path: Path, smart_path: Path, replications: int, seed: int
     return EXIT_OK
 
 
-def _experiment(path: Path, out: Path | None) -> int:
-    from citysim.experiment.config import Experiment, load_experiment
+def _experiment(path: Path, out: Path | None, readme: Path | None = None) -> int:
+    from citysim.experiment.config import Experiment, Sensitivity, load_experiment
     from citysim.manifest import utc_now
     from citysim.results import prepare_output_folder
 
@@ -163,17 +175,25 @@ def _experiment(path: Path, out: Path | None) -> int:
     out = out if out is not None else Path("results") / experiment.name
     prepare_output_folder(out)
     if isinstance(experiment, Experiment):
-        return _claim_check(experiment, document, path, out, started)
+        return _claim_check(experiment, document, path, out, started, readme)
+    if isinstance(experiment, Sensitivity):
+        return _sensitivity(experiment, document, path, out, started)
     return _attribution(experiment, document, path, out, started)
 
 
-def _claim_check(experiment: Any, document: Any, path: Path, out: Path, started: str) -> int:
+def _claim_check(experiment: Any, document: Any, path: Path, out: Path, started: str, readme: Path | None) -> int:
     from citysim.config import dump_scenario
     from citysim.experiment.claims import run_claim_check
     from citysim.experiment.report import report_markdown
     from citysim.manifest import build_manifest
     from citysim.results import write_csv, write_json, write_text
 
+    if readme is not None:
+        from citysim.experiment.report import README_END, README_START
+
+        if not readme.is_file() or README_START not in readme.read_text(encoding="utf-8") \
+                or README_END not in readme.read_text(encoding="utf-8"):
+            raise InputError(readme, f"expected a file with a {README_START} ... {README_END} block to update.")
     check = run_claim_check(experiment, path, out)
     write_csv(check.claims, out / "claims.csv")
     for pair in check.pairs:
@@ -190,6 +210,15 @@ def _claim_check(experiment: Any, document: Any, path: Path, out: Path, started:
     )
     write_text(report_markdown(check, experiment, manifest), out / "report.md")
     write_json(manifest, out / "manifest.json")
+    if readme is not None:
+        from citysim.experiment.report import claims_markdown_table, replace_readme_block
+
+        command = f"citysim experiment {path} --update-readme {readme}"
+        try:
+            updated = replace_readme_block(readme.read_text(encoding="utf-8"), claims_markdown_table(check), command)
+        except (OSError, ValueError) as exc:
+            raise InputError(readme, f"cannot update the claims table: {exc}.") from None
+        write_text(updated, readme)
     _print_table(check.claims[check.claims["priority"] == "all"], f"Claim check '{experiment.name}': results in {out}")
     return EXIT_OK
 
@@ -211,6 +240,40 @@ def _attribution(spec: Any, document: Any, path: Path, out: Path, started: str) 
           f"{spec.replications} replications each): results in {out}")
     with pd.option_context("display.float_format", "{:,.2f}".format, "display.width", 160):
         print(result.table.drop(columns=["levers"]).to_string(index=False))
+    return EXIT_OK
+
+
+def _sensitivity(spec: Any, document: Any, path: Path, out: Path, started: str) -> int:
+    import pandas as pd
+
+    from citysim.experiment.sensitivity import run_sensitivity
+    from citysim.manifest import build_manifest
+    from citysim.results import write_csv, write_json
+
+    result = run_sensitivity(spec, path)
+    write_csv(result.tornado, out / "sensitivity.csv")
+    write_csv(result.search, out / "what_would_it_take.csv")
+    write_json(build_manifest(command=f"citysim experiment {path}", inputs=document.file_hashes(), started=started,
+                              experiment=spec.name, seed=spec.seed, replications=spec.replications,
+                              configurations_run=result.configurations_run,
+                              wall_seconds=round(result.wall_seconds, 1)), out / "manifest.json")
+    print(f"Sensitivity '{spec.name}' ({result.configurations_run} configurations): results in {out}")
+    with pd.option_context("display.float_format", "{:,.2f}".format, "display.width", 200,
+                           "display.max_colwidth", 200):
+        print(result.search.to_string(index=False))
+    return EXIT_OK
+
+
+def _levers(out: Path | None) -> int:
+    from citysim.levers import levers_markdown
+    from citysim.results import write_text
+
+    page = levers_markdown("citysim levers" + (f" --out {out}" if out else ""))
+    if out is None:
+        print(page)
+    else:
+        write_text(page, out)
+        print(f"wrote {out}")
     return EXIT_OK
 
 
@@ -271,7 +334,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "compare":
             return _compare(args.baseline, args.smart, args.replications, args.seed, args.out)
         if args.command == "experiment":
-            return _experiment(args.experiment, args.out)
+            return _experiment(args.experiment, args.out, args.update_readme)
+        if args.command == "levers":
+            return _levers(args.out)
         if args.command == "calibrate":
             return _calibrate(args.scenario, args.replications, args.seed, args.out)
     except InputError as exc:

@@ -109,7 +109,22 @@ class Attribution(_Strict):
         return self
 
 
-ExperimentFile = Annotated[Experiment | Attribution, Field(discriminator="kind")]
+class Sensitivity(_Strict):
+    """One-at-a-time sweep of each lever over its sourced range, and the search for what it would take."""
+
+    kind: Literal["sensitivity"]
+    name: str = Field(min_length=1)
+    description: str = ""
+    seed: int = Field(ge=0)
+    situation: Situation
+    smart_levers: str
+    replications: int = Field(ge=2)
+    confidence: float = Field(gt=0.5, lt=1)
+    search_steps: int = Field(ge=1, le=20, description="bisection steps of the what-would-it-take search")
+    metrics: Annotated[list[Metric], Field(min_length=1)]
+
+
+ExperimentFile = Annotated[Experiment | Attribution | Sensitivity, Field(discriminator="kind")]
 
 
 class _Document(_Strict):
@@ -118,7 +133,7 @@ class _Document(_Strict):
     experiment: ExperimentFile
 
 
-def load_experiment(path: str | Path) -> tuple[Experiment | Attribution, LoadedDocument]:
+def load_experiment(path: str | Path) -> tuple[Experiment | Attribution | Sensitivity, LoadedDocument]:
     """Load and validate an experiment file (its `kind` says which); every path it names must exist."""
     document = load_yaml_document(path)
     try:
@@ -144,3 +159,11 @@ def load_experiment(path: str | Path) -> tuple[Experiment | Attribution, LoadedD
 
 def resolve(experiment_path: str | Path, relative: str) -> Path:
     return (Path(experiment_path).resolve().parent / relative).resolve()
+
+
+def referenced_scenarios(experiment: Experiment | Attribution | Sensitivity, experiment_path: str | Path) -> list[Path]:
+    """Every scenario file an experiment names (the smart levers' file included)."""
+    names = [experiment.smart_levers]
+    names += [s.scenario for s in experiment.situations] if isinstance(experiment, Experiment) \
+        else [experiment.situation.scenario]
+    return [resolve(experiment_path, name) for name in names]

@@ -1,0 +1,131 @@
+"""Sensitivity of the reductions to each lever, and "what would it take" to reach the claims.
+
+Tornado: from the smart configuration (every lever at its scenario strength), one lever at a time is
+set to the low and the high end of its sourced range (`citysim.levers.LEVERS`), the others unchanged.
+
+What would it take: every lever's strength is scaled by a common factor s (each capped at the high
+end of its range, so the search never leaves what the sources support), and the smallest s whose
+reduction reaches the claim is found by bisection, per metric. If even every lever at its high end
+falls short, the claim is out of reach of the levers as sourced, and that is the answer.
+All configurations run on common random numbers against the same baseline replications.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from citysim.config import Scenario, load_scenario
+from citysim.config.schema import Levers
+from citysim.experiment.claims import metric_rows
+from citysim.experiment.config import Sensitivity, resolve
+from citysim.experiment.stats import paired_reduction
+from citysim.levers import LEVERS
+from citysim.model import simulate_one
+
+TORNADO_COLUMNS = ["lever", "setting", "strength", "metric", "reduction_pct", "ci_low_pct", "ci_high_pct",
+                   "change_pct_points"]
+SEARCH_COLUMNS = ["metric", "claimed_pct", "reachable", "scale", "reduction_pct", "ci_low_pct", "ci_high_pct",
+                  "strengths"]
+
+
+def scaled_levers(levers: Levers, scale: float) -> Levers:
+    """Every lever's strength x scale, capped at the high end of its sourced range."""
+    updates = {}
+    for name in Levers.model_fields:
+        lever = getattr(levers, name)
+        if lever is not None:
+            strength = min(LEVERS[name].high, lever.strength * scale)
+            updates[name] = lever.model_copy(update={"strength": strength})
+    return levers.model_copy(update=updates)
+
+
+@dataclass
+class _Runner:
+    """Runs configurations of one situation, caching per-replication metric means."""
+
+    spec: Sensitivity
+    baseline: Scenario
+    cache: dict[str, dict[tuple[int, str], float]]
+
+    def means(self, key: str, scenario: Scenario) -> dict[tuple[int, str], float]:
+        if key not in self.cache:
+            values = {}
+            for replication in range(self.spec.replications):
+                incidents = simulate_one(scenario, replication, self.spec.seed).logs.incidents
+                for metric, priority, mean, _n in metric_rows(incidents, self.spec.metrics, by_priority=False):
+                    if priority == "all":
+                        values[(replication, metric)] = mean
+            self.cache[key] = values
+        return self.cache[key]
+
+    def reduction(self, key: str, levers: Levers, metric: str) -> tuple[float, float, float]:
+        smart = self.means(key, self.baseline.model_copy(update={"levers": levers}))
+        base = self.means("baseline", self.baseline)
+        reps = range(self.spec.replications)
+        result = paired_reduction(np.array([base[(r, metric)] for r in reps]),
+                                  np.array([smart[(r, metric)] for r in reps]), self.spec.confidence)
+        return result.reduction_pct, result.ci_low_pct, result.ci_high_pct
+
+
+@dataclass(frozen=True)
+class SensitivityResult:
+    tornado: pd.DataFrame
+    search: pd.DataFrame
+    configurations_run: int
+    wall_seconds: float
+
+
+def run_sensitivity(spec: Sensitivity, spec_path: Path, progress: Callable[[str], None] = print) -> SensitivityResult:
+    started = time.perf_counter()
+    baseline = load_scenario(resolve(spec_path, spec.situation.scenario)).model_copy(update={"levers": Levers()})
+    smart = load_scenario(resolve(spec_path, spec.smart_levers)).levers
+    runner = _Runner(spec, baseline, {})
+    tornado = []
+    for metric in spec.metrics:
+        base, _, _ = runner.reduction("smart", smart, metric.name)
+        for name in Levers.model_fields:
+            lever = getattr(smart, name)
+            if lever is None:
+                continue
+            for setting in ("low", "high"):
+                strength = getattr(LEVERS[name], setting)
+                levers = smart.model_copy(update={name: lever.model_copy(update={"strength": strength})})
+                value, low, high = runner.reduction(f"{name}={strength}", levers, metric.name)
+                tornado.append((name, setting, strength, metric.name, value, low, high, value - base))
+        progress(f"  tornado {metric.name}: {len(runner.cache)} configurations run")
+    search = [_search(runner, smart, metric.name, metric.claimed_reduction_pct, spec.search_steps)
+              for metric in spec.metrics]
+    return SensitivityResult(pd.DataFrame(tornado, columns=TORNADO_COLUMNS),
+                             pd.DataFrame(search, columns=SEARCH_COLUMNS), len(runner.cache),
+                             time.perf_counter() - started)
+
+
+def _search(runner: _Runner, smart: Levers, metric: str, claimed: float, steps: int) -> tuple[object, ...]:
+    """Bisection for the smallest common scale of the levers whose reduction reaches the claim."""
+    top = max(LEVERS[n].high / getattr(smart, n).strength for n in Levers.model_fields
+              if getattr(smart, n) is not None and getattr(smart, n).strength > 0)
+
+    def at(scale: float) -> tuple[float, float, float]:
+        return runner.reduction(f"scale={scale:.6f}", scaled_levers(smart, scale), metric)
+
+    best = at(top)
+    if best[0] < claimed:
+        return (metric, claimed, False, top, *best, _strengths(scaled_levers(smart, top)))
+    low, high = 0.0, top
+    for _ in range(steps):
+        middle = (low + high) / 2
+        if at(middle)[0] >= claimed:
+            high = middle
+        else:
+            low = middle
+    return (metric, claimed, True, high, *at(high), _strengths(scaled_levers(smart, high)))
+
+
+def _strengths(levers: Levers) -> str:
+    return " ".join(f"{n}={getattr(levers, n).strength:.3g}" for n in Levers.model_fields if getattr(levers, n))
