@@ -184,6 +184,7 @@ def _experiment(path: Path, out: Path | None, readme: Path | None = None) -> int
 def _claim_check(experiment: Any, document: Any, path: Path, out: Path, started: str, readme: Path | None) -> int:
     from citysim.config import dump_scenario
     from citysim.experiment.claims import run_claim_check
+    from citysim.experiment.config import input_hashes
     from citysim.experiment.report import report_markdown
     from citysim.manifest import build_manifest
     from citysim.results import write_csv, write_json, write_text
@@ -201,7 +202,7 @@ def _claim_check(experiment: Any, document: Any, path: Path, out: Path, started:
         write_text(dump_scenario(pair.smart), out / "scenarios" / f"{pair.name}.smart.yaml")
     replications = check.runs.groupby("situation")["replication"].nunique()
     manifest = build_manifest(
-        command=f"citysim experiment {path}", inputs=document.file_hashes(), started=started,
+        command=f"citysim experiment {path}", inputs=input_hashes(experiment, path, document), started=started,
         experiment=experiment.name, seed=experiment.seed,
         replications={str(k): int(v) for k, v in replications.items()},
         replication_rule=experiment.replications.model_dump(),
@@ -227,12 +228,14 @@ def _attribution(spec: Any, document: Any, path: Path, out: Path, started: str) 
     import pandas as pd
 
     from citysim.experiment.attribution import run_attribution
+    from citysim.experiment.config import input_hashes
     from citysim.manifest import build_manifest
     from citysim.results import write_csv, write_json
 
     result = run_attribution(spec, path)
     write_csv(result.table, out / "attribution.csv")
-    write_json(build_manifest(command=f"citysim experiment {path}", inputs=document.file_hashes(), started=started,
+    write_json(build_manifest(command=f"citysim experiment {path}", inputs=input_hashes(spec, path, document),
+                              started=started,
                               experiment=spec.name, seed=spec.seed, replications=spec.replications,
                               method=spec.method, coalitions_run=result.coalitions_run,
                               wall_seconds=round(result.wall_seconds, 1)), out / "manifest.json")
@@ -246,6 +249,7 @@ def _attribution(spec: Any, document: Any, path: Path, out: Path, started: str) 
 def _sensitivity(spec: Any, document: Any, path: Path, out: Path, started: str) -> int:
     import pandas as pd
 
+    from citysim.experiment.config import input_hashes
     from citysim.experiment.sensitivity import run_sensitivity
     from citysim.manifest import build_manifest
     from citysim.results import write_csv, write_json
@@ -253,7 +257,8 @@ def _sensitivity(spec: Any, document: Any, path: Path, out: Path, started: str) 
     result = run_sensitivity(spec, path)
     write_csv(result.tornado, out / "sensitivity.csv")
     write_csv(result.search, out / "what_would_it_take.csv")
-    write_json(build_manifest(command=f"citysim experiment {path}", inputs=document.file_hashes(), started=started,
+    write_json(build_manifest(command=f"citysim experiment {path}", inputs=input_hashes(spec, path, document),
+                              started=started,
                               experiment=spec.name, seed=spec.seed, replications=spec.replications,
                               configurations_run=result.configurations_run,
                               wall_seconds=round(result.wall_seconds, 1)), out / "manifest.json")

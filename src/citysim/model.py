@@ -282,10 +282,11 @@ class CityModel:
         if crash >= 0 and self.traffic_layer is not None:
             self.traffic_layer.cleared(crash)
         patrol = self.inc_patrol[incident]
+        current_route = self.inc_current_route[incident]
         for slot, unit in enumerate(self.assigned[incident]):
-            self._release(unit, patrol[slot])
+            self._release(unit, patrol[slot], current_route)
 
-    def _release(self, unit: int, patrol: bool) -> None:
+    def _release(self, unit: int, patrol: bool, current_route: bool) -> None:
         """The unit is free: off duty if its shift ended, else back to its station (or, under the
         deployment lever, patrolling where it is), and available at once."""
         now = self.env.now
@@ -299,7 +300,7 @@ class CityModel:
             _km, back = self.travel.drive(
                 float(fleet.x[unit]), float(fleet.y[unit]), int(fleet.node[unit]), float(fleet.access_km[unit]), 0.0,
                 float(fleet.home_x[unit]), float(fleet.home_y[unit]), int(fleet.home_node[unit]),
-                float(fleet.home_access_km[unit]), now, self._clock_hour())
+                float(fleet.home_access_km[unit]), now, self._clock_hour(), current_route)
             if back > 0:
                 fleet.set_state(unit, RETURNING)
                 fleet.return_t0[unit], fleet.return_t1[unit] = now, now + back

@@ -33,6 +33,7 @@ class CrashPlan:
     severity: IntArray
     self_clear_min: FloatArray  # NaN: only the police clear it
     video_u: FloatArray  # uniforms of the video-detection lever
+    happens: NDArray[np.bool_]  # False: prevented by the prevention lever (kept, so indices stay stable)
 
     @property
     def size(self) -> int:
@@ -42,7 +43,8 @@ class CrashPlan:
 def generate_crashes(
     spec: Crashes, profile: TrafficProfile, run: RunSettings, streams: Streams, effects: LeverEffects
 ) -> CrashPlan:
-    """Draw the crashes of one replication (less those the prevention lever prevents)."""
+    """Draw the crashes of one replication; those the prevention lever prevents are kept but marked,
+    so that every crash keeps its own random numbers whatever the lever's strength."""
     network = profile.network
     segments = hourly_segments(run.start_clock_h, run.duration_min)
     daily = np.array([profile.vehicle_km_per_hour(h + 0.5).sum() for h in range(24)])
@@ -80,6 +82,5 @@ def generate_crashes(
     self_clear *= effects.crash_self_clear_factor
     video_u = streams.uniforms("lever.video", n)
     happens = streams.uniforms("lever.prevention.crash", n) >= effects.crash_prevention_share
-    return CrashPlan(t_occur[happens], arc[happens], (fx + along * (tx - fx))[happens],
-                     (fy + along * (ty - fy))[happens], severity.astype(np.intp)[happens], self_clear[happens],
-                     video_u[happens])
+    return CrashPlan(t_occur, arc, fx + along * (tx - fx), fy + along * (ty - fy), severity.astype(np.intp),
+                     self_clear, video_u, happens)

@@ -42,8 +42,10 @@ class TrafficLayer:
     def start(self) -> None:
         self.env.process(self._refresh())
         if self.crashes is not None:
-            for index, t in enumerate(self.crashes.t_occur.tolist()):
-                self.env.timeout(t).callbacks.append(partial(self._on_crash, index))
+            for index, (t, happens) in enumerate(zip(self.crashes.t_occur.tolist(), self.crashes.happens.tolist(),
+                                                     strict=True)):
+                if happens:
+                    self.env.timeout(t).callbacks.append(partial(self._on_crash, index))
 
     def _refresh(self) -> Any:
         while True:

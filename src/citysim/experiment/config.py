@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from citysim.config.loading import validation_error_to_input_error
 from citysim.config.yaml_loader import LoadedDocument, load_yaml_document
@@ -51,6 +51,12 @@ class Replications(_Strict):
         return self
 
 
+def _check_unique(what: str, names: list[str]) -> None:
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ValueError(f"{what} names must be unique; repeated: {', '.join(repeated)}")
+
+
 class Experiment(_Strict):
     """The claim check: each situation's baseline against its smart twin."""
 
@@ -65,13 +71,17 @@ class Experiment(_Strict):
     confidence: float = Field(gt=0.5, lt=1)
     by_priority: bool
 
-    @model_validator(mode="after")
-    def _unique(self) -> Experiment:
-        for what, names in (("situation", [s.name for s in self.situations]),
-                            ("metric", [m.name for m in self.metrics])):
-            if len(set(names)) != len(names):
-                raise ValueError(f"{what} names must be unique")
-        return self
+    @field_validator("situations")
+    @classmethod
+    def _unique_situations(cls, items: list[Situation]) -> list[Situation]:
+        _check_unique("situation", [item.name for item in items])
+        return items
+
+    @field_validator("metrics")
+    @classmethod
+    def _unique_metrics(cls, items: list[Metric]) -> list[Metric]:
+        _check_unique("metric", [item.name for item in items])
+        return items
 
 
 class Attribution(_Strict):
@@ -136,6 +146,12 @@ class _Document(_Strict):
 def load_experiment(path: str | Path) -> tuple[Experiment | Attribution | Sensitivity, LoadedDocument]:
     """Load and validate an experiment file (its `kind` says which); every path it names must exist."""
     document = load_yaml_document(path)
+    kinds = ("claim_check", "attribution", "sensitivity")
+    if document.data.get("kind") not in kinds:
+        origin = document.origin_of(("kind",))  # the key's line, or the top of the file if it is missing
+        raise InputError(path, f"expected 'kind' to be one of {', '.join(kinds)} (an experiment file says which "
+                         f"kind it is); got {document.data.get('kind')!r}.", ("kind",),
+                         origin.line if origin else 1)
     try:
         experiment = _Document.model_validate({"experiment": document.data}).experiment
     except ValidationError as exc:
@@ -167,3 +183,12 @@ def referenced_scenarios(experiment: Experiment | Attribution | Sensitivity, exp
     names += [s.scenario for s in experiment.situations] if isinstance(experiment, Experiment) \
         else [experiment.situation.scenario]
     return [resolve(experiment_path, name) for name in names]
+
+
+def input_hashes(experiment: Experiment | Attribution | Sensitivity, experiment_path: str | Path,
+                 document: LoadedDocument) -> dict[str, str]:
+    """SHA-256 of the experiment file and of every scenario file it uses (with their `extends` chains)."""
+    hashes = document.file_hashes()
+    for scenario in referenced_scenarios(experiment, experiment_path):
+        hashes.update(load_yaml_document(scenario).file_hashes())
+    return hashes

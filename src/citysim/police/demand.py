@@ -153,6 +153,8 @@ def generate_incidents(
         outcome[n_calls:] = np.where(np.isnan(crashes.self_clear_min), OUTCOME_DISPATCH, outcome[n_calls:])
     prevented = np.array([name in effects.prevention_categories for name in names])[category] & ~is_crash
     happens = ~(prevented & (uniforms("lever.prevention") < effects.prevention_share))
+    if crashes is not None and n_crashes:
+        happens[n_calls:] = crashes.happens
 
     slots = max(c.units_needed for c in categories)
     turnout_u = np.column_stack([uniforms(f"travel.turnout.{k}") for k in range(slots)])

@@ -1,0 +1,506 @@
+"""Smart levers: common random numbers, the direction of each lever's effect, and lever validation.
+
+Most checks run conftest's small two-district scenario (straight-line travel) or the same scenario on
+the tiny road network (tests/data/tiny_network.yaml) with traffic crashes added ("city"); one check
+runs the Shanghai baseline against smart.yaml with every strength set to 0.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from citysim.cli import EXIT_BAD_INPUT, main
+from citysim.config import Scenario, load_scenario
+from citysim.config.schema import Levers
+from citysim.errors import InputError
+from citysim.levers import LEVERS, VIDEO_DETECTION_MIN, lever_effects
+from citysim.logs import LOG_NAMES, RunLogs
+from citysim.model import CityModel, simulate_one
+
+DATA = Path(__file__).parent / "data"
+TINY_BLOCKS: dict[str, Any] = yaml.safe_load((DATA / "tiny_network.yaml").read_text(encoding="utf-8"))
+SMART_YAML = Path(__file__).resolve().parents[1] / "scenarios" / "shanghai" / "smart.yaml"
+
+#: The crash category added to the small scenario for the city variant (crashes raise it; its share is 0).
+CRASH_CATEGORY: dict[str, Any] = {
+    "share": 0.0, "priority": 2, "units_needed": 1, "phone_resolution_prob": 0.0, "diversion_prob": 0.0,
+    "report_delay": {"dist": "exponential", "mean_min": 4}, "talk": {"dist": "lognormal", "mean_min": 1.0, "cv": 0.5},
+    "scene": {"dist": "lognormal", "mean_min": 20, "cv": 0.5},
+}
+CRASHES: dict[str, Any] = {
+    "crashes_per_day": 150, "category": "crash", "severities": [
+        {"name": "minor", "share": 0.8, "capacity_factor": 0.5,
+         "self_clear": {"dist": "lognormal", "mean_min": 15, "cv": 0.6}},
+        {"name": "injury", "share": 0.2, "capacity_factor": 0.2, "self_clear": None},
+    ],
+}
+#: Columns fixed before the 110 centre learns of an incident.
+UPSTREAM = ["category", "priority", "district", "x_km", "y_km", "t_occur", "t_call", "crash", "units_needed"]
+
+
+def lever(name: str, strength: float, crash_strength: float = 0.0) -> dict[str, Any]:
+    """The YAML block of one lever (category levers act on 'routine')."""
+    block: dict[str, Any] = {"strength": strength}
+    if name in ("community_diversion", "prevention"):
+        block["categories"] = ["routine"]
+    if name == "prevention":
+        block["crash_strength"] = crash_strength
+    return {name: block}
+
+
+def scenario_of(data: dict[str, Any], levers: dict[str, Any] | None = None) -> Scenario:
+    data = copy.deepcopy(data)
+    if levers is not None:
+        data["levers"] = levers
+    return Scenario.model_validate(data)
+
+
+def logs(data: dict[str, Any], levers: dict[str, Any] | None = None, replication: int = 0) -> RunLogs:
+    return simulate_one(scenario_of(data, levers), replication).logs
+
+
+def assert_same_logs(first: RunLogs, second: RunLogs) -> None:
+    for name in LOG_NAMES:
+        pd.testing.assert_frame_equal(getattr(first, name), getattr(second, name), check_exact=True, obj=name)
+
+
+def police_cases(incidents: pd.DataFrame) -> pd.DataFrame:
+    """Incidents after the warm-up that a unit reached."""
+    return incidents[~incidents["warmup"] & incidents["t_arrive"].notna()]
+
+
+def mean_arrival(runs: list[RunLogs]) -> float:
+    cases = pd.concat([police_cases(r.incidents) for r in runs])
+    return float((cases["t_arrive"] - cases["t_call"]).mean())
+
+
+def cross_share(units: pd.DataFrame) -> float:
+    return float((units["unit_district"].astype(str) != units["incident_district"].astype(str)).mean())
+
+
+@pytest.fixture
+def light_data(small_scenario_data: dict[str, Any]) -> dict[str, Any]:
+    """The small scenario with 18 units instead of 7, so that incidents rarely wait for a unit."""
+    small_scenario_data["districts"][0]["units"] = 10
+    small_scenario_data["districts"][1]["units"] = 8
+    return small_scenario_data
+
+
+@pytest.fixture
+def road_data(light_data: dict[str, Any]) -> dict[str, Any]:
+    """The lightly loaded small scenario on the tiny road network (no crashes)."""
+    light_data.update(copy.deepcopy(TINY_BLOCKS))
+    return light_data
+
+
+@pytest.fixture
+def city_data(road_data: dict[str, Any]) -> dict[str, Any]:
+    """The road-network scenario with about 150 crashes a day, each a 'crash' incident."""
+    road_data["demand"]["categories"]["crash"] = copy.deepcopy(CRASH_CATEGORY)
+    road_data["crashes"] = copy.deepcopy(CRASHES)
+    return road_data
+
+
+# --------------------------------------------------------------------------- registry
+
+
+def test_registry_matches_schema():
+    """LEVERS names exactly the schema's levers, each default within its range and its range within [0, 1]."""
+    assert set(LEVERS) == set(Levers.model_fields)
+    for name, info in LEVERS.items():
+        assert 0 <= info.low <= info.default <= info.high <= 1, name
+        assert info.mechanism and info.source, name
+
+
+def test_no_levers_are_neutral_effects(small_scenario_data):
+    """A scenario without a levers block has every lever off and reads the neutral LeverEffects."""
+    scenario = scenario_of(small_scenario_data)
+    assert all(getattr(scenario.levers, name) is None for name in LEVERS)
+    effects = lever_effects(scenario)
+    assert effects.call_handling_factor == effects.scene_factor == effects.driving_factor == 1.0
+    assert effects.avl_share == effects.patrol_share == effects.prevention_share == effects.community_share == 0.0
+
+
+# --------------------------------------------------------------------------- common random numbers
+
+
+@pytest.mark.parametrize("variant", ["small", "city"])
+def test_all_levers_at_zero_equal_no_levers(variant, small_scenario_data, city_data):
+    """Every lever at strength 0 gives logs identical to the scenario without a levers block."""
+    data = small_scenario_data if variant == "small" else city_data
+    zero: dict[str, Any] = {}
+    for name in LEVERS:
+        zero.update(lever(name, 0.0))
+    assert_same_logs(logs(data), logs(data, zero))
+
+
+@pytest.mark.parametrize("name", sorted(LEVERS))
+def test_each_lever_at_zero_changes_nothing(name, city_data):
+    """One lever alone at strength 0 leaves every log of the city scenario exactly as without it."""
+    assert_same_logs(logs(city_data), logs(city_data, lever(name, 0.0)))
+
+
+@pytest.fixture(scope="module")
+def shanghai_runs(shanghai_path: Path) -> dict[str, RunLogs]:
+    """Replication 0 of the Shanghai baseline, of smart.yaml with every strength 0, and of avl_dispatch alone."""
+    baseline, smart = load_scenario(shanghai_path), load_scenario(SMART_YAML)
+    assert all(getattr(smart.levers, name) is not None for name in LEVERS), "smart.yaml should set every lever"
+    updates = {}
+    for name in LEVERS:
+        on = getattr(smart.levers, name)
+        assert on.strength > 0, name
+        zero = {"strength": 0.0, "crash_strength": 0.0} if name == "prevention" else {"strength": 0.0}
+        updates[name] = on.model_copy(update=zero)
+    off = smart.model_copy(update={"levers": smart.levers.model_copy(update=updates)})
+    avl = baseline.model_copy(update={"levers": Levers.model_validate({"avl_dispatch": {"strength": 1.0}})})
+    return {"baseline": simulate_one(baseline, 0).logs, "smart_at_zero": simulate_one(off, 0).logs,
+            "avl": simulate_one(avl, 0).logs}
+
+
+def test_shanghai_smart_at_zero_equals_baseline(shanghai_runs):
+    """smart.yaml with every strength set to 0 reproduces the Shanghai baseline's logs exactly."""
+    assert_same_logs(shanghai_runs["baseline"], shanghai_runs["smart_at_zero"])
+
+
+#: Levers acting after the call is answered and queued: everything up to t_queue stays identical.
+AFTER_QUEUE = ["mobile_terminals", "signal_preemption", "avl_dispatch", "patrol_deployment", "congestion_routing",
+               "ai_signal_timing", "fast_crash_handling"]
+
+
+@pytest.mark.parametrize("name", AFTER_QUEUE)
+def test_police_side_lever_keeps_calls(name, city_data):
+    """A lever acting on units leaves every incident identical up to t_queue (and the crashes' times and places)."""
+    base, smart = logs(city_data), logs(city_data, lever(name, LEVERS[name].high))
+    columns = ["incident_id", *UPSTREAM, "t_answer", "t_queue"]
+    pd.testing.assert_frame_equal(base.incidents[columns], smart.incidents[columns], check_exact=True)
+    drawn = ["crash_id", "arc", "severity", "x_km", "y_km", "t_occur"]
+    pd.testing.assert_frame_equal(base.crashes[drawn], smart.crashes[drawn], check_exact=True)
+    assert not base.units.equals(smart.units), "the lever should change something the units do"
+
+
+@pytest.mark.parametrize("name", ["command_centre", "community_diversion"])
+def test_call_side_lever_keeps_incidents(name, city_data):
+    """command_centre and community_diversion keep every incident's occurrence, call, category and place."""
+    base, smart = logs(city_data), logs(city_data, lever(name, 0.4))
+    columns = ["incident_id", *UPSTREAM]
+    pd.testing.assert_frame_equal(base.incidents[columns], smart.incidents[columns], check_exact=True)
+    if name == "community_diversion":  # call-taking is untouched: answers come at the same times
+        pd.testing.assert_series_equal(base.incidents["t_answer"], smart.incidents["t_answer"], check_exact=True)
+
+
+def test_parking_guidance_keeps_ordinary_calls(city_data):
+    """Parking guidance leaves the ordinary calls, their answers and the crash times identical."""
+    base, smart = logs(city_data), logs(city_data, lever("parking_guidance", 0.5))
+    ordinary = [frame[frame["crash"] < 0].reset_index(drop=True)[[*UPSTREAM, "t_answer"]]
+                for frame in (base.incidents, smart.incidents)]
+    assert len(ordinary[0]) > 100
+    pd.testing.assert_frame_equal(*ordinary, check_exact=True)
+    # crashes keep their times (the daily total is fixed); less traffic in North may move some to other links
+    pd.testing.assert_series_equal(base.crashes["t_occur"], smart.crashes["t_occur"], check_exact=True)
+
+
+def test_video_detection_keeps_ordinary_calls_and_crashes(city_data):
+    """Video detection keeps ordinary calls and every crash's time and place; it only brings crash calls forward."""
+    base, smart = logs(city_data), logs(city_data, lever("video_detection", 0.8))
+    ordinary = [frame[frame["crash"] < 0].reset_index(drop=True)[UPSTREAM]
+                for frame in (base.incidents, smart.incidents)]
+    pd.testing.assert_frame_equal(*ordinary, check_exact=True)
+    crash_b = base.incidents[base.incidents["crash"] >= 0].set_index("crash")
+    crash_s = smart.incidents[smart.incidents["crash"] >= 0].set_index("crash")
+    assert set(crash_b.index) <= set(crash_s.index)  # a crash call can only come earlier, so within the run
+    crash_s = crash_s.loc[crash_b.index]
+    for column in ("t_occur", "x_km", "y_km", "district"):
+        pd.testing.assert_series_equal(crash_b[column], crash_s[column], check_exact=True)
+    assert (crash_s["t_call"] <= crash_b["t_call"]).all()
+
+
+def test_prevention_keeps_other_categories(small_scenario_data):
+    """Preventing 'routine' incidents leaves every 'urgent' incident's occurrence, call and place identical."""
+    base, smart = logs(small_scenario_data), logs(small_scenario_data, lever("prevention", 0.3))
+    urgent = [frame[frame["category"] == "urgent"].reset_index(drop=True)[UPSTREAM]
+              for frame in (base.incidents, smart.incidents)]
+    assert len(urgent[0]) > 20
+    pd.testing.assert_frame_equal(*urgent, check_exact=True)
+
+
+def test_crash_prevention_keeps_surviving_crashes(city_data):
+    """Crash prevention leaves each surviving crash's report delay (t_call - t_occur) as it was."""
+    base = logs(city_data)
+    smart = logs(city_data, {"prevention": {"strength": 0.0, "crash_strength": 0.3, "categories": ["routine"]}})
+    crash_b = base.incidents[base.incidents["crash"] >= 0].set_index("t_occur")
+    crash_s = smart.incidents[smart.incidents["crash"] >= 0].set_index("t_occur")
+    assert 0 < len(crash_s) < len(crash_b) and crash_s.index.isin(crash_b.index).all()
+    np.testing.assert_array_equal(crash_s["t_call"], crash_b.loc[crash_s.index, "t_call"])
+
+
+# --------------------------------------------------------------------------- each lever's direction
+
+
+def test_command_centre_scales_talk_and_decision(light_data):
+    """command_centre multiplies each call's talk + decision time by 1 - strength and cuts answer-to-dispatch."""
+    strength = 0.34
+    base = logs(light_data).incidents
+    smart = logs(light_data, lever("command_centre", strength)).incidents
+    both = base["t_queue"].notna() & smart["t_queue"].notna()
+    assert both.sum() > 50
+    np.testing.assert_allclose((smart["t_queue"] - smart["t_answer"])[both],
+                               (1 - strength) * (base["t_queue"] - base["t_answer"])[both], rtol=1e-9)
+    phone = (base["resolution"] == "phone") & (smart["resolution"] == "phone")
+    assert phone.sum() > 10
+    np.testing.assert_allclose((smart["t_clear"] - smart["t_answer"])[phone],  # a phone call's end: its talk time
+                               (1 - strength) * (base["t_clear"] - base["t_answer"])[phone], rtol=1e-9)
+    wait_b = police_cases(base)["t_dispatch"].sub(police_cases(base)["t_answer"]).mean()
+    wait_s = police_cases(smart)["t_dispatch"].sub(police_cases(smart)["t_answer"]).mean()
+    assert wait_s < 0.95 * wait_b, (wait_s, wait_b)
+
+
+def test_mobile_terminals_scale_handling(light_data):
+    """mobile_terminals multiplies single-unit on-scene handling by 1 - strength, and mean handling by about that."""
+    strength = 0.2
+    base = logs(light_data).incidents
+    smart = logs(light_data, lever("mobile_terminals", strength)).incidents
+    handling_b, handling_s = base["t_clear"] - base["t_arrive"], smart["t_clear"] - smart["t_arrive"]
+    single = (base["units_needed"] == 1) & handling_b.notna() & handling_s.notna()
+    assert single.sum() > 30
+    np.testing.assert_allclose(handling_s[single], (1 - strength) * handling_b[single], rtol=1e-9)
+    ratio = police_cases(smart)["t_clear"].sub(police_cases(smart)["t_arrive"]).mean() / police_cases(base)[
+        "t_clear"].sub(police_cases(base)["t_arrive"]).mean()
+    assert ratio == pytest.approx(1 - strength, abs=0.05)
+
+
+def test_signal_preemption_cuts_travel(light_data):
+    """signal_preemption lowers the units' mean travel time, by less than its strength (turn-out is untouched)."""
+    strength = 0.2
+    base = [logs(light_data, None, k).units for k in range(2)]
+    smart = [logs(light_data, lever("signal_preemption", strength), k).units for k in range(2)]
+    mean_b = pd.concat(base)["travel_min"].mean()
+    mean_s = pd.concat(smart)["travel_min"].mean()
+    assert (1 - strength) * mean_b < mean_s < 0.98 * mean_b, (mean_s, mean_b)
+
+
+def test_avl_dispatch_crosses_districts(light_data):
+    """avl_dispatch under home_district: no unit crosses a district line without it, some do with it."""
+    assert light_data["dispatch"]["policy"] == "home_district"
+    base = pd.concat([logs(light_data, None, k).units for k in range(2)])
+    smart = pd.concat([logs(light_data, lever("avl_dispatch", 0.5), k).units for k in range(2)])
+    assert cross_share(base) == 0.0
+    assert cross_share(smart) > 0.02
+
+
+def test_avl_dispatch_shanghai_arrives_no_later(shanghai_runs):
+    """In Shanghai, avl_dispatch alone sends units across districts and does not raise the mean arrival time."""
+    base, avl = shanghai_runs["baseline"], shanghai_runs["avl"]
+    assert cross_share(base.units) == 0.0 and cross_share(avl.units) > 0.05
+    assert mean_arrival([avl]) <= mean_arrival([base]), (mean_arrival([avl]), mean_arrival([base]))
+
+
+def test_avl_dispatch_full_equals_nearest_policy(small_scenario_data):
+    """avl_dispatch at strength 1 under home_district gives exactly the logs of dispatch.policy 'nearest'."""
+    nearest = copy.deepcopy(small_scenario_data)
+    nearest["dispatch"]["policy"] = "nearest"
+    assert_same_logs(logs(small_scenario_data, lever("avl_dispatch", 1.0)), logs(nearest))
+
+
+def test_video_detection_shortens_crash_reports(city_data):
+    """video_detection brings crash calls to at most 1 min after the crash for about its share of crashes."""
+    strength = 0.5
+    base, smart = logs(city_data).incidents, logs(city_data, lever("video_detection", strength)).incidents
+    delay_b = (base["t_call"] - base["t_occur"])[base["crash"] >= 0]
+    delay_s = (smart["t_call"] - smart["t_occur"])[smart["crash"] >= 0]
+    assert len(delay_b) > 40
+    assert delay_s.mean() < delay_b.mean() - 0.5, (delay_s.mean(), delay_b.mean())
+    quick_b = (delay_b <= VIDEO_DETECTION_MIN).mean()
+    quick_s = (delay_s <= VIDEO_DETECTION_MIN).mean()
+    n = len(delay_s)
+    expected = quick_b + strength * (1 - quick_b)
+    assert abs(quick_s - expected) < 4 * math.sqrt(expected * (1 - expected) / n), (quick_s, expected)
+    ordinary_b = (base["t_call"] - base["t_occur"])[base["crash"] < 0].mean()
+    ordinary_s = (smart["t_call"] - smart["t_occur"])[smart["crash"] < 0].mean()
+    assert ordinary_s == ordinary_b
+
+
+def test_fast_crash_handling_shortens_crashes(city_data):
+    """fast_crash_handling shortens crash blockages and scales crash incidents' handling by 1 - strength."""
+    strength = 0.4
+    base, smart = logs(city_data), logs(city_data, lever("fast_crash_handling", strength))
+    assert smart.crashes["blockage_min"].mean() < base.crashes["blockage_min"].mean()
+    assert (smart.crashes["blockage_min"] <= base.crashes["blockage_min"] + 1e-9).mean() > 0.9
+    handling = [(f["t_clear"] - f["t_arrive"]).where(f["crash"] >= 0) for f in (base.incidents, smart.incidents)]
+    both = handling[0].notna() & handling[1].notna()
+    assert both.sum() > 10
+    np.testing.assert_allclose(handling[1][both], (1 - strength) * handling[0][both], rtol=1e-9)
+    ordinary = [(f["t_clear"] - f["t_arrive"]).where((f["crash"] < 0) & (f["units_needed"] == 1))
+                for f in (base.incidents, smart.incidents)]
+    same = ordinary[0].notna() & ordinary[1].notna()
+    np.testing.assert_allclose(ordinary[1][same], ordinary[0][same], rtol=1e-12)
+
+
+def test_ai_signal_timing_speeds_arterials(road_data):
+    """ai_signal_timing raises every logged arterial speed by exactly 1 + strength and leaves expressways alone."""
+    strength = 0.129
+    base, smart = logs(road_data).traffic, logs(road_data, lever("ai_signal_timing", strength)).traffic
+    np.testing.assert_allclose(smart["arterial_kmh"] / base["arterial_kmh"], 1 + strength, rtol=1e-9)
+    np.testing.assert_allclose(smart["expressway_kmh"], base["expressway_kmh"], rtol=1e-12)
+
+
+def test_ai_signal_timing_straight_line_travel(small_scenario_data):
+    """ai_signal_timing speeds straight-line travel too: units' mean travel time falls."""
+    base = pd.concat([logs(small_scenario_data, None, k).units for k in range(2)])
+    smart = pd.concat([logs(small_scenario_data, lever("ai_signal_timing", 0.2), k).units for k in range(2)])
+    assert smart["travel_min"].mean() < 0.98 * base["travel_min"].mean()
+
+
+def test_parking_guidance_raises_speeds(road_data):
+    """parking_guidance (less cruising traffic in North) never lowers a logged speed and raises the mean."""
+    base, smart = logs(road_data).traffic, logs(road_data, lever("parking_guidance", 0.5)).traffic
+    for column in ("arterial_kmh", "expressway_kmh"):
+        assert (smart[column] >= base[column] - 1e-9).all(), column
+        assert smart[column].mean() > base[column].mean(), column
+    assert (smart["travel_time_index"] <= base["travel_time_index"] + 1e-9).all()
+
+
+def test_parking_guidance_needs_cruising(road_data):
+    """parking_guidance does nothing where no traffic cruises for parking (cruising_share 0)."""
+    road_data["traffic"]["parking"]["cruising_share"] = 0.0
+    assert_same_logs(logs(road_data), logs(road_data, lever("parking_guidance", 0.5)))
+
+
+def test_community_diversion_diverts_routine_calls(small_scenario_data):
+    """community_diversion diverts more calls, all of its categories, and sends fewer units."""
+    base = logs(small_scenario_data)
+    smart = logs(small_scenario_data, lever("community_diversion", 0.3))
+    diverted_b = base.incidents["resolution"] == "diverted"
+    diverted_s = smart.incidents["resolution"] == "diverted"
+    assert diverted_s.sum() > diverted_b.sum() + 5
+    assert (smart.incidents.loc[diverted_s & ~diverted_b, "category"] == "routine").all()
+    assert not (diverted_b & ~diverted_s).any()  # nothing diverted before is sent a unit now
+    assert len(smart.units) < len(base.units)
+
+
+def test_prevention_removes_its_share(small_scenario_data):
+    """prevention removes about its strength of its categories' incidents (binomial, 4 sd) and no others."""
+    strength = 0.259
+    kept = before = 0
+    for replication in range(3):
+        base = logs(small_scenario_data, None, replication).incidents
+        smart = logs(small_scenario_data, lever("prevention", strength), replication).incidents
+        counts_b, counts_s = base["category"].value_counts(), smart["category"].value_counts()
+        assert counts_s["urgent"] == counts_b["urgent"]
+        kept, before = kept + counts_s["routine"], before + counts_b["routine"]
+    assert before > 200
+    sd = math.sqrt(before * strength * (1 - strength))
+    assert abs(kept - (1 - strength) * before) < 4 * sd, (kept, before)
+
+
+def test_crash_prevention_removes_its_share(city_data):
+    """prevention's crash_strength removes about that share of crashes (binomial, 4 sd)."""
+    strength = 0.3
+    prevent = {"prevention": {"strength": 0.0, "crash_strength": strength, "categories": ["routine"]}}
+    kept = before = 0
+    for replication in range(2):
+        kept += len(logs(city_data, prevent, replication).crashes)
+        before += len(logs(city_data, None, replication).crashes)
+    assert before > 100
+    assert abs(kept - (1 - strength) * before) < 4 * math.sqrt(before * strength * (1 - strength)), (kept, before)
+
+
+def test_patrol_deployment_share_and_effect(light_data):
+    """patrol_deployment marks about its share of unit slots to patrol, and changes what units do."""
+    strength = 0.5
+    model = CityModel(scenario_of(light_data, lever("patrol_deployment", strength)), 0)
+    share = float(model.plan.patrol.mean())
+    assert abs(share - strength) < 4 * math.sqrt(strength * (1 - strength) / model.plan.patrol.size), share
+    base, smart = logs(light_data), logs(light_data, lever("patrol_deployment", strength))
+    assert not base.units.equals(smart.units)
+
+
+def test_patrol_deployment_full_equals_patrol_in_place(city_data):
+    """patrol_deployment at strength 1 gives exactly the logs of fleet.after_clear 'patrol_in_place'."""
+    in_place = copy.deepcopy(city_data)
+    in_place["fleet"]["after_clear"] = "patrol_in_place"
+    assert_same_logs(logs(city_data, lever("patrol_deployment", 1.0)), logs(in_place))
+
+
+def test_patrol_deployment_idle_when_units_patrol_anyway(small_scenario_data):
+    """Under after_clear 'patrol_in_place' (no units return), patrol_deployment changes nothing."""
+    small_scenario_data["fleet"]["after_clear"] = "patrol_in_place"
+    assert_same_logs(logs(small_scenario_data), logs(small_scenario_data, lever("patrol_deployment", 0.7)))
+
+
+def test_congestion_routing_full_equals_current_routing_without_returns(city_data):
+    """With units patrolling in place (no trips home), congestion_routing at 1 equals travel.routing 'current'."""
+    city_data["fleet"]["after_clear"] = "patrol_in_place"
+    current = copy.deepcopy(city_data)
+    current["travel"]["routing"] = "current"
+    for replication in range(3):
+        smart = logs(city_data, lever("congestion_routing", 1.0), replication)
+        assert not smart.units.equals(logs(city_data, None, replication).units)
+        assert_same_logs(smart, logs(current, None, replication))
+
+
+def test_congestion_routing_full_equals_current_routing(city_data):
+    """congestion_routing at strength 1 gives exactly the logs of travel.routing 'current' (units return home)."""
+    assert city_data["fleet"]["after_clear"] == "return_to_station"
+    current = copy.deepcopy(city_data)
+    current["travel"]["routing"] = "current"
+    for replication in range(5):
+        smart = logs(city_data, lever("congestion_routing", 1.0), replication)
+        assert_same_logs(smart, logs(current, None, replication))
+
+
+def test_congestion_routing_idle_off_network(small_scenario_data):
+    """congestion_routing changes nothing with straight-line travel (there are no routes to choose)."""
+    assert_same_logs(logs(small_scenario_data), logs(small_scenario_data, lever("congestion_routing", 1.0)))
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _levers_file(write_yaml, small_yaml: str, block: str) -> Path:
+    return write_yaml("levers.yaml", small_yaml + block)
+
+
+@pytest.mark.parametrize(("block", "key", "needle"), [
+    ("levers:\n  command_centre: {strength: 1.5}\n", "levers.command_centre.strength", "less than or equal to 1"),
+    ("levers:\n  mobile_terminals:\n    strength: -0.1\n", "levers.mobile_terminals.strength",
+     "greater than or equal to 0"),
+    ("levers:\n  command_center: {strength: 0.3}\n", "levers.command_center", "Did you mean 'command_centre'"),
+    ("levers:\n  community_diversion: {strength: 0.3, categories: [routine, burglary]}\n",
+     "levers.community_diversion.categories[1]", "'burglary' is not a demand category"),
+    ("levers:\n  prevention: {strength: 0.2, crash_strength: 0.1, categories: [nope]}\n",
+     "levers.prevention.categories[0]", "'nope' is not a demand category"),
+], ids=["above-1", "negative", "unknown-lever", "unknown-category", "prevention-category"])
+def test_bad_lever_is_input_error(block, key, needle, write_yaml, small_yaml, line_of, capsys):
+    """A bad lever is an InputError naming file, key path and line; `citysim validate` exits 2 without a traceback."""
+    path = _levers_file(write_yaml, small_yaml, block)
+    text = path.read_text(encoding="utf-8")
+    expected_line = line_of(text, "strength: -0.1") if "-0.1" in block else line_of(text, "levers:") + 1
+    with pytest.raises(InputError) as info:
+        load_scenario(path)
+    error = info.value
+    assert error.file == str(path) and error.line == expected_line
+    message = str(error)
+    assert f"at key '{key}'" in message and needle in message and f"line {expected_line}" in message
+    assert main(["validate", str(path)]) == EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    assert str(path) in err and key in err and "Traceback" not in err
+
+
+def test_good_levers_validate(write_yaml, small_yaml, capsys):
+    """A scenario with every lever at its default strength validates (exit 0)."""
+    blocks = []
+    for name, info in LEVERS.items():
+        extra = ", categories: [routine]" if name in ("community_diversion", "prevention") else ""
+        extra += ", crash_strength: 0.1" if name == "prevention" else ""
+        blocks.append(f"  {name}: {{strength: {info.default}{extra}}}\n")
+    path = _levers_file(write_yaml, small_yaml, "levers:\n" + "".join(blocks))
+    assert main(["validate", str(path)]) == 0
+    assert "ok" in capsys.readouterr().out
