@@ -296,11 +296,15 @@ def _calibrate(scenario_path: Path, replications: int, seed: int | None, out: Pa
 
     from citysim.calibration import calibration_markdown
     from citysim.config import load_scenario
+    from citysim.results import prepare_output_folder
     from citysim.runner import simulate
 
     scenario = load_scenario(scenario_path)
+    if scenario.network is None or scenario.crashes is None:
+        raise InputError(scenario_path, "the calibration compares traffic and crash figures too; expected a "
+                         "scenario with network, traffic and crashes blocks (like scenarios/shanghai/baseline.yaml).")
     if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
+        prepare_output_folder(out.parent)
     result = simulate(scenario, replications=replications, seed=seed)
     command = f"citysim calibrate {scenario_path} --replications {replications}" + (
         f" --seed {seed}" if seed is not None else "") + (f" --out {out}" if out is not None else "")

@@ -90,7 +90,7 @@ def _categorical(codes: np.ndarray, categories: list[str]) -> pd.Categorical[str
 
 
 def build_logs(model: CityModel, end_min: float) -> RunLogs:
-    """Turn a finished model's state into the three DataFrames."""
+    """Turn a finished model's state into the five logs."""
     plan = model.plan
     scenario = model.scenario
     rep = model.replication

@@ -4,7 +4,7 @@ Only incidents reported after the warm-up count; time-based KPIs (utilisation) u
 [warm-up, end]. Response KPIs use every incident that was sent a unit, whether or not it was cleared
 by the end of the run, and each duration is taken over the incidents where both its times exist
 (so an incident still waiting for its first unit at the end is censored: `open_at_end` and
-`p_open_at_end` report how many). KPIs are returned long: one row per (replication, kpi, priority),
+`p_no_unit_at_end` report how many). KPIs are returned long: one row per (replication, kpi, priority),
 priority being "all" or a priority class.
 """
 

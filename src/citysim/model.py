@@ -60,7 +60,7 @@ class CityModel:
 
     def __init__(self, scenario: Scenario, replication: int, seed: int | None = None) -> None:
         self.effects = lever_effects(scenario)
-        scenario = effective_scenario(scenario)
+        as_given, scenario = scenario, effective_scenario(scenario)
         self.scenario = scenario
         self.replication = replication
         self.seed = scenario.run.seed if seed is None else seed
@@ -73,7 +73,10 @@ class CityModel:
             city = city_context(scenario, self.grid)
             traffic = TrafficState(city.profile)
             if scenario.crashes is not None:
-                crashes = generate_crashes(scenario.crashes, city.profile, scenario.run, streams, self.effects)
+                # Crash exposure comes from the scenario as given, so levers that change volumes or speeds
+                # (parking guidance, AI signals) never move crashes to other links or times.
+                exposure = city_context(as_given, self.grid).profile
+                crashes = generate_crashes(scenario.crashes, exposure, scenario.run, streams, self.effects)
             self.traffic_layer = TrafficLayer(self.env, traffic, scenario.traffic.refresh_min, self._clock_hour,
                                               crashes, scenario.crashes, scenario.traffic.queue_inflow_cap)
             self.travel = make_travel(scenario.travel, city, traffic)
@@ -85,7 +88,7 @@ class CityModel:
 
         home, home_x, home_y = self.grid.unit_homes([d.stations for d in scenario.districts],
                                                     [d.units for d in scenario.districts])
-        self.fleet = Fleet(home, home_x, home_y, *self.travel.locate(home_x, home_y))
+        self.fleet = Fleet(home, home_x, home_y, *self.travel.locate(home_x, home_y), len(scenario.districts))
         self.district_units = [np.flatnonzero(home == d) for d in range(len(scenario.districts))]
         # Units are numbered district by district, so a district's units are one slice of the fleet.
         self.district_slices = [(int(u[0]), int(u[-1]) + 1) if u.size else (0, 0) for u in self.district_units]
@@ -107,7 +110,10 @@ class CityModel:
         self.inc_node = nodes.tolist()
         self.inc_access = access.tolist()
         self.inc_crash = self.plan.crash.tolist()
-        self.inc_avl = self.plan.avl.tolist()
+        # Under home_district, an incident in a district without units (a crash on its roads) is served
+        # city-wide, as if the AVL lever covered it.
+        unitless = np.array([d.units == 0 for d in scenario.districts])[self.plan.district]
+        self.inc_avl = (self.plan.avl | unitless).tolist()
         self.inc_current_route = self.plan.current_route.tolist()
         self.inc_patrol = self.plan.patrol.tolist()
         self.inc_district = self.plan.district.tolist()
@@ -321,13 +327,21 @@ class CityModel:
 
     def _offer(self, unit: int) -> None:
         """A unit became available: give it the most urgent incident waiting in a queue it serves."""
-        waiting = self.queues.next_for(int(self.fleet.home_district[unit]), self._still_needs)
-        if waiting is None:
-            return
-        area, incident = waiting
-        if self.remaining[incident] == 1:
-            self.queues.pop_head(area)  # before assigning, so nothing the assignment triggers sees it
-        self._assign(unit, incident)
+        incident = self.queues.next_for(int(self.fleet.home_district[unit]), self._still_needs,
+                                        partial(self._nearest_incident, unit))
+        if incident is not None:
+            self._assign(unit, incident)
+
+    def _nearest_incident(self, unit: int, incidents: list[int]) -> int:
+        """Of these waiting incidents, the one the unit is estimated to reach first."""
+        fleet, now = self.fleet, self.env.now
+        units = np.array([unit])
+        x, y = fleet.positions(units, now)
+        node, access, lead = fleet.network_places(units, now)
+        clock = self._clock_hour()
+        times = [float(self.travel.estimate_min(x, y, node, access, lead, self.inc_x[i], self.inc_y[i],
+                                                self.inc_node[i], self.inc_access[i], clock)[0]) for i in incidents]
+        return incidents[int(np.argmin(times))]
 
     def _still_needs(self, incident: int) -> bool:
         return self.remaining[incident] > 0

@@ -167,8 +167,8 @@ class OnNetwork(_Noisy):
         matrix = self.city.typical(int(clock_h) % 24).minutes
         per_km = self._access_min_per_km * self.city.profile.local_time_factor(int(clock_h) % 24 + 0.5)
         access = (access0 + access1) * per_km
-        local = np.hypot(x0 - x1, y0 - y1) * per_km
-        return np.asarray(np.minimum(matrix[node0, node1] + access, local) + lead0, dtype=np.float64)
+        local = np.hypot(x0 - x1, y0 - y1) * per_km  # from where the unit is now: no lead time
+        return np.asarray(np.minimum(matrix[node0, node1] + access + lead0, local), dtype=np.float64)
 
     def _router(self, now: float, current_routing: bool) -> Router:
         """Habitual routes, or shortest paths at the link times and crash queues of the last refresh."""
@@ -188,11 +188,11 @@ class OnNetwork(_Noisy):
         arcs = self._router(now, current_routing).route(node0, node1)
         km = float(self.city.network.arc_km[arcs].sum()) + (access0 + access1) * self._access_circuity
         per_km = self._access_min_per_km * self.city.profile.local_time_factor(clock_h)
-        minutes = self.traffic.route_minutes(arcs, now, self._queue_share) + (access0 + access1) * per_km
-        local = straight * per_km
+        minutes = self.traffic.route_minutes(arcs, now, self._queue_share) + (access0 + access1) * per_km + lead0
+        local = straight * per_km  # from where the unit is now: no lead time
         if local < minutes:
-            return straight * self._access_circuity, local + lead0
-        return km, minutes + lead0
+            return straight * self._access_circuity, local
+        return km, minutes
 
 
 def make_travel(

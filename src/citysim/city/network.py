@@ -25,7 +25,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
-from scipy.spatial import Delaunay, cKDTree
+from scipy.spatial import Delaunay, QhullError, cKDTree
 
 from citysim.city.geometry import segment_crossing_counts, segments_cross_polyline
 from citysim.config.schema import Network
@@ -181,10 +181,18 @@ def _lattice(spec: Network, grid: DistrictGrid, b: _Builder, cx: float, cy: floa
         on_land = (np.hypot(xs[:, None] - grid.x_km, ys[:, None] - grid.y_km) <= grid.radius_km).any(axis=1)
         keep &= on_land
         points.extend((float(x), float(y), spacing) for x, y in zip(xs[keep], ys[keep], strict=True))
+    if len(points) < 3:
+        raise InputError(None, f"the arterial lattice has {len(points)} point(s) on land; expected at least 3 "
+                         "(make grid.inner_spacing_km / outer_spacing_km smaller than the districts).",
+                         ("network", "grid"))
     ids = [b.node(x, y, "grid") for x, y, _ in points]
     spacing_of = np.array([s for _, _, s in points])
     coords = np.array([[x, y] for x, y, _ in points])
-    triangles = Delaunay(coords).simplices
+    try:
+        triangles = Delaunay(coords).simplices
+    except QhullError:
+        raise InputError(None, "the arterial lattice's points lie on one line, so they cannot form a road grid; "
+                         "make grid.inner_spacing_km / outer_spacing_km smaller.", ("network", "grid")) from None
     edges = {tuple(sorted((int(t[i]), int(t[j])))) for t in triangles for i, j in ((0, 1), (1, 2), (0, 2))}
     for i, j in sorted(edges):
         length = float(np.hypot(*(coords[i] - coords[j])))

@@ -3,9 +3,11 @@
 The players are groups of levers; the value of a coalition S is a claimed metric's mean with only
 S's levers on. Every coalition runs on the same random numbers (replication k of every coalition
 shares its seed), the Shapley values are computed per replication, and their mean and t-interval
-are reported. Values are in percentage points of the baseline mean, so for every replication they sum
-exactly to the total reduction (efficiency). Exact: all 2^k coalitions; permutations: the average
-marginal contribution over sampled orderings (each ordering also sums exactly to the total).
+are reported. Values are in percentage points of that replication's baseline mean, so for every
+replication they sum exactly to that replication's reduction (efficiency); the "total" row is
+the mean of those, which differs slightly from the claim check's ratio of means. Exact: all 2^k
+coalitions; permutations: the average marginal contribution over sampled orderings (each ordering
+also sums exactly to the total).
 """
 
 from __future__ import annotations
@@ -22,10 +24,9 @@ import pandas as pd
 
 from citysim.config import Scenario, load_scenario
 from citysim.config.schema import Levers
-from citysim.experiment.claims import metric_rows
+from citysim.experiment.claims import metric_means, situation_baseline, with_levers
 from citysim.experiment.config import Attribution, resolve
 from citysim.metrics import t_interval
-from citysim.model import simulate_one
 
 Coalition = frozenset[str]
 ATTRIBUTION_COLUMNS = ["metric", "group", "levers", "contribution_pct", "ci_low_pct", "ci_high_pct",
@@ -79,14 +80,8 @@ class _Game:
 
     def values(self, coalition: Coalition) -> dict[tuple[int, str], float]:
         if coalition not in self.cache:
-            scenario = self.scenario_for(coalition)
-            means = {}
-            for replication in range(self.spec.replications):
-                incidents = simulate_one(scenario, replication, self.spec.seed).logs.incidents
-                for metric, priority, mean, _n in metric_rows(incidents, self.spec.metrics, by_priority=False):
-                    if priority == "all":
-                        means[(replication, metric)] = mean
-            self.cache[coalition] = means
+            self.cache[coalition] = metric_means(self.scenario_for(coalition), self.spec.replications,
+                                                 self.spec.seed, self.spec.metrics)
         return self.cache[coalition]
 
 
@@ -100,9 +95,11 @@ class AttributionResult:
 def run_attribution(spec: Attribution, spec_path: Path, progress: Callable[[str], None] = print) -> AttributionResult:
     """Shapley values of every group for every metric, with CIs over replications."""
     started = time.perf_counter()
-    baseline = load_scenario(resolve(spec_path, spec.situation.scenario))
-    smart_levers = load_scenario(resolve(spec_path, spec.smart_levers)).levers
-    game = _Game(spec, baseline.model_copy(update={"levers": Levers()}), smart_levers, {})
+    path = resolve(spec_path, spec.situation.scenario)
+    baseline = situation_baseline(path)
+    smart_levers = with_levers(baseline, load_scenario(resolve(spec_path, spec.smart_levers)).levers, "smart",
+                               path).levers
+    game = _Game(spec, baseline, smart_levers, {})
     players = list(spec.groups)
     orderings: list[list[str]] = []
     if spec.method == "permutations":
@@ -116,8 +113,10 @@ def run_attribution(spec: Attribution, spec_path: Path, progress: Callable[[str]
 
             def value(coalition: Coalition, replication: int = replication, name: str = metric.name,
                       empty: float = empty) -> float:
-                # Metric mean as a reduction, in percentage points of the baseline mean.
-                return 100.0 * (empty - game.values(coalition)[(replication, name)]) / empty
+                # Metric mean as a reduction, in percentage points of the baseline mean (NaN if that is 0).
+                if not empty:
+                    return math.nan
+                return 100.0 * (empty - game.values(coalition)[(replication, name)]) / abs(empty)
 
             per_replication.append(shapley_exact(players, value) if spec.method == "exact"
                                    else shapley_sampled(players, value, orderings))

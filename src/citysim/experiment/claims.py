@@ -17,6 +17,8 @@ import numpy as np
 import pandas as pd
 
 from citysim.config import Scenario, load_scenario
+from citysim.config.schema import Levers, cross_field_problems
+from citysim.errors import InputError
 from citysim.experiment.config import Experiment, Metric, resolve
 from citysim.experiment.stats import paired_reduction, verdict
 from citysim.model import simulate_one
@@ -53,14 +55,46 @@ class Pair:
     smart: Scenario
 
 
+def situation_baseline(path: Path) -> Scenario:
+    """A situation's baseline scenario: it must have no levers of its own (the smart configuration adds them)."""
+    baseline = load_scenario(path)
+    if baseline.levers != Levers():
+        raise InputError(path, "a situation's baseline must have no levers; the experiment's smart_levers file "
+                         "supplies them to its smart twin.", ("levers",))
+    return baseline
+
+
+def with_levers(baseline: Scenario, levers: Levers, name: str, source: Path) -> Scenario:
+    """The baseline with these levers, validated again (a lever may name a category it lacks)."""
+    scenario = baseline.model_copy(update={"levers": levers, "name": name})
+    problems = cross_field_problems(scenario)
+    if problems:
+        key, text = problems[0]
+        raise InputError(source, f"the smart levers do not fit this situation: {text}", key)
+    return scenario
+
+
+def metric_means(
+    scenario: Scenario, replications: int, seed: int, metrics: list[Metric]
+) -> dict[tuple[int, str], float]:
+    """Each replication's mean of each metric (priority 'all'), keyed (replication, metric)."""
+    means = {}
+    for replication in range(replications):
+        incidents = simulate_one(scenario, replication, seed).logs.incidents
+        for metric, priority, mean, _n in metric_rows(incidents, metrics, by_priority=False):
+            if priority == "all":
+                means[(replication, metric)] = mean
+    return means
+
+
 def pairs_of(experiment: Experiment, experiment_path: Path) -> list[Pair]:
     """Load each situation and make its smart twin: the same scenario with the smart levers."""
     levers = load_scenario(resolve(experiment_path, experiment.smart_levers)).levers
     pairs = []
     for situation in experiment.situations:
-        baseline = load_scenario(resolve(experiment_path, situation.scenario))
-        smart = baseline.model_copy(update={"levers": levers, "name": f"{baseline.name}-smart"})
-        pairs.append(Pair(situation.name, baseline, smart))
+        path = resolve(experiment_path, situation.scenario)
+        baseline = situation_baseline(path)
+        pairs.append(Pair(situation.name, baseline, with_levers(baseline, levers, f"{baseline.name}-smart", path)))
     return pairs
 
 

@@ -27,6 +27,9 @@ class Situation(_Strict):
     scenario: str = Field(description="path of the baseline scenario, relative to the experiment file")
 
 
+TIME_ORDER = ("t_occur", "t_call", "t_answer", "t_queue", "t_dispatch", "t_arrive", "t_clear")
+
+
 class Metric(_Strict):
     """A claimed time: end - start over incidents that have both times, and its claimed reduction."""
 
@@ -34,6 +37,12 @@ class Metric(_Strict):
     start: TimeColumn
     end: TimeColumn
     claimed_reduction_pct: float = Field(ge=0, le=100)
+
+    @model_validator(mode="after")
+    def _end_after_start(self) -> Metric:
+        if TIME_ORDER.index(self.end) <= TIME_ORDER.index(self.start):
+            raise ValueError(f"end must come after start in the order {' < '.join(TIME_ORDER)}")
+        return self
 
 
 class Replications(_Strict):

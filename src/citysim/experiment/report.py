@@ -17,7 +17,7 @@ def verdict_sentence(row: dict[str, Any]) -> str:
     """One sentence for one row of the claims table."""
     interval = f"{_pct(row['ci_low_pct'])} to {_pct(row['ci_high_pct'])}"
     return (f"{row['scenario']}, {row['metric']}: {row['baseline_mean_min']:.1f} -> {row['smart_mean_min']:.1f} "
-            f"min, a reduction of {_pct(row['reduction_pct'])} (95 % CI {interval}) against the claimed "
+            f"min, a reduction of {_pct(row['reduction_pct'])} (CI {interval}) against the claimed "
             f"{row['claimed_pct']:g} %: {row['verdict']}.")
 
 
@@ -28,7 +28,7 @@ def claims_markdown_table(check: ClaimCheck) -> list[str]:
     """The claims table (all priorities together) as Markdown lines."""
     claims = check.claims[check.claims["priority"] == "all"]
     lines = [
-        "| situation | metric | baseline min | smart min | reduction | 95 % CI | claimed | verdict | pairs |",
+        "| situation | metric | baseline min | smart min | reduction | CI | claimed | verdict | pairs |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for row in claims.to_dict("records"):
@@ -51,6 +51,7 @@ def replace_readme_block(readme: str, table: list[str], command: str) -> str:
 
 def report_markdown(check: ClaimCheck, experiment: Experiment, manifest: dict[str, Any]) -> str:
     claims = check.claims[check.claims["priority"] == "all"]
+    level = f"{100 * experiment.confidence:g} %"
     lines = [
         f"# Claim check: {experiment.name}",
         "",
@@ -58,7 +59,7 @@ def report_markdown(check: ClaimCheck, experiment: Experiment, manifest: dict[st
         "",
         "Each situation's baseline and its smart twin (the same scenario with the smart levers) ran on the",
         "same random numbers, replication by replication; the reduction is 1 - mean(smart) / mean(baseline)",
-        "with a delta-method 95 % interval over the paired replications, over police cases (incidents sent",
+        f"with a delta-method {level} interval over the paired replications, over police cases (incidents sent",
         "a unit) reported after the warm-up. Verdict: *reproduced* if the",
         "interval contains the claimed reduction, *exceeded* if it lies above, *fell short* if below.",
         "",

@@ -12,6 +12,7 @@ All configurations run on common random numbers against the same baseline replic
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,11 +23,10 @@ import pandas as pd
 
 from citysim.config import Scenario, load_scenario
 from citysim.config.schema import Levers
-from citysim.experiment.claims import metric_rows
+from citysim.experiment.claims import metric_means, situation_baseline, with_levers
 from citysim.experiment.config import Sensitivity, resolve
 from citysim.experiment.stats import paired_reduction
 from citysim.levers import LEVERS
-from citysim.model import simulate_one
 
 TORNADO_COLUMNS = ["lever", "setting", "strength", "metric", "reduction_pct", "ci_low_pct", "ci_high_pct",
                    "change_pct_points"]
@@ -55,13 +55,7 @@ class _Runner:
 
     def means(self, key: str, scenario: Scenario) -> dict[tuple[int, str], float]:
         if key not in self.cache:
-            values = {}
-            for replication in range(self.spec.replications):
-                incidents = simulate_one(scenario, replication, self.spec.seed).logs.incidents
-                for metric, priority, mean, _n in metric_rows(incidents, self.spec.metrics, by_priority=False):
-                    if priority == "all":
-                        values[(replication, metric)] = mean
-            self.cache[key] = values
+            self.cache[key] = metric_means(scenario, self.spec.replications, self.spec.seed, self.spec.metrics)
         return self.cache[key]
 
     def reduction(self, key: str, levers: Levers, metric: str) -> tuple[float, float, float]:
@@ -83,8 +77,9 @@ class SensitivityResult:
 
 def run_sensitivity(spec: Sensitivity, spec_path: Path, progress: Callable[[str], None] = print) -> SensitivityResult:
     started = time.perf_counter()
-    baseline = load_scenario(resolve(spec_path, spec.situation.scenario)).model_copy(update={"levers": Levers()})
-    smart = load_scenario(resolve(spec_path, spec.smart_levers)).levers
+    path = resolve(spec_path, spec.situation.scenario)
+    baseline = situation_baseline(path)
+    smart = with_levers(baseline, load_scenario(resolve(spec_path, spec.smart_levers)).levers, "smart", path).levers
     runner = _Runner(spec, baseline, {})
     tornado = []
     for metric in spec.metrics:
@@ -108,8 +103,11 @@ def run_sensitivity(spec: Sensitivity, spec_path: Path, progress: Callable[[str]
 
 def _search(runner: _Runner, smart: Levers, metric: str, claimed: float, steps: int) -> tuple[object, ...]:
     """Bisection for the smallest common scale of the levers whose reduction reaches the claim."""
-    top = max(LEVERS[n].high / getattr(smart, n).strength for n in Levers.model_fields
-              if getattr(smart, n) is not None and getattr(smart, n).strength > 0)
+    ratios = [LEVERS[n].high / getattr(smart, n).strength for n in Levers.model_fields
+              if getattr(smart, n) is not None and getattr(smart, n).strength > 0]
+    if not ratios:
+        return (metric, claimed, False, 0.0, math.nan, math.nan, math.nan, "no lever is on")
+    top = max(ratios)
 
     def at(scale: float) -> tuple[float, float, float]:
         return runner.reduction(f"scale={scale:.6f}", scaled_levers(smart, scale), metric)

@@ -48,7 +48,7 @@ def paired_reduction(baseline: NDArray[np.float64], smart: NDArray[np.float64], 
         return Reduction(b_mean, s_mean, reduction, math.nan, math.nan, n)
     from scipy.stats import t
 
-    se = float(np.std(s - ratio * b, ddof=1)) / (math.sqrt(n) * b_mean)
+    se = float(np.std(s - ratio * b, ddof=1)) / (math.sqrt(n) * abs(b_mean))
     half = float(t.ppf(0.5 + confidence / 2, n - 1)) * se
     return Reduction(b_mean, s_mean, reduction, 100.0 * (1.0 - ratio - half), 100.0 * (1.0 - ratio + half), n)
 

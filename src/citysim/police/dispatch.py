@@ -4,7 +4,10 @@ Waiting incidents are ordered by priority, then by the time they entered the que
 priority). Under `home_district` each district has its own queue, served by its own units only; an
 incident the AVL lever covers (and every incident under `nearest`) waits instead in one city-wide
 queue that every unit serves, and takes the available unit with the shortest estimated travel time
-from anywhere. A unit that becomes available serves the most urgent head among the queues it serves.
+from anywhere. A unit that becomes available serves the most urgent incident among the queues it serves: its
+district's head (first come, first served within a priority) or, from the city-wide queue, the
+nearest of the waiting incidents of the most urgent priority there (so a freed unit is not sent
+across the city while nearer work of the same urgency waits).
 """
 
 from __future__ import annotations
@@ -17,6 +20,9 @@ import numpy as np
 
 from citysim.police.fleet import Fleet
 from citysim.travel import TravelModel
+
+#: How many of the most urgent city-wide entries a freed unit compares by travel time.
+CITY_CANDIDATES = 64
 
 
 class DispatchQueues:
@@ -42,18 +48,25 @@ class DispatchQueues:
             heapq.heappop(heap)  # settled since it was queued (its needs were met or cancelled)
         return None
 
-    def next_for(self, district: int, still_needs: Callable[[int], bool]) -> tuple[int, int] | None:
-        """(area, incident): the most urgent incident a unit of `district` may serve, if any."""
+    def next_for(
+        self, district: int, still_needs: Callable[[int], bool], nearest: Callable[[list[int]], int]
+    ) -> int | None:
+        """The incident a freed unit of `district` should serve, if any; `nearest` picks, among
+        city-wide candidates, the one the unit reaches first. Served entries leave the queues lazily."""
         areas = (self.city,) if self.policy == "nearest" else (district, self.city)
         best: tuple[tuple[int, float, int], int] | None = None
         for area in areas:
             head = self._head(area, still_needs)
             if head is not None and (best is None or head < best[0]):
                 best = (head, area)
-        return None if best is None else (best[1], best[0][2])
-
-    def pop_head(self, area: int) -> None:
-        heapq.heappop(self._heaps[area])
+        if best is None:
+            return None
+        (priority, _t, incident), area = best
+        if area != self.city:
+            return incident
+        same_urgency = [entry[2] for entry in heapq.nsmallest(CITY_CANDIDATES, self._heaps[area])
+                        if entry[0] == priority and still_needs(entry[2])]
+        return nearest(same_urgency) if len(same_urgency) > 1 else incident
 
 
 def nearest_available(

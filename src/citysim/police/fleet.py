@@ -25,6 +25,7 @@ class Fleet:
         home_y: NDArray[np.float64],
         home_node: NDArray[np.intp],
         home_access_km: NDArray[np.float64],
+        n_districts: int,
     ) -> None:
         n = home_district.size
         self.size = n
@@ -51,7 +52,7 @@ class Fleet:
         self.duty_start = np.full(n, np.nan)
         self.duty_intervals: list[tuple[int, float, float]] = []
         # Available units per home district, kept in Python so an empty area is found without numpy.
-        self.available_in_district = [0] * (int(home_district.max()) + 1 if n else 0)
+        self.available_in_district = [0] * n_districts
         self.available_total = 0
         self._home = home_district.tolist()
 
