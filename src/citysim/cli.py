@@ -66,6 +66,9 @@ def _parser() -> argparse.ArgumentParser:
     experiment.add_argument("--update-readme", type=Path, default=None, metavar="README",
                             help="(claim check) replace the README's claims block with the new table")
 
+    plot = commands.add_parser("plot", help="redraw every chart of a results folder from its stored tables")
+    plot.add_argument("folder", type=Path)
+
     levers = commands.add_parser("levers", help="list the smart levers with their defaults, ranges and sources")
     levers.add_argument("--out", type=Path, default=None, help="write the Markdown page here (default: print)")
 
@@ -185,7 +188,8 @@ def _claim_check(experiment: Any, document: Any, path: Path, out: Path, started:
     from citysim.config import dump_scenario
     from citysim.experiment.claims import run_claim_check
     from citysim.experiment.config import input_hashes
-    from citysim.experiment.report import report_markdown
+    from citysim.experiment.report import report_html, report_markdown
+    from citysim.figures import draw_folder
     from citysim.manifest import build_manifest
     from citysim.results import write_csv, write_json, write_text
 
@@ -209,7 +213,9 @@ def _claim_check(experiment: Any, document: Any, path: Path, out: Path, started:
         warmup_min={p.name: p.baseline.run.warmup_min for p in check.pairs},
         wall_seconds=round(check.wall_seconds, 1), resolved_scenarios="scenarios/",
     )
-    write_text(report_markdown(check, experiment, manifest), out / "report.md")
+    figures = draw_folder(out)
+    write_text(report_markdown(check, experiment, manifest, figures), out / "report.md")
+    write_text(report_html(check, experiment, manifest, figures), out / "report.html")
     write_json(manifest, out / "manifest.json")
     if readme is not None:
         from citysim.experiment.report import claims_markdown_table, replace_readme_block
@@ -229,11 +235,13 @@ def _attribution(spec: Any, document: Any, path: Path, out: Path, started: str) 
 
     from citysim.experiment.attribution import run_attribution
     from citysim.experiment.config import input_hashes
+    from citysim.figures import draw_folder
     from citysim.manifest import build_manifest
     from citysim.results import write_csv, write_json
 
     result = run_attribution(spec, path)
     write_csv(result.table, out / "attribution.csv")
+    draw_folder(out)
     write_json(build_manifest(command=f"citysim experiment {path}", inputs=input_hashes(spec, path, document),
                               started=started,
                               experiment=spec.name, seed=spec.seed, replications=spec.replications,
@@ -251,12 +259,14 @@ def _sensitivity(spec: Any, document: Any, path: Path, out: Path, started: str) 
 
     from citysim.experiment.config import input_hashes
     from citysim.experiment.sensitivity import run_sensitivity
+    from citysim.figures import draw_folder
     from citysim.manifest import build_manifest
     from citysim.results import write_csv, write_json
 
     result = run_sensitivity(spec, path)
     write_csv(result.tornado, out / "sensitivity.csv")
     write_csv(result.search, out / "what_would_it_take.csv")
+    draw_folder(out)
     write_json(build_manifest(command=f"citysim experiment {path}", inputs=input_hashes(spec, path, document),
                               started=started,
                               experiment=spec.name, seed=spec.seed, replications=spec.replications,
@@ -266,6 +276,19 @@ def _sensitivity(spec: Any, document: Any, path: Path, out: Path, started: str) 
     with pd.option_context("display.float_format", "{:,.2f}".format, "display.width", 200,
                            "display.max_colwidth", 200):
         print(result.search.to_string(index=False))
+    return EXIT_OK
+
+
+def _plot(folder: Path) -> int:
+    from citysim.figures import draw_folder
+
+    if not folder.is_dir():
+        raise InputError(folder, "expected a results folder (written by citysim experiment).")
+    written = draw_folder(folder)
+    if not written:
+        raise InputError(folder, "no chart tables found; expected claims.csv, hourly.csv, districts.csv, "
+                         "samples.csv, attribution.csv or sensitivity.csv.")
+    print(f"drew {len(written)} charts in {folder / 'figures'}")
     return EXIT_OK
 
 
@@ -344,6 +367,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _compare(args.baseline, args.smart, args.replications, args.seed, args.out)
         if args.command == "experiment":
             return _experiment(args.experiment, args.out, args.update_readme)
+        if args.command == "plot":
+            return _plot(args.folder)
         if args.command == "levers":
             return _levers(args.out)
         if args.command == "calibrate":

@@ -44,6 +44,11 @@ def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
         tmp.unlink(missing_ok=True)
 
 
+def write_bytes_atomically(path: Path, write: Callable[[Path], None]) -> None:
+    """Write a file by a function of a temporary path, then rename it into place."""
+    _atomic_write(path, write)
+
+
 def write_parquet(frame: pd.DataFrame, path: Path) -> None:
     _atomic_write(path, lambda tmp: frame.to_parquet(tmp, index=False))
 

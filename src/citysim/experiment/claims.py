@@ -1,8 +1,8 @@
 """The claim check: each situation's baseline and smart twin, replication by replication (common
 random numbers), until the reductions are precise enough; then the claims table with verdicts.
 
-Rows are written to `runs.csv` as each replication pair finishes, so an interrupted experiment loses
-nothing already finished (resuming from them is the scale issue's work).
+Rows are written to `runs.csv` (and the chart tables of `extras.py`) as each run finishes, so an
+interrupted experiment loses nothing already finished (resuming from them is the scale issue's work).
 """
 
 from __future__ import annotations
@@ -20,8 +20,18 @@ from citysim.config import Scenario, load_scenario
 from citysim.config.schema import Levers, cross_field_problems
 from citysim.errors import InputError
 from citysim.experiment.config import Experiment, Metric, resolve
+from citysim.experiment.extras import (
+    DISTRICT_COLUMNS,
+    EXTRA_FILES,
+    HOURLY_COLUMNS,
+    SAMPLE_COLUMNS,
+    AppendingCsv,
+    district_table,
+    hourly_table,
+    sample_table,
+)
 from citysim.experiment.stats import paired_reduction, verdict
-from citysim.model import simulate_one
+from citysim.model import RunResult, simulate_one
 
 RUN_COLUMNS = ["situation", "config", "replication", "metric", "priority", "value_min", "incidents"]
 CLAIM_COLUMNS = [
@@ -98,15 +108,22 @@ def pairs_of(experiment: Experiment, experiment_path: Path) -> list[Pair]:
     return pairs
 
 
-class RunsFile:
-    """runs.csv, appended row by row as replications finish."""
+class ResultFiles:
+    """runs.csv and the chart tables, appended as each run finishes (nothing finished is lost)."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        pd.DataFrame(columns=RUN_COLUMNS).to_csv(path, index=False)
+    def __init__(self, out: Path) -> None:
+        self.runs = AppendingCsv(out / "runs.csv", RUN_COLUMNS)
+        self.hourly = AppendingCsv(out / EXTRA_FILES["hourly"], HOURLY_COLUMNS)
+        self.districts = AppendingCsv(out / EXTRA_FILES["districts"], DISTRICT_COLUMNS)
+        self.samples = AppendingCsv(out / EXTRA_FILES["samples"], SAMPLE_COLUMNS)
 
-    def append(self, rows: Sequence[tuple[object, ...]]) -> None:
-        pd.DataFrame(rows, columns=RUN_COLUMNS).to_csv(self.path, mode="a", header=False, index=False)
+    def add(self, result: RunResult, rows: Sequence[tuple[object, ...]], keys: tuple[str, str, int],
+            metrics: list[Metric]) -> None:
+        self.runs.append(pd.DataFrame(rows, columns=RUN_COLUMNS))
+        self.hourly.append(hourly_table(result, keys))
+        self.districts.append(district_table(result, keys))
+        if keys[2] == 0:
+            self.samples.append(sample_table(result, metrics, keys[0], keys[1]))
 
 
 def _precise_enough(runs: pd.DataFrame, experiment: Experiment) -> bool:
@@ -126,7 +143,7 @@ def _paired(runs: pd.DataFrame, metric: str, priority: str) -> tuple[np.ndarray,
     return table[BASELINE].to_numpy(dtype=np.float64), table[SMART].to_numpy(dtype=np.float64)
 
 
-def run_pair(pair: Pair, experiment: Experiment, runs_file: RunsFile,
+def run_pair(pair: Pair, experiment: Experiment, files: ResultFiles,
              progress: Callable[[str], None] = print) -> pd.DataFrame:
     """Replicate one situation until precise enough (or at the maximum); return its run rows."""
     rule = experiment.replications
@@ -139,7 +156,7 @@ def run_pair(pair: Pair, experiment: Experiment, runs_file: RunsFile,
                 result = simulate_one(scenario, replication, experiment.seed)
                 new = [(pair.name, config, replication, m, p, v, n)
                        for m, p, v, n in metric_rows(result.logs.incidents, experiment.metrics, experiment.by_priority)]
-                runs_file.append(new)
+                files.add(result, new, (pair.name, config, replication), experiment.metrics)
                 rows += new
             replication += 1
         runs = pd.DataFrame(rows, columns=RUN_COLUMNS)
@@ -179,11 +196,11 @@ def run_claim_check(experiment: Experiment, experiment_path: Path, out: Path,
     """Every situation of the experiment, then the claims table."""
     started = time.perf_counter()
     pairs = pairs_of(experiment, experiment_path)
-    runs_file = RunsFile(out / "runs.csv")
+    files = ResultFiles(out)
     parts = []
     for pair in pairs:
         progress(f"situation {pair.name}: baseline {pair.baseline.name} vs smart levers")
-        parts.append(run_pair(pair, experiment, runs_file, progress))
+        parts.append(run_pair(pair, experiment, files, progress))
     runs = pd.concat(parts, ignore_index=True)
     claims = claims_table(runs, experiment.metrics, experiment.confidence)
     return ClaimCheck(runs, claims, pairs, time.perf_counter() - started)

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import math
+from html import escape
+from pathlib import Path
 from typing import Any
 
 from citysim.experiment.claims import ClaimCheck
 from citysim.experiment.config import Experiment
+from citysim.levers import LEVERS
 
 
 def _pct(value: float) -> str:
@@ -49,7 +54,8 @@ def replace_readme_block(readme: str, table: list[str], command: str) -> str:
     return head + "\n".join(block) + tail
 
 
-def report_markdown(check: ClaimCheck, experiment: Experiment, manifest: dict[str, Any]) -> str:
+def report_markdown(check: ClaimCheck, experiment: Experiment, manifest: dict[str, Any],
+                    figures: list[Path] | None = None) -> str:
     claims = check.claims[check.claims["priority"] == "all"]
     level = f"{100 * experiment.confidence:g} %"
     lines = [
@@ -67,7 +73,15 @@ def report_markdown(check: ClaimCheck, experiment: Experiment, manifest: dict[st
     ]
     lines += ["", "## In words", ""]
     lines += [f"- {verdict_sentence({str(k): v for k, v in row.items()})}" for row in claims.to_dict("records")]
+    if figures:
+        lines += ["", "## Charts", ""]
+        lines += [f"![{path.stem}](figures/{path.name})" for path in figures]
     lines += [
+        "",
+        "## Assumptions and sources",
+        "",
+        "The smart levers, their defaults, ranges and sources: `citysim levers` (docs/levers.md). The baseline's",
+        "calibration and assumptions: the scenario files' comments, docs/calibration.md and docs/model.md.",
         "",
         "## How it was run",
         "",
@@ -79,3 +93,53 @@ def report_markdown(check: ClaimCheck, experiment: Experiment, manifest: dict[st
         "",
     ]
     return "\n".join(lines)
+
+
+def report_html(check: ClaimCheck, experiment: Experiment, manifest: dict[str, Any], figures: list[Path]) -> str:
+    """A self-contained HTML report (images embedded, no network access): every string from a
+    scenario or experiment file is escaped."""
+    claims = check.claims[check.claims["priority"] == "all"]
+    level = f"{100 * experiment.confidence:g} %"
+    rows = []
+    for row in claims.to_dict("records"):
+        cells = [row["scenario"], row["metric"], f"{row['baseline_mean_min']:.2f}", f"{row['smart_mean_min']:.2f}",
+                 _pct(row["reduction_pct"]), f"{_pct(row['ci_low_pct'])} to {_pct(row['ci_high_pct'])}",
+                 f"{row['claimed_pct']:g} %", row["verdict"], row["replications"]]
+        rows.append("<tr>" + "".join(f"<td>{escape(str(c))}</td>" for c in cells) + "</tr>")
+    header = "".join(f"<th>{h}</th>" for h in ("situation", "metric", "baseline (min)", "smart (min)", "reduction",
+                                                   f"{level} CI", "claimed", "verdict", "pairs"))
+    words = "".join(f"<li>{escape(verdict_sentence({str(k): v for k, v in row.items()}))}</li>"
+                    for row in claims.to_dict("records"))
+    images = "".join(
+        f'<figure><img alt="{escape(path.stem)}" src="data:image/png;base64,'
+        f'{base64.b64encode(path.read_bytes()).decode("ascii")}"><figcaption>{escape(path.stem)}</figcaption></figure>'
+        for path in figures)
+    levers = "".join(f"<tr><td>{escape(name)}</td><td>{escape(info.mechanism)}</td><td>{info.default:g}</td>"
+                     f"<td>{info.low:g}-{info.high:g}</td><td>{escape(info.source)}</td></tr>"
+                     for name, info in LEVERS.items())
+    facts = escape(json.dumps({k: manifest[k] for k in ("citysim_version", "git_commit", "seed", "replications",
+                                                        "replication_rule", "started_utc", "finished_utc",
+                                                        "machine", "packages") if k in manifest}, indent=2))
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Claim check: {escape(experiment.name)}</title>
+<style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}}
+table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;padding:3px 7px;font-size:90%}}
+th{{background:#f3f3f3}}img{{max-width:100%}}figure{{margin:1.5em 0}}pre{{background:#f7f7f7;padding:1em}}</style>
+</head><body>
+<h1>Claim check: {escape(experiment.name)}</h1>
+<p>{escape(experiment.description)}</p>
+<p>Each situation's baseline and its smart twin ran on the same random numbers; the reduction is
+1 - mean(smart) / mean(baseline) over police cases after the warm-up, with a delta-method {level}
+interval over the paired replications. <em>Reproduced</em>: the interval contains the claim;
+<em>exceeded</em>: above it; <em>fell short</em>: below it.</p>
+<table id="claims"><thead><tr>{header}</tr></thead><tbody>{"".join(rows)}</tbody></table>
+<h2>In words</h2><ul>{words}</ul>
+<h2>Charts</h2>{images}
+<h2>Assumptions and sources: the smart levers</h2>
+<table><thead><tr><th>lever</th><th>mechanism</th><th>default</th><th>range</th><th>source</th></tr></thead>
+<tbody>{levers}</tbody></table>
+<p>The calibration of the baseline and every other assumption are documented with their sources in the
+scenario files' comments and in docs/ (calibration.md, model.md, levers.md).</p>
+<h2>How it was run</h2><pre>{facts}</pre>
+</body></html>
+"""

@@ -1,0 +1,72 @@
+"""Draw every chart a results folder's tables allow, and save each as PNG and SVG in `figures/`.
+
+`citysim plot DIR` and the end of `citysim experiment` both call `draw_folder`, so the charts of a
+folder can always be redrawn from its stored tables without re-running the simulation.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from citysim import plots
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def _read(folder: Path, name: str) -> pd.DataFrame | None:
+    path = folder / name
+    return pd.read_csv(path, dtype={"priority": str}) if path.is_file() else None
+
+
+def folder_figures(folder: Path) -> dict[str, Callable[[], Figure]]:
+    """Name -> drawing function for every chart the folder's tables support (nothing drawn yet)."""
+    charts: dict[str, Callable[[], Figure]] = {}
+    claims = _read(folder, "claims.csv")
+    if claims is not None:
+        charts["claims"] = partial(plots.claim_chart, claims)
+    samples, hourly, districts = (_read(folder, n) for n in ("samples.csv", "hourly.csv", "districts.csv"))
+    situations = list(dict.fromkeys(claims["scenario"])) if claims is not None else []
+    for situation in situations:
+        slug = _slug(situation)
+        if samples is not None:
+            charts[f"distributions-{slug}"] = partial(plots.distribution_chart, samples, situation)
+        if hourly is not None:
+            charts[f"time-of-day-{slug}"] = partial(plots.time_of_day_chart, hourly, situation)
+            charts[f"resources-{slug}"] = partial(plots.resources_chart, hourly, situation)
+        if districts is not None:
+            charts[f"districts-{slug}"] = partial(plots.district_map, districts, situation)
+    attribution = _read(folder, "attribution.csv")
+    if attribution is not None:
+        for metric in dict.fromkeys(attribution["metric"]):
+            charts[f"attribution-{_slug(metric)}"] = partial(plots.attribution_waterfall, attribution, metric)
+    tornado = _read(folder, "sensitivity.csv")
+    if tornado is not None:
+        for metric in dict.fromkeys(tornado["metric"]):
+            charts[f"tornado-{_slug(metric)}"] = partial(plots.tornado_chart, tornado, metric)
+    return charts
+
+
+def _save(figure: Figure, fmt: str, path: Path) -> None:
+    figure.savefig(path, format=fmt)
+
+
+def draw_folder(folder: Path) -> list[Path]:
+    """Save every chart of the folder as figures/<name>.png and .svg; return the PNG paths."""
+    from citysim.results import write_bytes_atomically
+
+    out = folder / "figures"
+    written = []
+    for name, draw in folder_figures(folder).items():
+        figure = draw()
+        for suffix in ("png", "svg"):
+            write_bytes_atomically(out / f"{name}.{suffix}", partial(_save, figure, suffix))
+        written.append(out / f"{name}.png")
+    return written

@@ -1,0 +1,206 @@
+"""Charts of an experiment: each takes tidy DataFrames (as written in a results folder) and returns a
+matplotlib Figure. Nothing here writes files or shows windows; `citysim.figures` saves them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+
+from citysim.plot_style import BASELINE, CONFIG_COLOURS, NEUTRAL, SMART, VERDICT_COLOURS, new_figure, styled
+
+#: Tile-grid map of Shanghai's 16 districts (row, column): keeps their relative positions (an
+#: approximation drawn by hand from a map; row 0 is north).
+SHANGHAI_TILES = {
+    "Chongming": (0, 4), "Jiading": (1, 1), "Baoshan": (1, 3), "Putuo": (2, 2), "Jing'an": (2, 3),
+    "Hongkou": (2, 4), "Yangpu": (2, 5), "Qingpu": (3, 0), "Changning": (3, 1), "Xuhui": (3, 2),
+    "Huangpu": (3, 3), "Pudong New Area": (3, 4), "Songjiang": (4, 1), "Minhang": (4, 2), "Jinshan": (5, 1),
+    "Fengxian": (5, 3),
+}
+METRIC_LABELS = {
+    "arrival": "arrival (call to first unit on scene)",
+    "handling": "handling (first unit on scene to cleared)",
+    "handling_call_to_clear": "handling (call to cleared)",
+}
+
+
+SHORT_LABELS = {"arrival": "arrival", "handling": "on-scene handling", "handling_call_to_clear": "call-to-clear"}
+
+
+def _label(metric: str) -> str:
+    return METRIC_LABELS.get(metric, metric)
+
+
+def _short(metric: str) -> str:
+    return SHORT_LABELS.get(metric, metric)
+
+
+def claim_chart(claims: pd.DataFrame) -> Figure:
+    """Reduction per situation and metric with its CI, the claimed reduction as a reference line, and
+    the verdict as the marker's colour."""
+    rows = claims[claims["priority"].astype(str) == "all"]
+    metrics = list(dict.fromkeys(rows["metric"]))
+    figure = new_figure(3.2 * len(metrics) + 1.0, 0.45 * rows["scenario"].nunique() + 1.8)
+    axes = figure.subplots(1, len(metrics), sharey=True, squeeze=False)[0]
+    for axis, metric in zip(axes, metrics, strict=True):
+        data = rows[rows["metric"] == metric].reset_index(drop=True)
+        y = np.arange(len(data))[::-1]
+        for position, row in zip(y, data.to_dict("records"), strict=True):
+            colour = VERDICT_COLOURS.get(str(row["verdict"]), NEUTRAL)
+            axis.plot([row["ci_low_pct"], row["ci_high_pct"]], [position, position], color=colour, lw=3)
+            axis.plot(row["reduction_pct"], position, "o", color=colour, markersize=6, label=str(row["verdict"]))
+        claimed = float(data["claimed_pct"].iloc[0])
+        axis.axvline(claimed, color="black", ls="--", lw=1, label=f"claimed {claimed:g} %")
+        axis.set_yticks(y, [str(s) for s in data["scenario"]])
+        axis.set_xlabel("reduction, smart vs baseline (%)")
+        axis.set_title(_label(str(metric)))
+        handles, labels = axis.get_legend_handles_labels()
+        unique = dict(zip(labels, handles, strict=True))
+        axis.legend(unique.values(), unique.keys(), loc="best", frameon=False)
+    figure.suptitle("Does smart policing cut the times as claimed? Reduction with 95 % CI, by situation")
+    return styled(figure)
+
+
+def distribution_chart(samples: pd.DataFrame, situation: str) -> Figure:
+    """ECDFs of each claimed time, baseline against smart, for one situation (replication 0)."""
+    data = samples[samples["situation"] == situation]
+    metrics = list(dict.fromkeys(data["metric"]))
+    figure = new_figure(3.3 * len(metrics), 3.2)
+    axes = figure.subplots(1, len(metrics), squeeze=False)[0]
+    for axis, metric in zip(axes, metrics, strict=True):
+        for config in ("baseline", "smart"):
+            values = np.sort(data[(data["metric"] == metric) & (data["config"] == config)]["value_min"].to_numpy())
+            if values.size:
+                axis.step(values, np.arange(1, values.size + 1) / values.size, where="post",
+                          color=CONFIG_COLOURS[config], label=f"{config} (median {np.median(values):.1f} min)")
+        axis.set_xlabel(f"{_label(str(metric))} (min)")
+        axis.set_ylabel("share of police cases at or below")
+        axis.set_xlim(left=0, right=float(np.nanpercentile(data[data["metric"] == metric]["value_min"], 99)))
+        axis.legend(loc="lower right", frameon=False)
+    figure.suptitle(f"{situation}: distribution of the claimed times, baseline vs smart")
+    return styled(figure)
+
+
+def time_of_day_chart(hourly: pd.DataFrame, situation: str) -> Figure:
+    """Mean arrival time by clock hour, baseline vs smart, with the baseline's expressway speed."""
+    data = hourly[hourly["situation"] == situation]
+    figure = new_figure(7.0, 3.6)
+    axis = figure.subplots()
+    for config in ("baseline", "smart"):
+        mean = data[data["config"] == config].groupby("hour")["arrival_min"].mean()
+        axis.plot(mean.index, mean.to_numpy(), "-o", markersize=3, color=CONFIG_COLOURS[config],
+                  label=f"arrival, {config}")
+    axis.set_xlabel("clock hour")
+    axis.set_ylabel("mean arrival time (min)")
+    axis.set_xticks(range(0, 24, 3))
+    speed = data[data["config"] == "baseline"].groupby("hour")["expressway_kmh"].mean()
+    if speed.notna().any():
+        twin = axis.twinx()
+        twin.plot(speed.index, speed.to_numpy(), ":", color=NEUTRAL, label="expressway speed, baseline")
+        twin.set_ylabel("expressway speed (km/h)")
+        lines = axis.get_legend_handles_labels()[0] + twin.get_legend_handles_labels()[0]
+        labels = axis.get_legend_handles_labels()[1] + twin.get_legend_handles_labels()[1]
+        axis.legend(lines, labels, loc="upper left", frameon=False)
+    else:
+        axis.legend(loc="upper left", frameon=False)
+    axis.set_title(f"{situation}: arrival time by hour of the call, and traffic")
+    return styled(figure)
+
+
+def district_map(districts: pd.DataFrame, situation: str) -> Figure:
+    """Arrival-time reduction per district on a tile-grid map of Shanghai."""
+    data = districts[districts["situation"] == situation]
+    means = data.groupby(["district", "config"])["arrival_min"].mean().unstack("config")
+    reduction = 100.0 * (1.0 - means["smart"] / means["baseline"])
+    figure = new_figure(6.0, 5.4)
+    axis = figure.subplots()
+    vmax = float(np.nanmax(np.abs(reduction.to_numpy()))) if len(reduction) else 1.0
+    import matplotlib
+
+    cmap = matplotlib.colormaps["PuOr"]
+    extra_row = max(r for r, _ in SHANGHAI_TILES.values()) + 1
+    for index, (district, value) in enumerate(reduction.items()):
+        row, col = SHANGHAI_TILES.get(str(district), (extra_row + index // 6, index % 6))
+        shade = cmap(0.5 + 0.5 * value / vmax) if np.isfinite(value) and vmax > 0 else NEUTRAL
+        axis.add_patch(Rectangle((col, -row), 0.95, 0.95, facecolor=shade, edgecolor="white"))
+        axis.text(col + 0.475, -row + 0.55, str(district).replace(" New Area", ""), ha="center", fontsize=7)
+        axis.text(col + 0.475, -row + 0.25, f"{value:.0f} %", ha="center", fontsize=8, weight="bold")
+    axis.set_xlim(-0.1, 6.1)
+    axis.set_ylim(-(extra_row + 1) + 0.9, 1.0)
+    axis.set_aspect("equal")
+    axis.axis("off")
+    axis.set_title(f"{situation}: arrival-time reduction by district (tile map, north up)")
+    return figure
+
+
+def attribution_waterfall(attribution: pd.DataFrame, metric: str) -> Figure:
+    """Each lever group's contribution to a reduction, stacked from 0 to the total (Shapley values)."""
+    data = attribution[attribution["metric"] == metric]
+    parts = data[data["group"] != "total"].sort_values("contribution_pct", ascending=False)
+    figure = new_figure(7.0, 3.8)
+    axis = figure.subplots()
+    level = 0.0
+    for position, row in enumerate(parts.to_dict("records")):
+        value = float(row["contribution_pct"])
+        colour = SMART if value >= 0 else BASELINE
+        axis.bar(position, value, bottom=level, color=colour)
+        low, high = float(row["ci_low_pct"]), float(row["ci_high_pct"])
+        if np.isfinite(low):
+            axis.errorbar(position, level + value, yerr=[[value - low], [high - value]], color="black", capsize=2)
+        level += value
+    total = float(data[data["group"] == "total"]["contribution_pct"].iloc[0])
+    axis.bar(len(parts), total, color=NEUTRAL)
+    axis.set_xticks(range(len(parts) + 1), [*parts["group"].astype(str), "total"], rotation=35, ha="right")
+    axis.set_ylabel("reduction (percentage points of the baseline)")
+    axis.axhline(0, color="black", lw=0.8)
+    axis.set_title(f"Who delivers the {_short(metric)} reduction? Shapley values, 95 % CI")
+    return styled(figure)
+
+
+def tornado_chart(tornado: pd.DataFrame, metric: str) -> Figure:
+    """Change in a reduction when each lever alone goes to the low / high end of its sourced range."""
+    data = tornado[tornado["metric"] == metric]
+    wide = data.pivot(index="lever", columns="setting", values="change_pct_points")
+    wide = wide.reindex(wide.abs().max(axis=1).sort_values().index)
+    figure = new_figure(6.5, 0.32 * len(wide) + 1.4)
+    axis = figure.subplots()
+    y = np.arange(len(wide))
+    axis.barh(y, wide["low"], color=BASELINE, label="lever at its low value")
+    axis.barh(y, wide["high"], color=SMART, label="lever at its high value")
+    axis.set_yticks(y, [str(i) for i in wide.index])
+    axis.axvline(0, color="black", lw=0.8)
+    axis.set_xlabel("change in reduction (percentage points)")
+    axis.legend(loc="lower right", frameon=False)
+    axis.set_title(f"{_short(metric).capitalize()} reduction: each lever at the ends of its range")
+    return styled(figure)
+
+
+def resources_chart(hourly: pd.DataFrame, situation: str) -> Figure:
+    """Unit utilisation by hour (baseline vs smart), and crash blockage and delay by hour (baseline)."""
+    data = hourly[hourly["situation"] == situation]
+    figure = new_figure(8.0, 3.4)
+    left, right = figure.subplots(1, 2)
+    for config in ("baseline", "smart"):
+        mean = data[data["config"] == config].groupby("hour")["unit_utilisation"].mean()
+        left.plot(mean.index, 100 * mean.to_numpy(), "-o", markersize=3, color=CONFIG_COLOURS[config], label=config)
+    left.set_xlabel("clock hour")
+    left.set_ylabel("unit utilisation (% of on-duty time busy)")
+    left.set_xticks(range(0, 24, 3))
+    left.legend(frameon=False)
+    left.set_title("Patrol units")
+    base = data[data["config"] == "baseline"].groupby("hour")[["crash_blockage_min", "crash_delay_vehicle_h"]].mean()
+    right.bar(base.index, base["crash_blockage_min"], color=BASELINE, label="lane blockage (min)")
+    right.set_xlabel("clock hour")
+    right.set_ylabel("crash lane blockage (min per hour)")
+    right.set_xticks(range(0, 24, 3))
+    twin = right.twinx()
+    twin.plot(base.index, base["crash_delay_vehicle_h"], color=SMART, label="queue delay (vehicle-h)")
+    twin.set_ylabel("crash queue delay (vehicle-hours)")
+    right.set_title("Traffic crashes, baseline")
+    lines = right.get_legend_handles_labels()[0] + twin.get_legend_handles_labels()[0]
+    labels = right.get_legend_handles_labels()[1] + twin.get_legend_handles_labels()[1]
+    right.legend(lines, labels, loc="upper left", frameon=False)
+    figure.suptitle(f"{situation}: resources and traffic by hour")
+    return styled(figure)
