@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from tqdm import tqdm
 
 from citysim.config import Scenario, load_scenario
 from citysim.config.schema import Levers
@@ -72,6 +73,7 @@ class _Game:
     baseline: Scenario
     smart_levers: Levers
     cache: dict[Coalition, dict[tuple[int, str], float]]
+    bar: tqdm
 
     def scenario_for(self, coalition: Coalition) -> Scenario:
         on = {lever for group in coalition for lever in self.spec.groups[group]}
@@ -80,6 +82,7 @@ class _Game:
 
     def values(self, coalition: Coalition) -> dict[tuple[int, str], float]:
         if coalition not in self.cache:
+            self.bar.update(1)
             self.cache[coalition] = metric_means(self.scenario_for(coalition), self.spec.replications,
                                                  self.spec.seed, self.spec.metrics)
         return self.cache[coalition]
@@ -99,7 +102,8 @@ def run_attribution(spec: Attribution, spec_path: Path, progress: Callable[[str]
     baseline = situation_baseline(path)
     smart_levers = with_levers(baseline, load_scenario(resolve(spec_path, spec.smart_levers)).levers, "smart",
                                path).levers
-    game = _Game(spec, baseline, smart_levers, {})
+    total = 2 ** len(spec.groups) if spec.method == "exact" else None
+    game = _Game(spec, baseline, smart_levers, {}, tqdm(total=total, desc="lever combinations", disable=None))
     players = list(spec.groups)
     orderings: list[list[str]] = []
     if spec.method == "permutations":
@@ -133,5 +137,6 @@ def run_attribution(spec: Attribution, spec_path: Path, progress: Callable[[str]
         rows.append({"metric": metric.name, "group": "total", "levers": "all", "contribution_pct": mean,
                      "ci_low_pct": low, "ci_high_pct": high, "share_of_total": 1.0,
                      "replications": spec.replications})
+    game.bar.close()
     return AttributionResult(pd.DataFrame(rows, columns=ATTRIBUTION_COLUMNS), len(game.cache),
                              time.perf_counter() - started)

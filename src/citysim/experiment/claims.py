@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from tqdm import tqdm
 
 from citysim.config import Scenario, load_scenario
 from citysim.config.schema import Levers, cross_field_problems
@@ -149,6 +150,7 @@ def run_pair(pair: Pair, experiment: Experiment, files: ResultFiles,
     rule = experiment.replications
     rows: list[tuple[object, ...]] = []
     replication = 0
+    bar = tqdm(total=rule.max, desc=f"{pair.name}", unit="pair", leave=False, disable=None)
     while True:
         target = replication + (rule.min if replication == 0 else rule.batch)
         while replication < min(target, rule.max):
@@ -159,8 +161,10 @@ def run_pair(pair: Pair, experiment: Experiment, files: ResultFiles,
                 files.add(result, new, (pair.name, config, replication), experiment.metrics)
                 rows += new
             replication += 1
+            bar.update(1)
         runs = pd.DataFrame(rows, columns=RUN_COLUMNS)
         if replication >= rule.max or _precise_enough(runs, experiment):
+            bar.close()
             progress(f"  {pair.name}: {replication} replication pairs")
             return runs
 
