@@ -189,3 +189,21 @@ def test_html_report_renders_the_claims_table_in_chromium(results_folder):
          "--no-first-run", "--dump-dom", (results_folder / "report.html").as_uri()],
         capture_output=True, text=True, timeout=120, check=False)
     assert 'id="claims"' in result.stdout and "arrival" in result.stdout
+
+
+def test_plot_include_adds_attribution_and_sensitivity_findings(results_folder, tmp_path):
+    """`citysim plot DIR --include A S` adds the included folders' charts and findings to both reports."""
+    attribution, sensitivity = tmp_path / "attr", tmp_path / "sens"
+    attribution.mkdir()
+    sensitivity.mkdir()
+    pd.DataFrame({"metric": "arrival", "group": ["centre", "total"], "levers": "command_centre",
+                  "contribution_pct": [12.0, 12.0], "ci_low_pct": [11.0, 11.0], "ci_high_pct": [13.0, 13.0],
+                  "share_of_total": [1.0, 1.0], "replications": 2}).to_csv(attribution / "attribution.csv", index=False)
+    pd.DataFrame({"metric": ["arrival"], "claimed_pct": [20.0], "reachable": [False], "scale": [2.0],
+                  "reduction_pct": [15.0], "ci_low_pct": [14.0], "ci_high_pct": [16.0], "strengths": ["x"]}).to_csv(
+        sensitivity / "what_would_it_take.csv", index=False)
+    assert main(["plot", str(results_folder), "--include", str(attribution), str(sensitivity)]) == EXIT_OK
+    assert (results_folder / "figures" / "attribution-arrival.png").is_file()
+    report = (results_folder / "report.md").read_text(encoding="utf-8")
+    assert "Attribution, arrival: 12.0 points" in report and "out of reach" in report
+    assert "Attribution, arrival" in (results_folder / "report.html").read_text(encoding="utf-8")

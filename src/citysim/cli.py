@@ -66,8 +66,10 @@ def _parser() -> argparse.ArgumentParser:
     experiment.add_argument("--update-readme", type=Path, default=None, metavar="README",
                             help="(claim check) replace the README's claims block with the new table")
 
-    plot = commands.add_parser("plot", help="redraw every chart of a results folder from its stored tables")
+    plot = commands.add_parser("plot", help="redraw every chart (and the reports) of a results folder from its tables")
     plot.add_argument("folder", type=Path)
+    plot.add_argument("--include", type=Path, nargs="*", default=[], metavar="DIR",
+                      help="attribution / sensitivity results folders whose charts and findings to add")
 
     levers = commands.add_parser("levers", help="list the smart levers with their defaults, ranges and sources")
     levers.add_argument("--out", type=Path, default=None, help="write the Markdown page here (default: print)")
@@ -188,8 +190,7 @@ def _claim_check(experiment: Any, document: Any, path: Path, out: Path, started:
     from citysim.config import dump_scenario
     from citysim.experiment.claims import run_claim_check
     from citysim.experiment.config import input_hashes
-    from citysim.experiment.report import report_html, report_markdown
-    from citysim.figures import draw_folder
+    from citysim.experiment.report import write_reports
     from citysim.manifest import build_manifest
     from citysim.results import write_csv, write_json, write_text
 
@@ -207,22 +208,21 @@ def _claim_check(experiment: Any, document: Any, path: Path, out: Path, started:
     replications = check.runs.groupby("situation")["replication"].nunique()
     manifest = build_manifest(
         command=f"citysim experiment {path}", inputs=input_hashes(experiment, path, document), started=started,
-        experiment=experiment.name, seed=experiment.seed,
-        replications={str(k): int(v) for k, v in replications.items()},
+        experiment=experiment.name, description=experiment.description, confidence=experiment.confidence,
+        seed=experiment.seed, replications={str(k): int(v) for k, v in replications.items()},
         replication_rule=experiment.replications.model_dump(),
         warmup_min={p.name: p.baseline.run.warmup_min for p in check.pairs},
         wall_seconds=round(check.wall_seconds, 1), resolved_scenarios="scenarios/",
     )
-    figures = draw_folder(out)
-    write_text(report_markdown(check, experiment, manifest, figures), out / "report.md")
-    write_text(report_html(check, experiment, manifest, figures), out / "report.html")
-    write_json(manifest, out / "manifest.json")
+    write_reports(out, [], manifest)
+    write_json(manifest, out / "manifest.json")  # last: a folder with a manifest is complete
     if readme is not None:
         from citysim.experiment.report import claims_markdown_table, replace_readme_block
 
         command = f"citysim experiment {path} --update-readme {readme}"
         try:
-            updated = replace_readme_block(readme.read_text(encoding="utf-8"), claims_markdown_table(check), command)
+            updated = replace_readme_block(readme.read_text(encoding="utf-8"), claims_markdown_table(check.claims),
+                                           command)
         except (OSError, ValueError) as exc:
             raise InputError(readme, f"cannot update the claims table: {exc}.") from None
         write_text(updated, readme)
@@ -279,12 +279,18 @@ def _sensitivity(spec: Any, document: Any, path: Path, out: Path, started: str) 
     return EXIT_OK
 
 
-def _plot(folder: Path) -> int:
+def _plot(folder: Path, include: list[Path]) -> int:
+    from citysim.experiment.report import write_reports
     from citysim.figures import draw_folder
 
-    if not folder.is_dir():
-        raise InputError(folder, "expected a results folder (written by citysim experiment).")
-    written = draw_folder(folder)
+    for path in [folder, *include]:
+        if not path.is_dir():
+            raise InputError(path, "expected a results folder (written by citysim experiment).")
+    if (folder / "claims.csv").is_file() and (folder / "manifest.json").is_file():
+        write_reports(folder, include)
+        written = sorted((folder / "figures").glob("*.png"))
+    else:
+        written = draw_folder(folder, include)
     if not written:
         raise InputError(folder, "no chart tables found; expected claims.csv, hourly.csv, districts.csv, "
                          "samples.csv, attribution.csv or sensitivity.csv.")
@@ -368,7 +374,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "experiment":
             return _experiment(args.experiment, args.out, args.update_readme)
         if args.command == "plot":
-            return _plot(args.folder)
+            return _plot(args.folder, args.include)
         if args.command == "levers":
             return _levers(args.out)
         if args.command == "calibrate":

@@ -58,13 +58,17 @@ def _save(figure: Figure, fmt: str, path: Path) -> None:
     figure.savefig(path, format=fmt)
 
 
-def draw_folder(folder: Path) -> list[Path]:
-    """Save every chart of the folder as figures/<name>.png and .svg; return the PNG paths."""
+def draw_folder(folder: Path, include: list[Path] | None = None) -> list[Path]:
+    """Save every chart of the folder (and of the included folders) as figures/<name>.png and .svg;
+    return the PNG paths."""
     from citysim.results import write_bytes_atomically
 
     out = folder / "figures"
+    charts = folder_figures(folder)
+    for other in include or []:
+        charts.update(folder_figures(other))
     written = []
-    for name, draw in folder_figures(folder).items():
+    for name, draw in charts.items():
         figure = draw()
         for suffix in ("png", "svg"):
             write_bytes_atomically(out / f"{name}.{suffix}", partial(_save, figure, suffix))

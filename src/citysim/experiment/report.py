@@ -1,46 +1,76 @@
-"""report.md of a claim check: the claims table, the verdicts in words, and how it was run."""
+"""The reports of a claim check, built from its results folder alone (so `citysim plot` can redo them):
+report.md and a self-contained report.html with the claims table, the verdicts in words, the charts,
+the attribution and sensitivity findings (from folders named with --include), the levers' sources
+and the manifest. Every string that comes from a scenario or experiment file is escaped in HTML.
+"""
 
 from __future__ import annotations
 
 import base64
 import json
 import math
+from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 from typing import Any
 
-from citysim.experiment.claims import ClaimCheck
-from citysim.experiment.config import Experiment
+import pandas as pd
+
 from citysim.levers import LEVERS
+
+README_START, README_END = "<!-- claims:start -->", "<!-- claims:end -->"
+CLAIM_HEADER = ["situation", "metric", "baseline (min)", "smart (min)", "reduction", "CI", "claimed", "verdict",
+                "pairs"]
+MANIFEST_FACTS = ("citysim_version", "git_commit", "command", "seed", "replications", "replication_rule",
+                  "warmup_min", "started_utc", "finished_utc", "wall_seconds", "machine", "packages")
 
 
 def _pct(value: float) -> str:
     return "n/a" if math.isnan(value) else f"{value:.1f} %"
 
 
-def verdict_sentence(row: dict[str, Any]) -> str:
-    """One sentence for one row of the claims table."""
-    interval = f"{_pct(row['ci_low_pct'])} to {_pct(row['ci_high_pct'])}"
-    return (f"{row['scenario']}, {row['metric']}: {row['baseline_mean_min']:.1f} -> {row['smart_mean_min']:.1f} "
-            f"min, a reduction of {_pct(row['reduction_pct'])} (CI {interval}) against the claimed "
-            f"{row['claimed_pct']:g} %: {row['verdict']}.")
+@dataclass(frozen=True)
+class ReportInputs:
+    """What the reports show, read from a results folder (and the folders it includes)."""
+
+    claims: pd.DataFrame
+    manifest: dict[str, Any]
+    figures: list[Path]
+    attribution: pd.DataFrame | None = None
+    search: pd.DataFrame | None = None
+
+    @property
+    def overall(self) -> pd.DataFrame:
+        return self.claims[self.claims["priority"].astype(str) == "all"]
 
 
-README_START, README_END = "<!-- claims:start -->", "<!-- claims:end -->"
+def load_report_inputs(folder: Path, include: list[Path], manifest: dict[str, Any] | None = None) -> ReportInputs:
+    """Read claims.csv, the manifest (unless given), the figures, and any attribution or sensitivity results."""
+    claims = pd.read_csv(folder / "claims.csv", dtype={"priority": str})
+    if manifest is None:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    attribution = search = None
+    for other in include:
+        if (other / "attribution.csv").is_file():
+            attribution = pd.read_csv(other / "attribution.csv")
+        if (other / "what_would_it_take.csv").is_file():
+            search = pd.read_csv(other / "what_would_it_take.csv")
+    figures = sorted((folder / "figures").glob("*.png"))
+    return ReportInputs(claims, manifest, figures, attribution, search)
 
 
-def claims_markdown_table(check: ClaimCheck) -> list[str]:
-    """The claims table (all priorities together) as Markdown lines."""
-    claims = check.claims[check.claims["priority"] == "all"]
-    lines = [
-        "| situation | metric | baseline min | smart min | reduction | CI | claimed | verdict | pairs |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    for row in claims.to_dict("records"):
-        lines.append(
-            f"| {row['scenario']} | {row['metric']} | {row['baseline_mean_min']:.2f} | {row['smart_mean_min']:.2f} | "
-            f"{_pct(row['reduction_pct'])} | {_pct(row['ci_low_pct'])} to {_pct(row['ci_high_pct'])} | "
-            f"{row['claimed_pct']:g} % | {row['verdict']} | {row['replications']} |")
+def claim_cells(row: dict[Any, Any]) -> list[str]:
+    return [str(row["scenario"]), str(row["metric"]), f"{row['baseline_mean_min']:.2f}",
+            f"{row['smart_mean_min']:.2f}", _pct(row["reduction_pct"]),
+            f"{_pct(row['ci_low_pct'])} to {_pct(row['ci_high_pct'])}", f"{row['claimed_pct']:g} %",
+            str(row["verdict"]), str(row["replications"])]
+
+
+def claims_markdown_table(claims: pd.DataFrame) -> list[str]:
+    """The claims table (priority 'all') as Markdown lines."""
+    overall = claims[claims["priority"].astype(str) == "all"]
+    lines = ["| " + " | ".join(CLAIM_HEADER) + " |", "|" + "---|" * len(CLAIM_HEADER)]
+    lines += ["| " + " | ".join(claim_cells(row)) + " |" for row in overall.to_dict("records")]
     return lines
 
 
@@ -54,40 +84,68 @@ def replace_readme_block(readme: str, table: list[str], command: str) -> str:
     return head + "\n".join(block) + tail
 
 
-def report_markdown(check: ClaimCheck, experiment: Experiment, manifest: dict[str, Any],
-                    figures: list[Path] | None = None) -> str:
-    claims = check.claims[check.claims["priority"] == "all"]
-    level = f"{100 * experiment.confidence:g} %"
+def verdict_sentence(row: dict[str, Any]) -> str:
+    """One sentence for one row of the claims table."""
+    interval = f"{_pct(row['ci_low_pct'])} to {_pct(row['ci_high_pct'])}"
+    return (f"{row['scenario']}, {row['metric']}: {row['baseline_mean_min']:.1f} -> {row['smart_mean_min']:.1f} "
+            f"min, a reduction of {_pct(row['reduction_pct'])} (CI {interval}) against the claimed "
+            f"{row['claimed_pct']:g} %: {row['verdict']}.")
+
+
+def finding_sentences(inputs: ReportInputs) -> list[str]:
+    """The attribution and what-would-it-take findings, as sentences (empty if not included)."""
+    sentences = []
+    if inputs.attribution is not None:
+        for metric, rows in inputs.attribution.groupby("metric", sort=False):
+            parts = rows[rows["group"] != "total"].sort_values("contribution_pct", ascending=False)
+            total = float(rows[rows["group"] == "total"]["contribution_pct"].iloc[0])
+            top = ", ".join(f"{r['group']} {r['contribution_pct']:.1f}" for r in parts.head(3).to_dict("records"))
+            sentences.append(f"Attribution, {metric}: {total:.1f} points in all; largest shares {top} points.")
+    if inputs.search is not None:
+        for row in inputs.search.to_dict("records"):
+            if bool(row["reachable"]):
+                sentences.append(f"What it would take, {row['metric']}: the claimed {row['claimed_pct']:g} % "
+                                 f"needs the levers at {row['scale']:.2f}x their smart strengths (each capped "
+                                 "at its sourced high value).")
+            else:
+                sentences.append(f"What it would take, {row['metric']}: the claimed {row['claimed_pct']:g} % is out "
+                                 "of reach even with every lever at its sourced high value.")
+    return sentences
+
+
+def report_markdown(inputs: ReportInputs) -> str:
+    manifest = inputs.manifest
     lines = [
-        f"# Claim check: {experiment.name}",
+        f"# Claim check: {manifest.get('experiment', '')}",
         "",
-        experiment.description,
+        str(manifest.get("description", "")),
         "",
         "Each situation's baseline and its smart twin (the same scenario with the smart levers) ran on the",
         "same random numbers, replication by replication; the reduction is 1 - mean(smart) / mean(baseline)",
-        f"with a delta-method {level} interval over the paired replications, over police cases (incidents sent",
-        "a unit) reported after the warm-up. Verdict: *reproduced* if the",
-        "interval contains the claimed reduction, *exceeded* if it lies above, *fell short* if below.",
+        f"with a delta-method {100 * float(manifest.get('confidence', 0.95)):g} % interval over the paired "
+        "replications, over police cases (incidents sent",
+        "a unit) reported after the warm-up. Verdict: *reproduced* if the interval contains the claimed",
+        "reduction, *exceeded* if it lies above it, *fell short* if below.",
         "",
-        *claims_markdown_table(check),
+        *claims_markdown_table(inputs.claims),
+        "",
+        "## In words",
+        "",
+        *[f"- {verdict_sentence({str(k): v for k, v in row.items()})}" for row in inputs.overall.to_dict("records")],
     ]
-    lines += ["", "## In words", ""]
-    lines += [f"- {verdict_sentence({str(k): v for k, v in row.items()})}" for row in claims.to_dict("records")]
-    if figures:
-        lines += ["", "## Charts", ""]
-        lines += [f"![{path.stem}](figures/{path.name})" for path in figures]
+    findings = finding_sentences(inputs)
+    if findings:
+        lines += ["", "## Attribution and sensitivity", "", *[f"- {s}" for s in findings]]
+    if inputs.figures:
+        lines += ["", "## Charts", "", *[f"![{p.stem}](figures/{p.name})" for p in inputs.figures]]
     lines += [
-        "",
-        "## Assumptions and sources",
-        "",
+        "", "## Assumptions and sources", "",
         "The smart levers, their defaults, ranges and sources: `citysim levers` (docs/levers.md). The baseline's",
         "calibration and assumptions: the scenario files' comments, docs/calibration.md and docs/model.md.",
-        "",
-        "## How it was run",
-        "",
-        f"- citysim {manifest['citysim_version']}, commit {manifest['git_commit']}, seed {experiment.seed}; "
-        f"{check.wall_seconds:.0f} s on {manifest['machine']['processor']} with {manifest['machine']['cpus']} CPUs.",
-        f"- Replications per situation: {manifest['replications']} (rule: {manifest['replication_rule']}).",
+        "", "## How it was run", "",
+        f"- citysim {manifest.get('citysim_version')}, commit {manifest.get('git_commit')}, seed "
+        f"{manifest.get('seed')}; {manifest.get('wall_seconds')} s.",
+        f"- Replications per situation: {manifest.get('replications')} (rule: {manifest.get('replication_rule')}).",
         "- Per priority class: `claims.csv`; every replication's values: `runs.csv`; the resolved scenarios:",
         "  `scenarios/`; versions, seeds and input hashes: `manifest.json`.",
         "",
@@ -95,51 +153,59 @@ def report_markdown(check: ClaimCheck, experiment: Experiment, manifest: dict[st
     return "\n".join(lines)
 
 
-def report_html(check: ClaimCheck, experiment: Experiment, manifest: dict[str, Any], figures: list[Path]) -> str:
-    """A self-contained HTML report (images embedded, no network access): every string from a
-    scenario or experiment file is escaped."""
-    claims = check.claims[check.claims["priority"] == "all"]
-    level = f"{100 * experiment.confidence:g} %"
-    rows = []
-    for row in claims.to_dict("records"):
-        cells = [row["scenario"], row["metric"], f"{row['baseline_mean_min']:.2f}", f"{row['smart_mean_min']:.2f}",
-                 _pct(row["reduction_pct"]), f"{_pct(row['ci_low_pct'])} to {_pct(row['ci_high_pct'])}",
-                 f"{row['claimed_pct']:g} %", row["verdict"], row["replications"]]
-        rows.append("<tr>" + "".join(f"<td>{escape(str(c))}</td>" for c in cells) + "</tr>")
-    header = "".join(f"<th>{h}</th>" for h in ("situation", "metric", "baseline (min)", "smart (min)", "reduction",
-                                                   f"{level} CI", "claimed", "verdict", "pairs"))
-    words = "".join(f"<li>{escape(verdict_sentence({str(k): v for k, v in row.items()}))}</li>"
-                    for row in claims.to_dict("records"))
+def _html_table(header: list[str], rows: list[list[str]], table_id: str = "") -> str:
+    head = "".join(f"<th>{escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>" for row in rows)
+    identity = f' id="{table_id}"' if table_id else ""
+    return f"<table{identity}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def report_html(inputs: ReportInputs) -> str:
+    """A self-contained HTML report (images embedded, no network access), every string escaped."""
+    manifest = inputs.manifest
+    claims = _html_table(CLAIM_HEADER, [claim_cells(r) for r in inputs.overall.to_dict("records")], "claims")
+    words = "".join(f"<li>{escape(verdict_sentence({str(k): v for k, v in r.items()}))}</li>"
+                    for r in inputs.overall.to_dict("records"))
+    findings = "".join(f"<li>{escape(s)}</li>" for s in finding_sentences(inputs))
     images = "".join(
-        f'<figure><img alt="{escape(path.stem)}" src="data:image/png;base64,'
-        f'{base64.b64encode(path.read_bytes()).decode("ascii")}"><figcaption>{escape(path.stem)}</figcaption></figure>'
-        for path in figures)
-    levers = "".join(f"<tr><td>{escape(name)}</td><td>{escape(info.mechanism)}</td><td>{info.default:g}</td>"
-                     f"<td>{info.low:g}-{info.high:g}</td><td>{escape(info.source)}</td></tr>"
-                     for name, info in LEVERS.items())
-    facts = escape(json.dumps({k: manifest[k] for k in ("citysim_version", "git_commit", "seed", "replications",
-                                                        "replication_rule", "started_utc", "finished_utc",
-                                                        "machine", "packages") if k in manifest}, indent=2))
+        f'<figure><img alt="{escape(p.stem)}" src="data:image/png;base64,'
+        f'{base64.b64encode(p.read_bytes()).decode("ascii")}"><figcaption>{escape(p.stem)}</figcaption></figure>'
+        for p in inputs.figures)
+    levers = _html_table(["lever", "mechanism", "default", "range", "source"],
+                         [[n, i.mechanism, f"{i.default:g}", f"{i.low:g}-{i.high:g}", i.source]
+                          for n, i in LEVERS.items()])
+    facts = escape(json.dumps({k: manifest[k] for k in MANIFEST_FACTS if k in manifest}, indent=2))
+    title = escape(str(manifest.get("experiment", "")))
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>Claim check: {escape(experiment.name)}</title>
+<html lang="en"><head><meta charset="utf-8"><title>Claim check: {title}</title>
 <style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}}
 table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;padding:3px 7px;font-size:90%}}
 th{{background:#f3f3f3}}img{{max-width:100%}}figure{{margin:1.5em 0}}pre{{background:#f7f7f7;padding:1em}}</style>
 </head><body>
-<h1>Claim check: {escape(experiment.name)}</h1>
-<p>{escape(experiment.description)}</p>
+<h1>Claim check: {title}</h1>
+<p>{escape(str(manifest.get("description", "")))}</p>
 <p>Each situation's baseline and its smart twin ran on the same random numbers; the reduction is
-1 - mean(smart) / mean(baseline) over police cases after the warm-up, with a delta-method {level}
-interval over the paired replications. <em>Reproduced</em>: the interval contains the claim;
-<em>exceeded</em>: above it; <em>fell short</em>: below it.</p>
-<table id="claims"><thead><tr>{header}</tr></thead><tbody>{"".join(rows)}</tbody></table>
+1 - mean(smart) / mean(baseline) over police cases after the warm-up, with a delta-method interval
+over the paired replications. <em>Reproduced</em>: the interval contains the claim; <em>exceeded</em>:
+above it; <em>fell short</em>: below it.</p>
+{claims}
 <h2>In words</h2><ul>{words}</ul>
+<h2>Attribution and sensitivity</h2><ul>{findings or "<li>Not included (see --include).</li>"}</ul>
 <h2>Charts</h2>{images}
-<h2>Assumptions and sources: the smart levers</h2>
-<table><thead><tr><th>lever</th><th>mechanism</th><th>default</th><th>range</th><th>source</th></tr></thead>
-<tbody>{levers}</tbody></table>
+<h2>Assumptions and sources: the smart levers</h2>{levers}
 <p>The calibration of the baseline and every other assumption are documented with their sources in the
 scenario files' comments and in docs/ (calibration.md, model.md, levers.md).</p>
 <h2>How it was run</h2><pre>{facts}</pre>
 </body></html>
 """
+
+
+def write_reports(folder: Path, include: list[Path], manifest: dict[str, Any] | None = None) -> None:
+    """Draw the folder's charts (and those of the included folders) and write both reports."""
+    from citysim.figures import draw_folder
+    from citysim.results import write_text
+
+    draw_folder(folder, include)
+    inputs = load_report_inputs(folder, include, manifest)
+    write_text(report_markdown(inputs), folder / "report.md")
+    write_text(report_html(inputs), folder / "report.html")
