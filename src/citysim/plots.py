@@ -64,21 +64,35 @@ def claim_chart(claims: pd.DataFrame) -> Figure:
 
 
 def distribution_chart(samples: pd.DataFrame, situation: str) -> Figure:
-    """ECDFs of each claimed time, baseline against smart, for one situation (replication 0)."""
+    """Each claimed time, baseline against smart, for one situation (replication 0): ECDFs on top and
+    violins below."""
     data = samples[samples["situation"] == situation]
     metrics = list(dict.fromkeys(data["metric"]))
-    figure = new_figure(3.3 * len(metrics), 3.2)
-    axes = figure.subplots(1, len(metrics), squeeze=False)[0]
-    for axis, metric in zip(axes, metrics, strict=True):
+    figure = new_figure(3.3 * len(metrics), 5.6)
+    axes = figure.subplots(2, len(metrics), squeeze=False)
+    for column, metric in enumerate(metrics):
+        top, bottom = axes[0][column], axes[1][column]
+        values_by_config = []
         for config in ("baseline", "smart"):
             values = np.sort(data[(data["metric"] == metric) & (data["config"] == config)]["value_min"].to_numpy())
+            values_by_config.append(values)
             if values.size:
-                axis.step(values, np.arange(1, values.size + 1) / values.size, where="post",
-                          color=CONFIG_COLOURS[config], label=f"{config} (median {np.median(values):.1f} min)")
-        axis.set_xlabel(f"{_label(str(metric))} (min)")
-        axis.set_ylabel("share of police cases at or below")
-        axis.set_xlim(left=0, right=float(np.nanpercentile(data[data["metric"] == metric]["value_min"], 99)))
-        axis.legend(loc="lower right", frameon=False)
+                top.step(values, np.arange(1, values.size + 1) / values.size, where="post",
+                         color=CONFIG_COLOURS[config], label=f"{config} (median {np.median(values):.1f} min)")
+        upper = float(np.nanpercentile(data[data["metric"] == metric]["value_min"], 99))
+        top.set_xlabel(f"{_short(str(metric))} time (min)")
+        top.set_ylabel("share of police cases at or below")
+        top.set_xlim(left=0, right=upper)
+        top.legend(loc="lower right", frameon=False)
+        top.set_title(_label(str(metric)))
+        shown = [np.clip(v, 0, upper) for v in values_by_config if v.size]
+        if len(shown) == 2:
+            parts = bottom.violinplot(shown, positions=[0, 1], showmedians=True)
+            for body, config in zip(parts["bodies"], ("baseline", "smart"), strict=True):
+                body.set_facecolor(CONFIG_COLOURS[config])
+                body.set_alpha(0.6)
+            bottom.set_xticks([0, 1], ["baseline", "smart"])
+        bottom.set_ylabel(f"{_short(str(metric))} time (min, cut at p99)")
     figure.suptitle(f"{situation}: distribution of the claimed times, baseline vs smart")
     return styled(figure)
 
