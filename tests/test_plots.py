@@ -34,7 +34,8 @@ def _hourly() -> pd.DataFrame:
     for config, scale in (("baseline", 1.0), ("smart", 0.7)):
         parts.append(pd.DataFrame({"situation": "weekday", "config": config, "replication": 0, "hour": HOURS,
                                    "arrival_min": scale * (8 + np.sin(HOURS / 24 * 6.28)),
-                                   "unit_utilisation": scale * 0.3, "expressway_kmh": 60.0,
+                                   "unit_utilisation": scale * 0.3, "call_taker_utilisation": 0.2,
+                                   "expressway_kmh": 60.0,
                                    "crash_blockage_min": 100.0, "crash_delay_vehicle_h": 50.0}))
     return pd.concat(parts, ignore_index=True)
 
@@ -115,7 +116,7 @@ def test_tornado_chart_has_low_and_high_bars_per_lever():
 def test_resources_chart_has_utilisation_and_crashes():
     """Utilisation by hour (both configurations) and crash blockage and delay, units on every axis."""
     text = _texts(plots.resources_chart(_hourly(), "weekday"))
-    for needle in ("baseline", "smart", "utilisation (%", "blockage (min", "vehicle-hours"):
+    for needle in ("patrol units, baseline", "call-takers, smart", "utilisation (%", "blockage (min", "vehicle-hours"):
         assert needle in text, needle
 
 

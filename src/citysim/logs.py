@@ -13,6 +13,7 @@ x_km, y_km      location on the district grid
 t_occur         when the event happened
 t_call          when the 110 centre learned of it
 t_answer        when a call-taker took it
+t_talk_end      when the call-taker finished with it (= t_answer without a call centre)
 t_queue         when it entered the dispatch queue (after call-taking and decision)
 t_dispatch      when the first unit was assigned
 t_arrive        when the first unit reached the scene
@@ -58,7 +59,7 @@ if TYPE_CHECKING:
 
 INCIDENT_COLUMNS = [
     "replication", "incident_id", "category", "priority", "district", "x_km", "y_km",
-    "t_occur", "t_call", "t_answer", "t_queue", "t_dispatch", "t_arrive", "t_clear",
+    "t_occur", "t_call", "t_answer", "t_talk_end", "t_queue", "t_dispatch", "t_arrive", "t_clear",
     "units_needed", "n_units", "first_unit", "resolution", "warmup", "crash",
 ]
 UNIT_COLUMNS = [
@@ -109,6 +110,7 @@ def build_logs(model: CityModel, end_min: float) -> RunLogs:
         "t_occur": plan.t_occur,
         "t_call": plan.t_call,
         "t_answer": np.array(model.t_answer),
+        "t_talk_end": np.array(model.t_answer) + plan.talk_min,
         "t_queue": np.array(model.t_queue),
         "t_dispatch": np.array(model.t_dispatch),
         "t_arrive": np.array(model.t_arrive),

@@ -197,13 +197,19 @@ def resources_chart(hourly: pd.DataFrame, situation: str) -> Figure:
     figure = new_figure(8.0, 3.4)
     left, right = figure.subplots(1, 2)
     for config in ("baseline", "smart"):
-        mean = data[data["config"] == config].groupby("hour")["unit_utilisation"].mean()
-        left.plot(mean.index, 100 * mean.to_numpy(), "-o", markersize=3, color=CONFIG_COLOURS[config], label=config)
+        by_hour = data[data["config"] == config].groupby("hour")
+        mean = by_hour["unit_utilisation"].mean()
+        left.plot(mean.index, 100 * mean.to_numpy(), "-o", markersize=3, color=CONFIG_COLOURS[config],
+                  label=f"patrol units, {config}")
+        if "call_taker_utilisation" in data:
+            takers = by_hour["call_taker_utilisation"].mean()
+            left.plot(takers.index, 100 * takers.to_numpy(), "--", color=CONFIG_COLOURS[config],
+                      label=f"call-takers, {config}")
     left.set_xlabel("clock hour")
-    left.set_ylabel("unit utilisation (% of on-duty time busy)")
+    left.set_ylabel("utilisation (% of on-duty time busy)")
     left.set_xticks(range(0, 24, 3))
-    left.legend(frameon=False)
-    left.set_title("Patrol units")
+    left.legend(frameon=False, fontsize=7)
+    left.set_title("Patrol units and 110 call-takers")
     base = data[data["config"] == "baseline"].groupby("hour")[["crash_blockage_min", "crash_delay_vehicle_h"]].mean()
     right.bar(base.index, base["crash_blockage_min"], color=BASELINE, label="lane blockage (min)")
     right.set_xlabel("clock hour")

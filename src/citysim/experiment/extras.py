@@ -17,8 +17,8 @@ from citysim.experiment.config import Metric
 from citysim.model import RunResult
 
 KEYS = ["situation", "config", "replication"]
-HOURLY_COLUMNS = [*KEYS, "hour", "arrival_min", "unit_utilisation", "expressway_kmh", "crash_blockage_min",
-                  "crash_delay_vehicle_h"]
+HOURLY_COLUMNS = [*KEYS, "hour", "arrival_min", "unit_utilisation", "call_taker_utilisation", "expressway_kmh",
+                  "crash_blockage_min", "crash_delay_vehicle_h"]
 DISTRICT_COLUMNS = [*KEYS, "district", "arrival_min", "incidents"]
 SAMPLE_COLUMNS = ["situation", "config", "metric", "value_min"]
 EXTRA_FILES = {"hourly": "hourly.csv", "districts": "districts.csv", "samples": "samples.csv"}
@@ -41,6 +41,12 @@ def _police_cases(result: RunResult) -> pd.DataFrame:
     return incidents[~incidents["warmup"] & (incidents["n_units"] > 0)]
 
 
+def _overlap(start: pd.Series, end: pd.Series, low: float, high: float) -> float:
+    """Total minutes the intervals [start, end) spend inside [low, high) (NaN intervals count 0)."""
+    inside = np.minimum(end.to_numpy(dtype=np.float64), high) - np.maximum(start.to_numpy(dtype=np.float64), low)
+    return float(np.nansum(np.clip(inside, 0, None)))
+
+
 def hourly_table(result: RunResult, keys: tuple[str, str, int]) -> pd.DataFrame:
     """Mean arrival, unit utilisation, expressway speed and crash blockage by clock hour."""
     run = result.scenario.run
@@ -48,15 +54,17 @@ def hourly_table(result: RunResult, keys: tuple[str, str, int]) -> pd.DataFrame:
     hour_of = (run.start_clock_h + cases["t_call"] / 60.0).astype(int) % 24
     arrival = (cases["t_arrive"] - cases["t_call"]).groupby(hour_of).mean()
 
-    busy, duty = np.zeros(24), np.zeros(24)
+    busy, duty, talking, staffed = np.zeros(24), np.zeros(24), np.zeros(24), np.zeros(24)
     starts = np.arange(run.warmup_min, run.duration_min, 60.0)
-    units, shifts = result.logs.units, result.logs.duty
+    units, shifts, calls = result.logs.units, result.logs.duty, result.logs.incidents
+    roster = getattr(result.scenario.call_centre, "call_takers_by_hour", None)
     for start in starts:
         end = min(start + 60.0, run.duration_min)
         hour = int(clock_hour(run.start_clock_h, start))
-        busy[hour] += np.clip(np.minimum(units["t_clear"].fillna(run.duration_min), end)
-                              - np.maximum(units["t_dispatch"], start), 0, None).sum()
-        duty[hour] += np.clip(np.minimum(shifts["t_end"], end) - np.maximum(shifts["t_start"], start), 0, None).sum()
+        busy[hour] += _overlap(units["t_dispatch"], units["t_clear"].fillna(run.duration_min), start, end)
+        duty[hour] += _overlap(shifts["t_start"], shifts["t_end"], start, end)
+        talking[hour] += _overlap(calls["t_answer"], calls["t_talk_end"], start, end)
+        staffed[hour] += roster[hour] * (end - start) if roster is not None else 0.0
 
     traffic = result.logs.traffic
     traffic = traffic[traffic["t_min"] >= run.warmup_min]
@@ -71,6 +79,7 @@ def hourly_table(result: RunResult, keys: tuple[str, str, int]) -> pd.DataFrame:
         "hour": hours,
         "arrival_min": arrival.reindex(hours).to_numpy(),
         "unit_utilisation": np.divide(busy, duty, out=np.full(24, np.nan), where=duty > 0),
+        "call_taker_utilisation": np.divide(talking, staffed, out=np.full(24, np.nan), where=staffed > 0),
         "expressway_kmh": speed.reindex(hours).to_numpy() if speed is not None else np.nan,
         "crash_blockage_min": blockage.reindex(hours, fill_value=0.0).to_numpy(),
         "crash_delay_vehicle_h": delay.reindex(hours, fill_value=0.0).to_numpy(),
