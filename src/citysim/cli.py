@@ -300,9 +300,14 @@ def _plot(folder: Path, include: list[Path]) -> int:
 
 def _levers(out: Path | None) -> int:
     from citysim.levers import levers_markdown
+
+    return _emit_page(levers_markdown("citysim levers" + (f" --out {out}" if out else "")), out)
+
+
+def _emit_page(page: str, out: Path | None) -> int:
+    """Print a generated page, or write it to `out`."""
     from citysim.results import write_text
 
-    page = levers_markdown("citysim levers" + (f" --out {out}" if out else ""))
     if out is None:
         print(page)
     else:
@@ -338,15 +343,7 @@ def _calibrate(scenario_path: Path, replications: int, seed: int | None, out: Pa
     command = f"citysim calibrate {scenario_path} --replications {replications}" + (
         f" --seed {seed}" if seed is not None else "") + (f" --out {out}" if out is not None else "")
     machine = f"{platform.machine()} ({platform.processor() or 'unknown CPU'}), Python {platform.python_version()}"
-    page = calibration_markdown(result, command, machine)
-    if out is None:
-        print(page)
-    else:
-        from citysim.results import write_text
-
-        write_text(page, out)
-        print(f"wrote {out}")
-    return EXIT_OK
+    return _emit_page(calibration_markdown(result, command, machine), out)
 
 
 def _print_summary(summary: object, name: str, replications: int, seed: int, out: Path) -> None:

@@ -23,10 +23,10 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from citysim.config import Scenario, load_scenario
+from citysim.config import Scenario
 from citysim.config.schema import Levers
-from citysim.experiment.claims import metric_means, situation_baseline, with_levers
-from citysim.experiment.config import Attribution, resolve
+from citysim.experiment.claims import metric_means, situation_and_levers
+from citysim.experiment.config import Attribution
 from citysim.metrics import t_interval
 
 Coalition = frozenset[str]
@@ -98,10 +98,7 @@ class AttributionResult:
 def run_attribution(spec: Attribution, spec_path: Path, progress: Callable[[str], None] = print) -> AttributionResult:
     """Shapley values of every group for every metric, with CIs over replications."""
     started = time.perf_counter()
-    path = resolve(spec_path, spec.situation.scenario)
-    baseline = situation_baseline(path)
-    smart_levers = with_levers(baseline, load_scenario(resolve(spec_path, spec.smart_levers)).levers, "smart",
-                               path).levers
+    baseline, smart_levers = situation_and_levers(spec_path, spec.situation.scenario, spec.smart_levers)
     total = 2 ** len(spec.groups) if spec.method == "exact" else None
     game = _Game(spec, baseline, smart_levers, {}, tqdm(total=total, desc="lever combinations", disable=None))
     players = list(spec.groups)

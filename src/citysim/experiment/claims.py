@@ -85,6 +85,14 @@ def with_levers(baseline: Scenario, levers: Levers, name: str, source: Path) -> 
     return scenario
 
 
+def situation_and_levers(spec_path: Path, situation: str, smart_levers: str) -> tuple[Scenario, Levers]:
+    """A one-situation experiment's baseline and the smart levers (checked to fit it)."""
+    path = resolve(spec_path, situation)
+    baseline = situation_baseline(path)
+    levers = load_scenario(resolve(spec_path, smart_levers)).levers
+    return baseline, with_levers(baseline, levers, f"{baseline.name}-smart", path).levers
+
+
 def metric_means(
     scenario: Scenario, replications: int, seed: int, metrics: list[Metric]
 ) -> dict[tuple[int, str], float]:

@@ -21,10 +21,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from citysim.config import Scenario, load_scenario
+from citysim.config import Scenario
 from citysim.config.schema import Levers
-from citysim.experiment.claims import metric_means, situation_baseline, with_levers
-from citysim.experiment.config import Sensitivity, resolve
+from citysim.experiment.claims import metric_means, situation_and_levers
+from citysim.experiment.config import Sensitivity
 from citysim.experiment.stats import paired_reduction
 from citysim.levers import LEVERS
 
@@ -77,9 +77,7 @@ class SensitivityResult:
 
 def run_sensitivity(spec: Sensitivity, spec_path: Path, progress: Callable[[str], None] = print) -> SensitivityResult:
     started = time.perf_counter()
-    path = resolve(spec_path, spec.situation.scenario)
-    baseline = situation_baseline(path)
-    smart = with_levers(baseline, load_scenario(resolve(spec_path, spec.smart_levers)).levers, "smart", path).levers
+    baseline, smart = situation_and_levers(spec_path, spec.situation.scenario, spec.smart_levers)
     runner = _Runner(spec, baseline, {})
     tornado = []
     for metric in spec.metrics:
