@@ -64,6 +64,8 @@ def draw_folder(folder: Path, include: list[Path] | None = None) -> list[Path]:
     from citysim.results import write_bytes_atomically
 
     out = folder / "figures"
+    for stale in [*out.glob("*.png"), *out.glob("*.svg")]:  # generated output: redrawn whole every time
+        stale.unlink()
     charts = folder_figures(folder)
     for other in include or []:
         charts.update(folder_figures(other))

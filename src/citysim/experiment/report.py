@@ -44,8 +44,9 @@ class ReportInputs:
         return self.claims[self.claims["priority"].astype(str) == "all"]
 
 
-def load_report_inputs(folder: Path, include: list[Path], manifest: dict[str, Any] | None = None) -> ReportInputs:
-    """Read claims.csv, the manifest (unless given), the figures, and any attribution or sensitivity results."""
+def load_report_inputs(folder: Path, include: list[Path], figures: list[Path],
+                       manifest: dict[str, Any] | None = None) -> ReportInputs:
+    """Read claims.csv, the manifest (unless given), and any attribution or sensitivity results."""
     claims = pd.read_csv(folder / "claims.csv", dtype={"priority": str})
     if manifest is None:
         manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
@@ -55,7 +56,6 @@ def load_report_inputs(folder: Path, include: list[Path], manifest: dict[str, An
             attribution = pd.read_csv(other / "attribution.csv")
         if (other / "what_would_it_take.csv").is_file():
             search = pd.read_csv(other / "what_would_it_take.csv")
-    figures = sorted((folder / "figures").glob("*.png"))
     return ReportInputs(claims, manifest, figures, attribution, search)
 
 
@@ -205,7 +205,7 @@ def write_reports(folder: Path, include: list[Path], manifest: dict[str, Any] | 
     from citysim.figures import draw_folder
     from citysim.results import write_text
 
-    draw_folder(folder, include)
-    inputs = load_report_inputs(folder, include, manifest)
+    figures = draw_folder(folder, include)
+    inputs = load_report_inputs(folder, include, figures, manifest)
     write_text(report_markdown(inputs), folder / "report.md")
     write_text(report_html(inputs), folder / "report.html")
