@@ -63,6 +63,8 @@ def _parser() -> argparse.ArgumentParser:
     experiment = commands.add_parser("experiment", help="run an experiment file (the claim check)")
     experiment.add_argument("experiment", type=Path)
     experiment.add_argument("--out", type=Path, default=None, help="results folder (default: results/<name>)")
+    experiment.add_argument("--workers", type=_positive_int, default=1,
+                            help="(claim check) worker processes; results are identical for any number")
     experiment.add_argument("--update-readme", type=Path, default=None, metavar="README",
                             help="(claim check) replace the README's claims block with the new table")
 
@@ -170,7 +172,7 @@ def _compare(baseline_path: Path, smart_path: Path, replications: int, seed: int
     return EXIT_OK
 
 
-def _experiment(path: Path, out: Path | None, readme: Path | None = None) -> int:
+def _experiment(path: Path, out: Path | None, readme: Path | None = None, workers: int = 1) -> int:
     from citysim.experiment.config import Experiment, Sensitivity, load_experiment
     from citysim.manifest import utc_now
     from citysim.results import prepare_output_folder
@@ -180,13 +182,14 @@ def _experiment(path: Path, out: Path | None, readme: Path | None = None) -> int
     out = out if out is not None else Path("results") / experiment.name
     prepare_output_folder(out)
     if isinstance(experiment, Experiment):
-        return _claim_check(experiment, document, path, out, started, readme)
+        return _claim_check(experiment, document, path, out, started, readme, workers)
     if isinstance(experiment, Sensitivity):
         return _sensitivity(experiment, document, path, out, started)
     return _attribution(experiment, document, path, out, started)
 
 
-def _claim_check(experiment: Any, document: Any, path: Path, out: Path, started: str, readme: Path | None) -> int:
+def _claim_check(experiment: Any, document: Any, path: Path, out: Path, started: str, readme: Path | None,
+                 workers: int) -> int:
     from citysim.config import dump_scenario
     from citysim.experiment.claims import run_claim_check
     from citysim.experiment.config import input_hashes
@@ -200,7 +203,7 @@ def _claim_check(experiment: Any, document: Any, path: Path, out: Path, started:
         if not readme.is_file() or README_START not in readme.read_text(encoding="utf-8") \
                 or README_END not in readme.read_text(encoding="utf-8"):
             raise InputError(readme, f"expected a file with a {README_START} ... {README_END} block to update.")
-    check = run_claim_check(experiment, path, out)
+    check = run_claim_check(experiment, path, out, workers)
     write_csv(check.claims, out / "claims.csv")
     for pair in check.pairs:
         write_text(dump_scenario(pair.baseline), out / "scenarios" / f"{pair.name}.baseline.yaml")
@@ -369,7 +372,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "compare":
             return _compare(args.baseline, args.smart, args.replications, args.seed, args.out)
         if args.command == "experiment":
-            return _experiment(args.experiment, args.out, args.update_readme)
+            return _experiment(args.experiment, args.out, args.update_readme, args.workers)
         if args.command == "plot":
             return _plot(args.folder, args.include)
         if args.command == "levers":

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
+from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,7 +34,7 @@ from citysim.experiment.extras import (
     sample_table,
 )
 from citysim.experiment.stats import paired_reduction, verdict
-from citysim.model import RunResult, simulate_one
+from citysim.model import simulate_one
 
 RUN_COLUMNS = ["situation", "config", "replication", "metric", "priority", "value_min", "incidents"]
 CLAIM_COLUMNS = [
@@ -126,13 +128,34 @@ class ResultFiles:
         self.districts = AppendingCsv(out / EXTRA_FILES["districts"], DISTRICT_COLUMNS)
         self.samples = AppendingCsv(out / EXTRA_FILES["samples"], SAMPLE_COLUMNS)
 
-    def add(self, result: RunResult, rows: Sequence[tuple[object, ...]], keys: tuple[str, str, int],
-            metrics: list[Metric]) -> None:
-        self.runs.append(pd.DataFrame(rows, columns=RUN_COLUMNS))
-        self.hourly.append(hourly_table(result, keys))
-        self.districts.append(district_table(result, keys))
-        if keys[2] == 0:
-            self.samples.append(sample_table(result, metrics, keys[0], keys[1]))
+    def add(self, unit: UnitResult) -> None:
+        self.runs.append(pd.DataFrame(unit.rows, columns=RUN_COLUMNS))
+        self.hourly.append(unit.hourly)
+        self.districts.append(unit.districts)
+        if unit.samples is not None:
+            self.samples.append(unit.samples)
+
+
+@dataclass(frozen=True)
+class UnitResult:
+    """What one run (situation, configuration, replication) contributes to the results folder."""
+
+    rows: list[tuple[object, ...]]
+    hourly: pd.DataFrame
+    districts: pd.DataFrame
+    samples: pd.DataFrame | None
+
+
+def run_unit(scenario: Scenario, keys: tuple[str, str, int], seed: int, metrics: list[Metric],
+             by_priority: bool) -> UnitResult:
+    """Simulate one run and reduce it to its tables (a top-level function, so worker processes can run it;
+    its seed is fixed before it is handed out, so the result does not depend on who runs it)."""
+    situation, config, replication = keys
+    result = simulate_one(scenario, replication, seed)
+    rows: list[tuple[object, ...]] = [(situation, config, replication, m, p, v, n)
+                                      for m, p, v, n in metric_rows(result.logs.incidents, metrics, by_priority)]
+    samples = sample_table(result, metrics, situation, config) if replication == 0 else None
+    return UnitResult(rows, hourly_table(result, keys), district_table(result, keys), samples)
 
 
 def _precise_enough(runs: pd.DataFrame, experiment: Experiment) -> bool:
@@ -152,24 +175,32 @@ def _paired(runs: pd.DataFrame, metric: str, priority: str) -> tuple[np.ndarray,
     return table[BASELINE].to_numpy(dtype=np.float64), table[SMART].to_numpy(dtype=np.float64)
 
 
-def run_pair(pair: Pair, experiment: Experiment, files: ResultFiles,
+def run_pair(pair: Pair, experiment: Experiment, files: ResultFiles, executor: Executor | None = None,
              progress: Callable[[str], None] = print) -> pd.DataFrame:
-    """Replicate one situation until precise enough (or at the maximum); return its run rows."""
+    """Replicate one situation until precise enough (or at the maximum); return its run rows. With an
+    executor, each batch's runs go out in parallel and come back in submission order, so the files are
+    the same whichever worker finished first."""
     rule = experiment.replications
     rows: list[tuple[object, ...]] = []
     replication = 0
     bar = tqdm(total=rule.max, desc=f"{pair.name}", unit="pair", leave=False, disable=None)
     while True:
         target = replication + (rule.min if replication == 0 else rule.batch)
-        while replication < min(target, rule.max):
-            for config, scenario in ((BASELINE, pair.baseline), (SMART, pair.smart)):
-                result = simulate_one(scenario, replication, experiment.seed)
-                new = [(pair.name, config, replication, m, p, v, n)
-                       for m, p, v, n in metric_rows(result.logs.incidents, experiment.metrics, experiment.by_priority)]
-                files.add(result, new, (pair.name, config, replication), experiment.metrics)
-                rows += new
-            replication += 1
-            bar.update(1)
+        stop = min(target, rule.max)
+        jobs = [(scenario, (pair.name, config, k), experiment.seed, experiment.metrics, experiment.by_priority)
+                for k in range(replication, stop) for config, scenario in ((BASELINE, pair.baseline),
+                                                                           (SMART, pair.smart))]
+        if executor is None:
+            units = (run_unit(*job) for job in jobs)
+        else:
+            futures = [executor.submit(run_unit, *job) for job in jobs]
+            units = (future.result() for future in futures)
+        for unit in units:
+            files.add(unit)
+            rows += unit.rows
+            if unit.rows and unit.rows[0][1] == SMART:
+                bar.update(1)
+        replication = stop
         runs = pd.DataFrame(rows, columns=RUN_COLUMNS)
         if replication >= rule.max or _precise_enough(runs, experiment):
             bar.close()
@@ -203,16 +234,18 @@ class ClaimCheck:
     wall_seconds: float
 
 
-def run_claim_check(experiment: Experiment, experiment_path: Path, out: Path,
+def run_claim_check(experiment: Experiment, experiment_path: Path, out: Path, workers: int = 1,
                     progress: Callable[[str], None] = print) -> ClaimCheck:
-    """Every situation of the experiment, then the claims table."""
+    """Every situation of the experiment, then the claims table; `workers` > 1 runs in a process pool."""
     started = time.perf_counter()
     pairs = pairs_of(experiment, experiment_path)
     files = ResultFiles(out)
     parts = []
-    for pair in pairs:
-        progress(f"situation {pair.name}: baseline {pair.baseline.name} vs smart levers")
-        parts.append(run_pair(pair, experiment, files, progress))
+    with ExitStack() as stack:
+        executor = stack.enter_context(ProcessPoolExecutor(max_workers=workers)) if workers > 1 else None
+        for pair in pairs:
+            progress(f"situation {pair.name}: baseline {pair.baseline.name} vs smart levers")
+            parts.append(run_pair(pair, experiment, files, executor, progress))
     runs = pd.concat(parts, ignore_index=True)
     claims = claims_table(runs, experiment.metrics, experiment.confidence)
     return ClaimCheck(runs, claims, pairs, time.perf_counter() - started)
