@@ -93,15 +93,21 @@ class Experiment(_Strict):
         return items
 
 
-class Attribution(_Strict):
-    """Shapley attribution of a situation's reductions to groups of smart levers."""
+class _OneSituation(_Strict):
+    """What attribution and sensitivity files share: one situation, the smart levers, the metrics."""
 
-    kind: Literal["attribution"]
     name: str = Field(min_length=1)
     description: str = ""
     seed: int = Field(ge=0)
     situation: Situation
     smart_levers: str
+    metrics: Annotated[list[Metric], Field(min_length=1)]
+
+
+class Attribution(_OneSituation):
+    """Shapley attribution of a situation's reductions to groups of smart levers."""
+
+    kind: Literal["attribution"]
     groups: Annotated[dict[str, Annotated[list[str], Field(min_length=1)]], Field(min_length=1)] = Field(
         description="the players: each a name and the levers it switches on together"
     )
@@ -110,37 +116,35 @@ class Attribution(_Strict):
     )
     permutations: int = Field(ge=1, description="orderings sampled (method: permutations)")
     replications: int = Field(ge=1)
-    metrics: Annotated[list[Metric], Field(min_length=1)]
 
-    @model_validator(mode="after")
-    def _groups(self) -> Attribution:
+    @field_validator("groups")
+    @classmethod
+    def _known_levers(cls, groups: dict[str, list[str]]) -> dict[str, list[str]]:
         from citysim.levers import LEVERS
 
-        named = [lever for levers in self.groups.values() for lever in levers]
+        named = [lever for levers in groups.values() for lever in levers]
         unknown = sorted(set(named) - set(LEVERS))
         if unknown:
             raise ValueError(f"unknown lever(s) {', '.join(unknown)}; expected some of: {', '.join(LEVERS)}")
         if len(set(named)) != len(named):
             raise ValueError("a lever may belong to one group only")
+        return groups
+
+    @model_validator(mode="after")
+    def _tractable(self) -> Attribution:
         if self.method == "exact" and len(self.groups) > 10:
             raise ValueError("exact attribution over more than 10 groups needs over 1,024 configurations; "
                              "use method: permutations")
         return self
 
 
-class Sensitivity(_Strict):
+class Sensitivity(_OneSituation):
     """One-at-a-time sweep of each lever over its sourced range, and the search for what it would take."""
 
     kind: Literal["sensitivity"]
-    name: str = Field(min_length=1)
-    description: str = ""
-    seed: int = Field(ge=0)
-    situation: Situation
-    smart_levers: str
     replications: int = Field(ge=2)
     confidence: float = Field(gt=0.5, lt=1)
     search_steps: int = Field(ge=1, le=20, description="bisection steps of the what-would-it-take search")
-    metrics: Annotated[list[Metric], Field(min_length=1)]
 
 
 ExperimentFile = Annotated[Experiment | Attribution | Sensitivity, Field(discriminator="kind")]
