@@ -65,6 +65,8 @@ def _parser() -> argparse.ArgumentParser:
     experiment.add_argument("--out", type=Path, default=None, help="results folder (default: results/<name>)")
     experiment.add_argument("--workers", type=_positive_int, default=1,
                             help="(claim check) worker processes; results are identical for any number")
+    experiment.add_argument("--resume", action="store_true",
+                            help="(claim check) keep the runs an interrupted experiment finished in --out")
     experiment.add_argument("--update-readme", type=Path, default=None, metavar="README",
                             help="(claim check) replace the README's claims block with the new table")
 
@@ -172,7 +174,8 @@ def _compare(baseline_path: Path, smart_path: Path, replications: int, seed: int
     return EXIT_OK
 
 
-def _experiment(path: Path, out: Path | None, readme: Path | None = None, workers: int = 1) -> int:
+def _experiment(path: Path, out: Path | None, readme: Path | None = None, workers: int = 1,
+                resume: bool = False) -> int:
     from citysim.experiment.config import Experiment, Sensitivity, load_experiment
     from citysim.manifest import utc_now
     from citysim.results import prepare_output_folder
@@ -182,14 +185,14 @@ def _experiment(path: Path, out: Path | None, readme: Path | None = None, worker
     out = out if out is not None else Path("results") / experiment.name
     prepare_output_folder(out)
     if isinstance(experiment, Experiment):
-        return _claim_check(experiment, document, path, out, started, readme, workers)
+        return _claim_check(experiment, document, path, out, started, readme, workers, resume)
     if isinstance(experiment, Sensitivity):
         return _sensitivity(experiment, document, path, out, started)
     return _attribution(experiment, document, path, out, started)
 
 
 def _claim_check(experiment: Any, document: Any, path: Path, out: Path, started: str, readme: Path | None,
-                 workers: int) -> int:
+                 workers: int, resume: bool) -> int:
     from citysim.config import dump_scenario
     from citysim.experiment.claims import run_claim_check
     from citysim.experiment.config import input_hashes
@@ -203,7 +206,8 @@ def _claim_check(experiment: Any, document: Any, path: Path, out: Path, started:
         if not readme.is_file() or README_START not in readme.read_text(encoding="utf-8") \
                 or README_END not in readme.read_text(encoding="utf-8"):
             raise InputError(readme, f"expected a file with a {README_START} ... {README_END} block to update.")
-    check = run_claim_check(experiment, path, out, workers)
+    _check_resumable(out, input_hashes(experiment, path, document), resume)
+    check = run_claim_check(experiment, path, out, workers, resume)
     write_csv(check.claims, out / "claims.csv")
     for pair in check.pairs:
         write_text(dump_scenario(pair.baseline), out / "scenarios" / f"{pair.name}.baseline.yaml")
@@ -231,6 +235,19 @@ def _claim_check(experiment: Any, document: Any, path: Path, out: Path, started:
         write_text(updated, readme)
     _print_table(check.claims[check.claims["priority"] == "all"], f"Claim check '{experiment.name}': results in {out}")
     return EXIT_OK
+
+
+def _check_resumable(out: Path, inputs: dict[str, str], resume: bool) -> None:
+    """Record the inputs of a claim check; a resume must find the same inputs it was started with."""
+    import json
+
+    from citysim.results import write_json
+
+    record = out / "inputs.json"
+    if resume and record.is_file() and json.loads(record.read_text(encoding="utf-8")) != inputs:
+        raise InputError(out, "cannot resume: the experiment or scenario files changed since this folder was "
+                         "started (inputs.json differs); run without --resume to start afresh.")
+    write_json(inputs, record)
 
 
 def _attribution(spec: Any, document: Any, path: Path, out: Path, started: str) -> int:
@@ -372,7 +389,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "compare":
             return _compare(args.baseline, args.smart, args.replications, args.seed, args.out)
         if args.command == "experiment":
-            return _experiment(args.experiment, args.out, args.update_readme, args.workers)
+            return _experiment(args.experiment, args.out, args.update_readme, args.workers, args.resume)
         if args.command == "plot":
             return _plot(args.folder, args.include)
         if args.command == "levers":

@@ -120,13 +120,26 @@ def pairs_of(experiment: Experiment, experiment_path: Path) -> list[Pair]:
 
 
 class ResultFiles:
-    """runs.csv and the chart tables, appended as each run finishes (nothing finished is lost)."""
+    """runs.csv and the chart tables, appended as each run finishes (nothing finished is lost).
 
-    def __init__(self, out: Path) -> None:
-        self.runs = AppendingCsv(out / "runs.csv", RUN_COLUMNS)
-        self.hourly = AppendingCsv(out / EXTRA_FILES["hourly"], HOURLY_COLUMNS)
-        self.districts = AppendingCsv(out / EXTRA_FILES["districts"], DISTRICT_COLUMNS)
-        self.samples = AppendingCsv(out / EXTRA_FILES["samples"], SAMPLE_COLUMNS)
+    With `resume`, the runs already complete in every table of an interrupted folder are kept (and not
+    run again); rows of a run that was cut off part-way are dropped.
+    """
+
+    def __init__(self, out: Path, resume: bool = False) -> None:
+        names = {"runs": "runs.csv", **EXTRA_FILES}
+        columns = {"runs": RUN_COLUMNS, "hourly": HOURLY_COLUMNS, "districts": DISTRICT_COLUMNS,
+                   "samples": SAMPLE_COLUMNS}
+        previous = {name: _read_table(out / file) for name, file in names.items()} if resume else {}
+        done = _complete_runs(previous) if resume else set()
+        kept = {name: _keep(table, done) for name, table in previous.items()}
+        self.done_rows: dict[tuple[str, str, int], list[tuple[object, ...]]] = {}
+        runs_kept = kept.get("runs")
+        if runs_kept is not None:
+            for row in runs_kept.itertuples(index=False):
+                self.done_rows.setdefault((str(row[0]), str(row[1]), int(row[2])), []).append(tuple(row))
+        self.runs, self.hourly, self.districts, self.samples = (
+            AppendingCsv(out / names[name], columns[name], kept.get(name)) for name in names)
 
     def add(self, unit: UnitResult) -> None:
         self.runs.append(pd.DataFrame(unit.rows, columns=RUN_COLUMNS))
@@ -134,6 +147,41 @@ class ResultFiles:
         self.districts.append(unit.districts)
         if unit.samples is not None:
             self.samples.append(unit.samples)
+
+
+Key = tuple[str, str, int]
+
+
+def _read_table(path: Path) -> pd.DataFrame | None:
+    return pd.read_csv(path, dtype={"priority": str, "situation": str, "config": str}) if path.is_file() else None
+
+
+def _keys(table: pd.DataFrame | None) -> set[Key]:
+    if table is None or table.empty:
+        return set()
+    if "replication" not in table:  # samples: replication 0 only
+        pairs = table[["situation", "config"]].drop_duplicates().itertuples(index=False)
+        return {(str(s), str(c), 0) for s, c in pairs}
+    return {(str(s), str(c), int(r))
+            for s, c, r in table[["situation", "config", "replication"]].drop_duplicates().itertuples(index=False)}
+
+
+def _complete_runs(previous: dict[str, pd.DataFrame | None]) -> set[Key]:
+    """Runs present in runs.csv, hourly.csv and districts.csv (and samples.csv for replication 0)."""
+    done = _keys(previous["runs"]) & _keys(previous["hourly"]) & _keys(previous["districts"])
+    sampled = _keys(previous["samples"])
+    return {key for key in done if key[2] != 0 or key in sampled}
+
+
+def _keep(table: pd.DataFrame | None, done: set[Key]) -> pd.DataFrame | None:
+    if table is None:
+        return None
+    if "replication" in table:
+        keys = zip(table["situation"].astype(str), table["config"].astype(str), table["replication"].astype(int),
+                   strict=True)
+    else:
+        keys = zip(table["situation"].astype(str), table["config"].astype(str), [0] * len(table), strict=True)
+    return table[[key in done for key in keys]]
 
 
 @dataclass(frozen=True)
@@ -190,6 +238,9 @@ def run_pair(pair: Pair, experiment: Experiment, files: ResultFiles, executor: E
         jobs = [(scenario, (pair.name, config, k), experiment.seed, experiment.metrics, experiment.by_priority)
                 for k in range(replication, stop) for config, scenario in ((BASELINE, pair.baseline),
                                                                            (SMART, pair.smart))]
+        for job in [j for j in jobs if j[1] in files.done_rows]:  # finished before an interruption
+            rows += files.done_rows[job[1]]
+            jobs.remove(job)
         if executor is None:
             units = (run_unit(*job) for job in jobs)
         else:
@@ -235,11 +286,12 @@ class ClaimCheck:
 
 
 def run_claim_check(experiment: Experiment, experiment_path: Path, out: Path, workers: int = 1,
-                    progress: Callable[[str], None] = print) -> ClaimCheck:
-    """Every situation of the experiment, then the claims table; `workers` > 1 runs in a process pool."""
+                    resume: bool = False, progress: Callable[[str], None] = print) -> ClaimCheck:
+    """Every situation of the experiment, then the claims table; `workers` > 1 runs in a process pool;
+    `resume` keeps the runs an interrupted experiment finished in `out`."""
     started = time.perf_counter()
     pairs = pairs_of(experiment, experiment_path)
-    files = ResultFiles(out)
+    files = ResultFiles(out, resume)
     parts = []
     with ExitStack() as stack:
         executor = stack.enter_context(ProcessPoolExecutor(max_workers=workers)) if workers > 1 else None

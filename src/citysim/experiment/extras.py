@@ -27,10 +27,12 @@ EXTRA_FILES = {"hourly": "hourly.csv", "districts": "districts.csv", "samples": 
 class AppendingCsv:
     """A CSV file written header first, then appended to as results arrive."""
 
-    def __init__(self, path: Path, columns: list[str]) -> None:
+    def __init__(self, path: Path, columns: list[str], keep: pd.DataFrame | None = None) -> None:
+        """Start the file afresh, with the rows of `keep` (kept from an interrupted run) if given."""
         self.path = path
         self.columns = columns
-        pd.DataFrame(columns=columns).to_csv(path, index=False)
+        start = keep[columns] if keep is not None else pd.DataFrame(columns=columns)
+        start.to_csv(path, index=False)
 
     def append(self, frame: pd.DataFrame) -> None:
         frame[self.columns].to_csv(self.path, mode="a", header=False, index=False)
