@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import textwrap
 
+import pytest
+
 from citysim.cli import EXIT_OK, main
 
 SMART = "extends: scenario.yaml\nname: small-smart\nlevers:\n  command_centre: {strength: 0.34}\n"
@@ -77,3 +79,26 @@ def test_resume_refuses_changed_inputs(scenario_file, write_yaml, tmp_path):
     assert main(["experiment", str(path), "--out", str(out)]) == EXIT_OK
     write_yaml("smart.yaml", SMART.replace("0.34", "0.2"))
     assert main(["experiment", str(path), "--out", str(out), "--resume"]) == EXIT_BAD_INPUT
+
+
+def test_dask_local_cluster_writes_the_same_files(scenario_file, write_yaml, tmp_path):
+    """On a real Dask LocalCluster (2 worker processes on loopback) the files equal the serial run's."""
+    pytest.importorskip("distributed")
+    write_yaml("smart.yaml", SMART)
+    path = write_yaml("experiment.yaml", EXPERIMENT)
+    serial, dask = tmp_path / "serial", tmp_path / "dask"
+    assert main(["experiment", str(path), "--out", str(serial)]) == EXIT_OK
+    assert main(["experiment", str(path), "--out", str(dask), "--executor", "dask", "--workers", "2"]) == EXIT_OK
+    for name in ("runs.csv", "claims.csv", "hourly.csv", "districts.csv", "samples.csv"):
+        assert (dask / name).read_bytes() == (serial / name).read_bytes(), name
+
+
+def test_unreachable_scheduler_is_an_input_error(scenario_file, write_yaml, tmp_path):
+    """A --scheduler nobody listens on is a clear error (exit 2), not a traceback."""
+    pytest.importorskip("distributed")
+    from citysim.cli import EXIT_BAD_INPUT
+
+    write_yaml("smart.yaml", SMART)
+    path = write_yaml("experiment.yaml", EXPERIMENT)
+    code = main(["experiment", str(path), "--out", str(tmp_path / "x"), "--scheduler", "tcp://127.0.0.1:9"])
+    assert code == EXIT_BAD_INPUT

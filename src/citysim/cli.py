@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,11 @@ def _parser() -> argparse.ArgumentParser:
     experiment.add_argument("--out", type=Path, default=None, help="results folder (default: results/<name>)")
     experiment.add_argument("--workers", type=_positive_int, default=1,
                             help="(claim check) worker processes; results are identical for any number")
+    experiment.add_argument("--executor", choices=["local", "dask"], default="local",
+                            help="(claim check) local: this machine's processes (--workers); dask: a Dask "
+                                 "LocalCluster of --workers processes, or the cluster at --scheduler")
+    experiment.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                            help="(claim check) a running Dask scheduler, e.g. tcp://host:8786")
     experiment.add_argument("--resume", action="store_true",
                             help="(claim check) keep the runs an interrupted experiment finished in --out")
     experiment.add_argument("--update-readme", type=Path, default=None, metavar="README",
@@ -175,7 +181,7 @@ def _compare(baseline_path: Path, smart_path: Path, replications: int, seed: int
 
 
 def _experiment(path: Path, out: Path | None, readme: Path | None = None, workers: int = 1,
-                resume: bool = False) -> int:
+                resume: bool = False, scheduler: str | None = None, dask: bool = False) -> int:
     from citysim.experiment.config import Experiment, Sensitivity, load_experiment
     from citysim.manifest import utc_now
     from citysim.results import prepare_output_folder
@@ -185,14 +191,37 @@ def _experiment(path: Path, out: Path | None, readme: Path | None = None, worker
     out = out if out is not None else Path("results") / experiment.name
     prepare_output_folder(out)
     if isinstance(experiment, Experiment):
+        if dask:
+            with _dask_executor(workers, scheduler) as executor:
+                return _claim_check(experiment, document, path, out, started, readme, workers, resume, executor)
         return _claim_check(experiment, document, path, out, started, readme, workers, resume)
     if isinstance(experiment, Sensitivity):
         return _sensitivity(experiment, document, path, out, started)
     return _attribution(experiment, document, path, out, started)
 
 
+@contextmanager
+def _dask_executor(workers: int, scheduler: str | None) -> Iterator[Any]:
+    """A concurrent.futures executor on a Dask cluster: the one at `scheduler`, or a LocalCluster."""
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise InputError(None, "the Dask executor needs the optional extra: pip install 'citysim[dask]'.") from None
+    if scheduler is not None:
+        try:
+            client = Client(scheduler, timeout="10s")
+        except OSError as exc:
+            raise InputError(None, f"cannot reach the Dask scheduler at {scheduler} ({exc}).") from None
+        with client:
+            yield client.get_executor()
+        return
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None) as cluster, Client(cluster) as client:
+        yield client.get_executor()
+
+
 def _claim_check(experiment: Any, document: Any, path: Path, out: Path, started: str, readme: Path | None,
-                 workers: int, resume: bool) -> int:
+                 workers: int, resume: bool, executor: Any = None) -> int:
     from citysim.config import dump_scenario
     from citysim.experiment.claims import run_claim_check
     from citysim.experiment.config import input_hashes
@@ -207,7 +236,7 @@ def _claim_check(experiment: Any, document: Any, path: Path, out: Path, started:
                 or README_END not in readme.read_text(encoding="utf-8"):
             raise InputError(readme, f"expected a file with a {README_START} ... {README_END} block to update.")
     _check_resumable(out, input_hashes(experiment, path, document), resume)
-    check = run_claim_check(experiment, path, out, workers, resume)
+    check = run_claim_check(experiment, path, out, workers, resume, executor=executor)
     write_csv(check.claims, out / "claims.csv")
     for pair in check.pairs:
         write_text(dump_scenario(pair.baseline), out / "scenarios" / f"{pair.name}.baseline.yaml")
@@ -389,7 +418,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "compare":
             return _compare(args.baseline, args.smart, args.replications, args.seed, args.out)
         if args.command == "experiment":
-            return _experiment(args.experiment, args.out, args.update_readme, args.workers, args.resume)
+            dask = args.executor == "dask" or args.scheduler is not None
+            return _experiment(args.experiment, args.out, args.update_readme, args.workers, args.resume,
+                               args.scheduler if dask else None, dask)
         if args.command == "plot":
             return _plot(args.folder, args.include)
         if args.command == "levers":

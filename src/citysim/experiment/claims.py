@@ -286,15 +286,18 @@ class ClaimCheck:
 
 
 def run_claim_check(experiment: Experiment, experiment_path: Path, out: Path, workers: int = 1,
-                    resume: bool = False, progress: Callable[[str], None] = print) -> ClaimCheck:
-    """Every situation of the experiment, then the claims table; `workers` > 1 runs in a process pool;
-    `resume` keeps the runs an interrupted experiment finished in `out`."""
+                    resume: bool = False, progress: Callable[[str], None] = print,
+                    executor: Executor | None = None) -> ClaimCheck:
+    """Every situation of the experiment, then the claims table. Runs go to `executor` if given (a Dask
+    client's executor, say), else to a process pool when `workers` > 1, else run here; `resume` keeps
+    the runs an interrupted experiment finished in `out`."""
     started = time.perf_counter()
     pairs = pairs_of(experiment, experiment_path)
     files = ResultFiles(out, resume)
     parts = []
     with ExitStack() as stack:
-        executor = stack.enter_context(ProcessPoolExecutor(max_workers=workers)) if workers > 1 else None
+        if executor is None and workers > 1:
+            executor = stack.enter_context(ProcessPoolExecutor(max_workers=workers))
         for pair in pairs:
             progress(f"situation {pair.name}: baseline {pair.baseline.name} vs smart levers")
             parts.append(run_pair(pair, experiment, files, executor, progress))
