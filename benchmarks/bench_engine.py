@@ -1,8 +1,9 @@
-"""Engine benchmark: citysim's M/M/c verification scenario against an idiomatic raw-SimPy M/M/c.
+"""Engine benchmark: citysim's M/M/c verification scenario against an idiomatic raw-SimPy M/M/c and
+against Ciw (if installed: pip install -e '.[bench]').
 
-Both simulate the same queue (c = 10 units, 1/mu = 30 min, rho = 0.8) for the same simulated time in
-the same process, alternating, several rounds; we report customers per second (median of rounds) and
-the ratio citysim / raw SimPy. Ratios measured in one run are robust to a noisy shared machine.
+All simulate the same queue (c = 10 units, 1/mu = 30 min, rho = 0.8) for the same simulated time in
+the same process, alternating, several rounds; we report customers per second (median of rounds),
+peak memory (tracemalloc) and the ratios. Ratios measured in one run are robust to a noisy machine.
 
 Run: python benchmarks/bench_engine.py [--days 100] [--rounds 5]
 """
@@ -49,6 +50,32 @@ def raw_simpy_mmc(days: float, servers: int, mean_service_min: float, arrivals_p
     return len(waits)
 
 
+def ciw_mmc(days: float, servers: int, mean_service_min: float, arrivals_per_day: float, seed: int) -> int:
+    """The same M/M/c in Ciw (exponential arrivals and service, one node)."""
+    import ciw
+
+    network = ciw.create_network(
+        arrival_distributions=[ciw.dists.Exponential(rate=arrivals_per_day / 1440.0)],
+        service_distributions=[ciw.dists.Exponential(rate=1.0 / mean_service_min)],
+        number_of_servers=[servers],
+    )
+    ciw.seed(seed)
+    simulation = ciw.Simulation(network)
+    simulation.simulate_until_max_time(days * 1440.0)
+    return len(simulation.get_all_records())
+
+
+def peak_mib(function: object, *args: object) -> float:
+    """Peak traced memory of one call, in MiB."""
+    import tracemalloc
+
+    tracemalloc.start()
+    function(*args)  # type: ignore[operator]
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak / 2**20
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--days", type=float, default=100.0)
@@ -61,7 +88,13 @@ def main() -> None:
     servers = scenario.districts[0].units
     mean_service = scenario.demand.categories["job"].scene.mean
 
-    citysim_rates, engine_rates, raw_rates = [], [], []
+    try:
+        import ciw  # noqa: F401
+
+        have_ciw = True
+    except ImportError:
+        have_ciw = False
+    citysim_rates, engine_rates, raw_rates, ciw_rates = [], [], [], []
     for round_ in range(args.rounds):
         start = time.perf_counter()
         result = simulate_one(scenario, round_)
@@ -77,6 +110,11 @@ def main() -> None:
         served = raw_simpy_mmc(args.days, servers, mean_service, scenario.demand.calls_per_day, seed=round_)
         raw_rates.append(served / (time.perf_counter() - start))
 
+        if have_ciw:
+            start = time.perf_counter()
+            served = ciw_mmc(args.days, servers, mean_service, scenario.demand.calls_per_day, seed=round_)
+            ciw_rates.append(served / (time.perf_counter() - start))
+
     c, e, r = (statistics.median(x) for x in (citysim_rates, engine_rates, raw_rates))
     print(f"M/M/{servers}, rho 0.8, {args.days:g} simulated days, median of {args.rounds} rounds")
     print(f"machine: {platform.machine()}, {platform.python_implementation()} {platform.python_version()}, "
@@ -86,6 +124,16 @@ def main() -> None:
     print(f"{'citysim (after draws)':<26}{e:>14,.0f}")
     print(f"{'raw SimPy (Resource)':<26}{r:>14,.0f}")
     print(f"ratio citysim / raw SimPy: {c / r:.2f} full pipeline, {e / r:.2f} after draws (target >= 1.0)")
+    memory = {"citysim": peak_mib(simulate_one, scenario, 0),
+              "raw SimPy": peak_mib(raw_simpy_mmc, args.days, servers, mean_service, scenario.demand.calls_per_day, 0)}
+    if have_ciw:
+        w = statistics.median(ciw_rates)
+        print(f"{'Ciw':<26}{w:>14,.0f}")
+        print(f"ratio citysim / Ciw: {c / w:.2f} full pipeline (target >= 2.5)")
+        memory["Ciw"] = peak_mib(ciw_mmc, args.days, servers, mean_service, scenario.demand.calls_per_day, 0)
+    else:
+        print("Ciw not installed (pip install -e '.[bench]'): peer comparison skipped")
+    print("peak memory (MiB, tracemalloc): " + ", ".join(f"{k} {v:.1f}" for k, v in memory.items()))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,81 @@
+"""Parallel benchmark: a claim check with 1 and 2 local workers, and the per-task overhead of the
+process pool and of a Dask LocalCluster (if installed), measured in one run.
+
+The experiment is the default claim check cut to two situations (weekday, heavy rain) and a fixed
+4 replication pairs each, so both runs do the same 16 simulations.
+Run: python benchmarks/bench_parallel.py
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import tempfile
+import time
+from concurrent.futures import Executor, ProcessPoolExecutor
+from pathlib import Path
+
+import yaml
+
+from citysim.experiment.claims import run_claim_check
+from citysim.experiment.config import load_experiment
+
+ROOT = Path(__file__).resolve().parents[1]
+TASKS = 200
+
+
+def _nothing(value: int) -> int:
+    return value
+
+
+def overhead_ms(executor: Executor) -> float:
+    """Mean wall milliseconds per trivial task submitted and collected."""
+    list(executor.map(_nothing, range(10)))  # warm up
+    start = time.perf_counter()
+    for future in [executor.submit(_nothing, i) for i in range(TASKS)]:
+        future.result()
+    return 1000.0 * (time.perf_counter() - start) / TASKS
+
+
+def experiment_file(folder: Path) -> Path:
+    spec = yaml.safe_load((ROOT / "experiments" / "claim_check.yaml").read_text(encoding="utf-8"))
+    spec["situations"] = [s for s in spec["situations"] if s["name"] in ("weekday", "heavy rain")]
+    for situation in spec["situations"]:
+        situation["scenario"] = str((ROOT / "experiments" / situation["scenario"]).resolve())
+    spec["smart_levers"] = str((ROOT / "experiments" / spec["smart_levers"]).resolve())
+    spec["replications"] = {"min": 4, "max": 4, "batch": 1, "target_half_width_pct": 100.0}
+    path = folder / "bench.yaml"
+    path.write_text(yaml.safe_dump(spec), encoding="utf-8")
+    return path
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        path = experiment_file(folder)
+        experiment, _ = load_experiment(path)
+        seconds = {}
+        for workers in (1, 2):
+            out = folder / f"w{workers}"
+            out.mkdir()
+            start = time.perf_counter()
+            run_claim_check(experiment, path, out, workers=workers, progress=lambda _m: None)
+            seconds[workers] = time.perf_counter() - start
+        identical = (folder / "w1" / "runs.csv").read_bytes() == (folder / "w2" / "runs.csv").read_bytes()
+    print(f"claim check, 2 situations x 4 pairs (16 simulations); {platform.machine()}, {os.cpu_count()} CPUs")
+    print(f"1 worker {seconds[1]:.1f} s, 2 workers {seconds[2]:.1f} s: speed-up {seconds[1] / seconds[2]:.2f}x "
+          f"(target >= 1.8x); results identical: {identical}")
+    with ProcessPoolExecutor(max_workers=2) as pool:
+        print(f"per-task overhead, process pool: {overhead_ms(pool):.2f} ms")
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        print("Dask not installed (pip install -e '.[dask]'): Dask overhead skipped")
+        return
+    with LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        print(f"per-task overhead, Dask LocalCluster: {overhead_ms(client.get_executor()):.2f} ms")
+
+
+if __name__ == "__main__":
+    main()
