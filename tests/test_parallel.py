@@ -102,3 +102,27 @@ def test_unreachable_scheduler_is_an_input_error(scenario_file, write_yaml, tmp_
     path = write_yaml("experiment.yaml", EXPERIMENT)
     code = main(["experiment", str(path), "--out", str(tmp_path / "x"), "--scheduler", "tcp://127.0.0.1:9"])
     assert code == EXIT_BAD_INPUT
+
+
+def test_a_failing_run_is_reported_and_the_others_complete(scenario_file, write_yaml, tmp_path, monkeypatch):
+    """A run that raises is listed in failures.csv with its situation, replication and seed; the rest finish."""
+    import citysim.experiment.claims as claims_module
+    from citysim.cli import EXIT_RUNS_FAILED
+
+    original = claims_module.simulate_one
+
+    def flaky(scenario, replication, seed=None):
+        if replication == 1 and scenario.levers.command_centre is not None:
+            raise RuntimeError("injected fault")
+        return original(scenario, replication, seed)
+
+    monkeypatch.setattr(claims_module, "simulate_one", flaky)
+    write_yaml("smart.yaml", SMART)
+    path = write_yaml("experiment.yaml", EXPERIMENT)
+    out = tmp_path / "out"
+    assert main(["experiment", str(path), "--out", str(out)]) == EXIT_RUNS_FAILED
+    failures = (out / "failures.csv").read_text(encoding="utf-8")
+    assert "ordinary,smart,1,77,RuntimeError: injected fault" in failures
+    runs = (out / "runs.csv").read_text(encoding="utf-8")
+    assert "ordinary,smart,0," in runs and "ordinary,smart,2," in runs and "ordinary,baseline,1," in runs
+    assert (out / "claims.csv").is_file() and (out / "manifest.json").is_file()

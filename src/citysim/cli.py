@@ -11,7 +11,7 @@ from typing import Any
 
 from citysim.errors import InputError
 
-EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 2, 130
+EXIT_OK, EXIT_BAD_INPUT, EXIT_RUNS_FAILED, EXIT_INTERRUPTED = 0, 2, 3, 130
 
 #: The KPIs the `run` command prints (priority "all").
 HEADLINE_KPIS = [
@@ -238,6 +238,13 @@ def _claim_check(experiment: Any, document: Any, path: Path, out: Path, started:
     _check_resumable(out, input_hashes(experiment, path, document), resume)
     check = run_claim_check(experiment, path, out, workers, resume, executor=executor)
     write_csv(check.claims, out / "claims.csv")
+    if check.failures:
+        from citysim.experiment.claims import failures_frame
+
+        write_csv(failures_frame(check.failures), out / "failures.csv")
+        for failure in check.failures:
+            print(f"run failed: situation '{failure.situation}', {failure.config}, replication "
+                  f"{failure.replication}, seed {failure.seed}: {failure.error}", file=sys.stderr)
     for pair in check.pairs:
         write_text(dump_scenario(pair.baseline), out / "scenarios" / f"{pair.name}.baseline.yaml")
         write_text(dump_scenario(pair.smart), out / "scenarios" / f"{pair.name}.smart.yaml")
@@ -263,6 +270,10 @@ def _claim_check(experiment: Any, document: Any, path: Path, out: Path, started:
             raise InputError(readme, f"cannot update the claims table: {exc}.") from None
         write_text(updated, readme)
     _print_table(check.claims[check.claims["priority"] == "all"], f"Claim check '{experiment.name}': results in {out}")
+    if check.failures:
+        print(f"{len(check.failures)} run(s) failed (failures.csv); the claims use the pairs that completed.",
+              file=sys.stderr)
+        return EXIT_RUNS_FAILED
     return EXIT_OK
 
 

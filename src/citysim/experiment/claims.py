@@ -12,8 +12,9 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -223,11 +224,36 @@ def _paired(runs: pd.DataFrame, metric: str, priority: str) -> tuple[np.ndarray,
     return table[BASELINE].to_numpy(dtype=np.float64), table[SMART].to_numpy(dtype=np.float64)
 
 
+@dataclass(frozen=True)
+class Failure:
+    """A run that raised: which one, with what seed, and why."""
+
+    situation: str
+    config: str
+    replication: int
+    seed: int
+    error: str
+
+
+def _collect(jobs: list[tuple[Any, ...]], executor: Executor | None, failures: list[Failure]) -> list[UnitResult]:
+    """Run the jobs (here or on the executor); a job that raises becomes a Failure, the others complete."""
+    futures = [executor.submit(run_unit, *job) for job in jobs] if executor is not None else []
+    results = []
+    for index, job in enumerate(jobs):
+        try:
+            results.append(futures[index].result() if executor is not None else run_unit(*job))
+        except Exception as exc:
+            situation, config, replication = job[1]
+            failures.append(Failure(situation, config, replication, job[2], f"{type(exc).__name__}: {exc}"))
+    return results
+
+
 def run_pair(pair: Pair, experiment: Experiment, files: ResultFiles, executor: Executor | None = None,
-             progress: Callable[[str], None] = print) -> pd.DataFrame:
+             progress: Callable[[str], None] = print, failures: list[Failure] | None = None) -> pd.DataFrame:
     """Replicate one situation until precise enough (or at the maximum); return its run rows. With an
     executor, each batch's runs go out in parallel and come back in submission order, so the files are
-    the same whichever worker finished first."""
+    the same whichever worker finished first. Runs that raise are added to `failures`."""
+    failures = failures if failures is not None else []
     rule = experiment.replications
     rows: list[tuple[object, ...]] = []
     replication = 0
@@ -241,12 +267,7 @@ def run_pair(pair: Pair, experiment: Experiment, files: ResultFiles, executor: E
         for job in [j for j in jobs if j[1] in files.done_rows]:  # finished before an interruption
             rows += files.done_rows[job[1]]
             jobs.remove(job)
-        if executor is None:
-            units = (run_unit(*job) for job in jobs)
-        else:
-            futures = [executor.submit(run_unit, *job) for job in jobs]
-            units = (future.result() for future in futures)
-        for unit in units:
+        for unit in _collect(jobs, executor, failures):
             files.add(unit)
             rows += unit.rows
             if unit.rows and unit.rows[0][1] == SMART:
@@ -283,6 +304,7 @@ class ClaimCheck:
     claims: pd.DataFrame
     pairs: list[Pair]
     wall_seconds: float
+    failures: list[Failure]
 
 
 def run_claim_check(experiment: Experiment, experiment_path: Path, out: Path, workers: int = 1,
@@ -295,12 +317,18 @@ def run_claim_check(experiment: Experiment, experiment_path: Path, out: Path, wo
     pairs = pairs_of(experiment, experiment_path)
     files = ResultFiles(out, resume)
     parts = []
+    failures: list[Failure] = []
     with ExitStack() as stack:
         if executor is None and workers > 1:
             executor = stack.enter_context(ProcessPoolExecutor(max_workers=workers))
         for pair in pairs:
             progress(f"situation {pair.name}: baseline {pair.baseline.name} vs smart levers")
-            parts.append(run_pair(pair, experiment, files, executor, progress))
+            parts.append(run_pair(pair, experiment, files, executor, progress, failures))
     runs = pd.concat(parts, ignore_index=True)
     claims = claims_table(runs, experiment.metrics, experiment.confidence)
-    return ClaimCheck(runs, claims, pairs, time.perf_counter() - started)
+    return ClaimCheck(runs, claims, pairs, time.perf_counter() - started, failures)
+
+
+def failures_frame(failures: list[Failure]) -> pd.DataFrame:
+    """failures.csv: one row per run that raised."""
+    return pd.DataFrame([asdict(f) for f in failures], columns=["situation", "config", "replication", "seed", "error"])
