@@ -40,8 +40,8 @@ LONG = EXPERIMENT.replace("name: parallel-check", "name: resume-check").replace(
     "replications: {min: 30, max: 30, batch: 1, target_half_width_pct: 0.01}")
 
 
-def _data_lines(path) -> int:
-    return sum(1 for _ in path.open(encoding="utf-8")) - 1 if path.is_file() else 0
+def _stored_runs(folder) -> int:
+    return len(list((folder / "units").glob("*.unit"))) if (folder / "units").is_dir() else 0
 
 
 def test_killed_experiment_resumes_to_the_same_tables(scenario_file, write_yaml, tmp_path):
@@ -58,12 +58,12 @@ def test_killed_experiment_resumes_to_the_same_tables(scenario_file, write_yaml,
     process = subprocess.Popen([sys.executable, "-m", "citysim.cli", "experiment", str(path), "--out", str(cut)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
-    while _data_lines(cut / "runs.csv") < 20 and process.poll() is None and time.monotonic() < deadline:
+    while _stored_runs(cut) < 20 and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.01)
     process.send_signal(signal.SIGKILL)
     process.wait()
     assert not (cut / "manifest.json").exists(), "killed before it finished: the folder must not look complete"
-    assert 0 < _data_lines(cut / "runs.csv") < _data_lines(whole / "runs.csv")
+    assert 0 < _stored_runs(cut) < _stored_runs(whole)
     assert main(["experiment", str(path), "--out", str(cut), "--resume"]) == EXIT_OK
     for name in ("runs.csv", "claims.csv", "hourly.csv", "districts.csv", "samples.csv"):
         assert (cut / name).read_bytes() == (whole / name).read_bytes(), name
@@ -106,17 +106,17 @@ def test_unreachable_scheduler_is_an_input_error(scenario_file, write_yaml, tmp_
 
 def test_a_failing_run_is_reported_and_the_others_complete(scenario_file, write_yaml, tmp_path, monkeypatch):
     """A run that raises is listed in failures.csv with its situation, replication and seed; the rest finish."""
-    import citysim.experiment.claims as claims_module
+    import citysim.experiment.unit as unit_module
     from citysim.cli import EXIT_RUNS_FAILED
 
-    original = claims_module.simulate_one
+    original = unit_module.simulate_one
 
     def flaky(scenario, replication, seed=None):
         if replication == 1 and scenario.levers.command_centre is not None:
             raise RuntimeError("injected fault")
         return original(scenario, replication, seed)
 
-    monkeypatch.setattr(claims_module, "simulate_one", flaky)
+    monkeypatch.setattr(unit_module, "simulate_one", flaky)
     write_yaml("smart.yaml", SMART)
     path = write_yaml("experiment.yaml", EXPERIMENT)
     out = tmp_path / "out"

@@ -1,13 +1,12 @@
 """The claim check: each situation's baseline and smart twin, replication by replication (common
 random numbers), until the reductions are precise enough; then the claims table with verdicts.
 
-Rows are written to `runs.csv` (and the chart tables of `extras.py`) as each run finishes, so an
-interrupted experiment loses nothing already finished (resuming from them is the scale issue's work).
+Each run is stored as it finishes (`store.py`), so an interrupted experiment loses nothing already
+finished and `--resume` carries on from it; the tables are assembled from the store at the end.
 """
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -24,40 +23,16 @@ from citysim.config import Scenario, load_scenario
 from citysim.config.schema import Levers, cross_field_problems
 from citysim.errors import InputError
 from citysim.experiment.config import Experiment, Metric, resolve
-from citysim.experiment.extras import (
-    DISTRICT_COLUMNS,
-    EXTRA_FILES,
-    HOURLY_COLUMNS,
-    SAMPLE_COLUMNS,
-    AppendingCsv,
-    district_table,
-    hourly_table,
-    sample_table,
-)
 from citysim.experiment.stats import paired_reduction, verdict
+from citysim.experiment.store import UnitStore
+from citysim.experiment.unit import RUN_COLUMNS, Key, UnitResult, metric_rows, run_unit
 from citysim.model import simulate_one
 
-RUN_COLUMNS = ["situation", "config", "replication", "metric", "priority", "value_min", "incidents"]
 CLAIM_COLUMNS = [
     "scenario", "metric", "priority", "baseline_mean_min", "smart_mean_min", "reduction_pct", "ci_low_pct",
     "ci_high_pct", "claimed_pct", "verdict", "replications",
 ]
 BASELINE, SMART = "baseline", "smart"
-
-
-def metric_rows(incidents: pd.DataFrame, metrics: list[Metric], by_priority: bool) -> list[tuple[str, str, float, int]]:
-    """(metric, priority, mean minutes, incidents) for one run: police cases (incidents sent a unit)
-    reported after the warm-up that have both of the metric's times."""
-    counted = incidents[~incidents["warmup"] & (incidents["n_units"] > 0)]
-    rows = []
-    for metric in metrics:
-        values = (counted[metric.end] - counted[metric.start]).dropna()
-        rows.append((metric.name, "all", float(values.mean()) if len(values) else math.nan, int(values.size)))
-        if by_priority:
-            priorities = counted.loc[values.index, "priority"]
-            for priority, group in values.groupby(priorities):
-                rows.append((metric.name, str(priority), float(group.mean()), int(group.size)))
-    return rows
 
 
 @dataclass(frozen=True)
@@ -120,93 +95,6 @@ def pairs_of(experiment: Experiment, experiment_path: Path) -> list[Pair]:
     return pairs
 
 
-class ResultFiles:
-    """runs.csv and the chart tables, appended as each run finishes (nothing finished is lost).
-
-    With `resume`, the runs already complete in every table of an interrupted folder are kept (and not
-    run again); rows of a run that was cut off part-way are dropped.
-    """
-
-    def __init__(self, out: Path, resume: bool = False) -> None:
-        names = {"runs": "runs.csv", **EXTRA_FILES}
-        columns = {"runs": RUN_COLUMNS, "hourly": HOURLY_COLUMNS, "districts": DISTRICT_COLUMNS,
-                   "samples": SAMPLE_COLUMNS}
-        previous = {name: _read_table(out / file) for name, file in names.items()} if resume else {}
-        done = _complete_runs(previous) if resume else set()
-        kept = {name: _keep(table, done) for name, table in previous.items()}
-        self.done_rows: dict[tuple[str, str, int], list[tuple[object, ...]]] = {}
-        runs_kept = kept.get("runs")
-        if runs_kept is not None:
-            for row in runs_kept.itertuples(index=False):
-                self.done_rows.setdefault((str(row[0]), str(row[1]), int(row[2])), []).append(tuple(row))
-        self.runs, self.hourly, self.districts, self.samples = (
-            AppendingCsv(out / names[name], columns[name], kept.get(name)) for name in names)
-
-    def add(self, unit: UnitResult) -> None:
-        self.runs.append(pd.DataFrame(unit.rows, columns=RUN_COLUMNS))
-        self.hourly.append(unit.hourly)
-        self.districts.append(unit.districts)
-        if unit.samples is not None:
-            self.samples.append(unit.samples)
-
-
-Key = tuple[str, str, int]
-
-
-def _read_table(path: Path) -> pd.DataFrame | None:
-    return pd.read_csv(path, dtype={"priority": str, "situation": str, "config": str}) if path.is_file() else None
-
-
-def _keys(table: pd.DataFrame | None) -> set[Key]:
-    if table is None or table.empty:
-        return set()
-    if "replication" not in table:  # samples: replication 0 only
-        pairs = table[["situation", "config"]].drop_duplicates().itertuples(index=False)
-        return {(str(s), str(c), 0) for s, c in pairs}
-    return {(str(s), str(c), int(r))
-            for s, c, r in table[["situation", "config", "replication"]].drop_duplicates().itertuples(index=False)}
-
-
-def _complete_runs(previous: dict[str, pd.DataFrame | None]) -> set[Key]:
-    """Runs present in runs.csv, hourly.csv and districts.csv (and samples.csv for replication 0)."""
-    done = _keys(previous["runs"]) & _keys(previous["hourly"]) & _keys(previous["districts"])
-    sampled = _keys(previous["samples"])
-    return {key for key in done if key[2] != 0 or key in sampled}
-
-
-def _keep(table: pd.DataFrame | None, done: set[Key]) -> pd.DataFrame | None:
-    if table is None:
-        return None
-    if "replication" in table:
-        keys = zip(table["situation"].astype(str), table["config"].astype(str), table["replication"].astype(int),
-                   strict=True)
-    else:
-        keys = zip(table["situation"].astype(str), table["config"].astype(str), [0] * len(table), strict=True)
-    return table[[key in done for key in keys]]
-
-
-@dataclass(frozen=True)
-class UnitResult:
-    """What one run (situation, configuration, replication) contributes to the results folder."""
-
-    rows: list[tuple[object, ...]]
-    hourly: pd.DataFrame
-    districts: pd.DataFrame
-    samples: pd.DataFrame | None
-
-
-def run_unit(scenario: Scenario, keys: tuple[str, str, int], seed: int, metrics: list[Metric],
-             by_priority: bool) -> UnitResult:
-    """Simulate one run and reduce it to its tables (a top-level function, so worker processes can run it;
-    its seed is fixed before it is handed out, so the result does not depend on who runs it)."""
-    situation, config, replication = keys
-    result = simulate_one(scenario, replication, seed)
-    rows: list[tuple[object, ...]] = [(situation, config, replication, m, p, v, n)
-                                      for m, p, v, n in metric_rows(result.logs.incidents, metrics, by_priority)]
-    samples = sample_table(result, metrics, situation, config) if replication == 0 else None
-    return UnitResult(rows, hourly_table(result, keys), district_table(result, keys), samples)
-
-
 def _precise_enough(runs: pd.DataFrame, experiment: Experiment) -> bool:
     for metric in experiment.metrics:
         b, s = _paired(runs, metric.name, "all")
@@ -235,43 +123,46 @@ class Failure:
     error: str
 
 
-def _collect(jobs: list[tuple[Any, ...]], executor: Executor | None, failures: list[Failure]) -> list[UnitResult]:
+def _collect(jobs: list[tuple[Any, ...]], executor: Executor | None, failures: list[Failure]) -> dict[Key, UnitResult]:
     """Run the jobs (here or on the executor); a job that raises becomes a Failure, the others complete."""
     futures = [executor.submit(run_unit, *job) for job in jobs] if executor is not None else []
-    results = []
+    results = {}
     for index, job in enumerate(jobs):
         try:
-            results.append(futures[index].result() if executor is not None else run_unit(*job))
+            results[job[1]] = futures[index].result() if executor is not None else run_unit(*job)
         except Exception as exc:
             situation, config, replication = job[1]
             failures.append(Failure(situation, config, replication, job[2], f"{type(exc).__name__}: {exc}"))
     return results
 
 
-def run_pair(pair: Pair, experiment: Experiment, files: ResultFiles, executor: Executor | None = None,
+def run_pair(pair: Pair, experiment: Experiment, store: UnitStore, executor: Executor | None = None,
              progress: Callable[[str], None] = print, failures: list[Failure] | None = None) -> pd.DataFrame:
-    """Replicate one situation until precise enough (or at the maximum); return its run rows. With an
-    executor, each batch's runs go out in parallel and come back in submission order, so the files are
-    the same whichever worker finished first. Runs that raise are added to `failures`."""
+    """Replicate one situation until precise enough (or at the maximum); return its run rows. Runs the
+    store already holds (an interrupted experiment's) are not run again; with an executor each batch
+    runs in parallel. Runs that raise are added to `failures`."""
     failures = failures if failures is not None else []
     rule = experiment.replications
     rows: list[tuple[object, ...]] = []
     replication = 0
     bar = tqdm(total=rule.max, desc=f"{pair.name}", unit="pair", leave=False, disable=None)
     while True:
-        target = replication + (rule.min if replication == 0 else rule.batch)
-        stop = min(target, rule.max)
+        stop = min(replication + (rule.min if replication == 0 else rule.batch), rule.max)
         jobs = [(scenario, (pair.name, config, k), experiment.seed, experiment.metrics, experiment.by_priority)
                 for k in range(replication, stop) for config, scenario in ((BASELINE, pair.baseline),
                                                                            (SMART, pair.smart))]
-        for job in [j for j in jobs if j[1] in files.done_rows]:  # finished before an interruption
-            rows += files.done_rows[job[1]]
-            jobs.remove(job)
-        for unit in _collect(jobs, executor, failures):
-            files.add(unit)
+        stored = {job[1]: store.get(job[1]) for job in jobs}
+        fresh = _collect([job for job in jobs if stored[job[1]] is None], executor, failures)
+        for job in jobs:  # in job order, so the tables do not depend on who finished first
+            key = job[1]
+            unit = stored[key] or fresh.get(key)
+            if unit is None:
+                continue
+            if key in fresh:
+                store.put(unit)
+            store.record(key)
             rows += unit.rows
-            if unit.rows and unit.rows[0][1] == SMART:
-                bar.update(1)
+        bar.update(stop - replication)
         replication = stop
         runs = pd.DataFrame(rows, columns=RUN_COLUMNS)
         if replication >= rule.max or _precise_enough(runs, experiment):
@@ -315,7 +206,7 @@ def run_claim_check(experiment: Experiment, experiment_path: Path, out: Path, wo
     the runs an interrupted experiment finished in `out`."""
     started = time.perf_counter()
     pairs = pairs_of(experiment, experiment_path)
-    files = ResultFiles(out, resume)
+    store = UnitStore(out, resume)
     parts = []
     failures: list[Failure] = []
     with ExitStack() as stack:
@@ -323,7 +214,8 @@ def run_claim_check(experiment: Experiment, experiment_path: Path, out: Path, wo
             executor = stack.enter_context(ProcessPoolExecutor(max_workers=workers))
         for pair in pairs:
             progress(f"situation {pair.name}: baseline {pair.baseline.name} vs smart levers")
-            parts.append(run_pair(pair, experiment, files, executor, progress, failures))
+            parts.append(run_pair(pair, experiment, store, executor, progress, failures))
+    store.write_tables()
     runs = pd.concat(parts, ignore_index=True)
     claims = claims_table(runs, experiment.metrics, experiment.confidence)
     return ClaimCheck(runs, claims, pairs, time.perf_counter() - started, failures)

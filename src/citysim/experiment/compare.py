@@ -5,8 +5,9 @@ from __future__ import annotations
 import pandas as pd
 
 from citysim.config import Scenario
-from citysim.experiment.claims import BASELINE, RUN_COLUMNS, SMART, claims_table, metric_rows
+from citysim.experiment.claims import BASELINE, SMART, claims_table
 from citysim.experiment.config import Metric
+from citysim.experiment.unit import RUN_COLUMNS, metric_rows
 from citysim.model import simulate_one
 
 #: The claim's metrics as DESIGN.md defines them by default.
