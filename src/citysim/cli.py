@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -64,8 +65,9 @@ def _parser() -> argparse.ArgumentParser:
     experiment = commands.add_parser("experiment", help="run an experiment file (the claim check)")
     experiment.add_argument("experiment", type=Path)
     experiment.add_argument("--out", type=Path, default=None, help="results folder (default: results/<name>)")
-    experiment.add_argument("--workers", type=_positive_int, default=1,
-                            help="(claim check) worker processes; results are identical for any number")
+    experiment.add_argument("--workers", type=_positive_int, default=os.cpu_count() or 1,
+                            help="(claim check) worker processes, default all cores; results are identical "
+                                 "for any number")
     experiment.add_argument("--executor", choices=["local", "dask"], default="local",
                             help="(claim check) local: this machine's processes (--workers); dask: a Dask "
                                  "LocalCluster of --workers processes, or the cluster at --scheduler")
