@@ -126,3 +126,26 @@ def test_a_failing_run_is_reported_and_the_others_complete(scenario_file, write_
     runs = (out / "runs.csv").read_text(encoding="utf-8")
     assert "ordinary,smart,0," in runs and "ordinary,smart,2," in runs and "ordinary,baseline,1," in runs
     assert (out / "claims.csv").is_file() and (out / "manifest.json").is_file()
+
+
+def test_attribution_is_the_same_on_one_or_two_workers(scenario_file, write_yaml, tmp_path):
+    """Attribution's replications run in parallel with identical Shapley values."""
+    write_yaml("smart.yaml", SMART.replace("command_centre: {strength: 0.34}",
+                                           "command_centre: {strength: 0.34}\n  mobile_terminals: {strength: 0.2}"))
+    path = write_yaml("attribution.yaml", textwrap.dedent("""\
+        kind: attribution
+        name: attr
+        seed: 3
+        situation: {name: small, scenario: scenario.yaml}
+        smart_levers: smart.yaml
+        groups: {centre: [command_centre], terminals: [mobile_terminals]}
+        method: exact
+        permutations: 1
+        replications: 3
+        metrics:
+          - {name: arrival, start: t_call, end: t_arrive, claimed_reduction_pct: 20}
+        """))
+    one, two = tmp_path / "one", tmp_path / "two"
+    assert main(["experiment", str(path), "--out", str(one), "--workers", "1"]) == EXIT_OK
+    assert main(["experiment", str(path), "--out", str(two), "--workers", "2"]) == EXIT_OK
+    assert (two / "attribution.csv").read_bytes() == (one / "attribution.csv").read_bytes()

@@ -6,7 +6,8 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -66,13 +67,13 @@ def _parser() -> argparse.ArgumentParser:
     experiment.add_argument("experiment", type=Path)
     experiment.add_argument("--out", type=Path, default=None, help="results folder (default: results/<name>)")
     experiment.add_argument("--workers", type=_positive_int, default=os.cpu_count() or 1,
-                            help="(claim check) worker processes, default all cores; results are identical "
+                            help="worker processes, default all cores; results are identical "
                                  "for any number")
     experiment.add_argument("--executor", choices=["local", "dask"], default="local",
-                            help="(claim check) local: this machine's processes (--workers); dask: a Dask "
+                            help="local: this machine's processes (--workers); dask: a Dask "
                                  "LocalCluster of --workers processes, or the cluster at --scheduler")
     experiment.add_argument("--scheduler", default=None, metavar="ADDRESS",
-                            help="(claim check) a running Dask scheduler, e.g. tcp://host:8786")
+                            help="a running Dask scheduler, e.g. tcp://host:8786")
     experiment.add_argument("--resume", action="store_true",
                             help="(claim check) keep the runs an interrupted experiment finished in --out")
     experiment.add_argument("--update-readme", type=Path, default=None, metavar="README",
@@ -197,9 +198,12 @@ def _experiment(path: Path, out: Path | None, readme: Path | None = None, worker
             with _dask_executor(workers, scheduler) as executor:
                 return _claim_check(experiment, document, path, out, started, readme, workers, resume, executor)
         return _claim_check(experiment, document, path, out, started, readme, workers, resume)
-    if isinstance(experiment, Sensitivity):
-        return _sensitivity(experiment, document, path, out, started)
-    return _attribution(experiment, document, path, out, started)
+    with ExitStack() as stack:  # attribution and sensitivity run their replications in parallel
+        executor = stack.enter_context(_dask_executor(workers, scheduler)) if dask else (
+            stack.enter_context(ProcessPoolExecutor(max_workers=workers)) if workers > 1 else None)
+        if isinstance(experiment, Sensitivity):
+            return _sensitivity(experiment, document, path, out, started, executor)
+        return _attribution(experiment, document, path, out, started, executor)
 
 
 @contextmanager
@@ -292,7 +296,7 @@ def _check_resumable(out: Path, inputs: dict[str, str], resume: bool) -> None:
     write_json(inputs, record)
 
 
-def _attribution(spec: Any, document: Any, path: Path, out: Path, started: str) -> int:
+def _attribution(spec: Any, document: Any, path: Path, out: Path, started: str, executor: Any) -> int:
     import pandas as pd
 
     from citysim.experiment.attribution import run_attribution
@@ -301,7 +305,7 @@ def _attribution(spec: Any, document: Any, path: Path, out: Path, started: str) 
     from citysim.manifest import build_manifest
     from citysim.results import write_csv, write_json
 
-    result = run_attribution(spec, path)
+    result = run_attribution(spec, path, executor=executor)
     write_csv(result.table, out / "attribution.csv")
     draw_folder(out)
     write_json(build_manifest(command=f"citysim experiment {path}", inputs=input_hashes(spec, path, document),
@@ -316,7 +320,7 @@ def _attribution(spec: Any, document: Any, path: Path, out: Path, started: str) 
     return EXIT_OK
 
 
-def _sensitivity(spec: Any, document: Any, path: Path, out: Path, started: str) -> int:
+def _sensitivity(spec: Any, document: Any, path: Path, out: Path, started: str, executor: Any) -> int:
     import pandas as pd
 
     from citysim.experiment.config import input_hashes
@@ -325,7 +329,7 @@ def _sensitivity(spec: Any, document: Any, path: Path, out: Path, started: str) 
     from citysim.manifest import build_manifest
     from citysim.results import write_csv, write_json
 
-    result = run_sensitivity(spec, path)
+    result = run_sensitivity(spec, path, executor=executor)
     write_csv(result.tornado, out / "sensitivity.csv")
     write_csv(result.search, out / "what_would_it_take.csv")
     draw_folder(out)

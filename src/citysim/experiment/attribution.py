@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
@@ -74,6 +75,7 @@ class _Game:
     smart_levers: Levers
     cache: dict[Coalition, dict[tuple[int, str], float]]
     bar: tqdm
+    executor: Executor | None = None
 
     def scenario_for(self, coalition: Coalition) -> Scenario:
         on = {lever for group in coalition for lever in self.spec.groups[group]}
@@ -84,7 +86,7 @@ class _Game:
         if coalition not in self.cache:
             self.bar.update(1)
             self.cache[coalition] = metric_means(self.scenario_for(coalition), self.spec.replications,
-                                                 self.spec.seed, self.spec.metrics)
+                                                 self.spec.seed, self.spec.metrics, self.executor)
         return self.cache[coalition]
 
 
@@ -95,12 +97,14 @@ class AttributionResult:
     wall_seconds: float
 
 
-def run_attribution(spec: Attribution, spec_path: Path, progress: Callable[[str], None] = print) -> AttributionResult:
+def run_attribution(spec: Attribution, spec_path: Path, progress: Callable[[str], None] = print,
+                    executor: Executor | None = None) -> AttributionResult:
     """Shapley values of every group for every metric, with CIs over replications."""
     started = time.perf_counter()
     baseline, smart_levers = situation_and_levers(spec_path, spec.situation.scenario, spec.smart_levers)
     total = 2 ** len(spec.groups) if spec.method == "exact" else None
-    game = _Game(spec, baseline, smart_levers, {}, tqdm(total=total, desc="lever combinations", disable=None))
+    game = _Game(spec, baseline, smart_levers, {}, tqdm(total=total, desc="lever combinations", disable=None),
+                 executor)
     players = list(spec.groups)
     orderings: list[list[str]] = []
     if spec.method == "permutations":

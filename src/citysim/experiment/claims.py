@@ -25,8 +25,7 @@ from citysim.errors import InputError
 from citysim.experiment.config import Experiment, Metric, resolve
 from citysim.experiment.stats import paired_reduction, verdict
 from citysim.experiment.store import UnitStore
-from citysim.experiment.unit import RUN_COLUMNS, Key, UnitResult, metric_rows, run_unit
-from citysim.model import simulate_one
+from citysim.experiment.unit import RUN_COLUMNS, Key, UnitResult, replication_means, run_unit
 
 CLAIM_COLUMNS = [
     "scenario", "metric", "priority", "baseline_mean_min", "smart_mean_min", "reduction_pct", "ci_low_pct",
@@ -72,16 +71,16 @@ def situation_and_levers(spec_path: Path, situation: str, smart_levers: str) -> 
 
 
 def metric_means(
-    scenario: Scenario, replications: int, seed: int, metrics: list[Metric]
+    scenario: Scenario, replications: int, seed: int, metrics: list[Metric], executor: Executor | None = None
 ) -> dict[tuple[int, str], float]:
-    """Each replication's mean of each metric (priority 'all'), keyed (replication, metric)."""
-    means = {}
-    for replication in range(replications):
-        incidents = simulate_one(scenario, replication, seed).logs.incidents
-        for metric, priority, mean, _n in metric_rows(incidents, metrics, by_priority=False):
-            if priority == "all":
-                means[(replication, metric)] = mean
-    return means
+    """Each replication's mean of each metric (priority 'all'), keyed (replication, metric); the
+    replications run on `executor` if one is given."""
+    jobs = [(scenario, replication, seed, metrics) for replication in range(replications)]
+    if executor is None:
+        results = [replication_means(*job) for job in jobs]
+    else:
+        results = [future.result() for future in [executor.submit(replication_means, *job) for job in jobs]]
+    return {(replication, metric): mean for replication, means in enumerate(results) for metric, mean in means.items()}
 
 
 def pairs_of(experiment: Experiment, experiment_path: Path) -> list[Pair]:

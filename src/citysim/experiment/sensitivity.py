@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,10 +53,12 @@ class _Runner:
     spec: Sensitivity
     baseline: Scenario
     cache: dict[str, dict[tuple[int, str], float]]
+    executor: Executor | None = None
 
     def means(self, key: str, scenario: Scenario) -> dict[tuple[int, str], float]:
         if key not in self.cache:
-            self.cache[key] = metric_means(scenario, self.spec.replications, self.spec.seed, self.spec.metrics)
+            self.cache[key] = metric_means(scenario, self.spec.replications, self.spec.seed, self.spec.metrics,
+                                           self.executor)
         return self.cache[key]
 
     def reduction(self, key: str, levers: Levers, metric: str) -> tuple[float, float, float]:
@@ -75,10 +78,11 @@ class SensitivityResult:
     wall_seconds: float
 
 
-def run_sensitivity(spec: Sensitivity, spec_path: Path, progress: Callable[[str], None] = print) -> SensitivityResult:
+def run_sensitivity(spec: Sensitivity, spec_path: Path, progress: Callable[[str], None] = print,
+                    executor: Executor | None = None) -> SensitivityResult:
     started = time.perf_counter()
     baseline, smart = situation_and_levers(spec_path, spec.situation.scenario, spec.smart_levers)
-    runner = _Runner(spec, baseline, {})
+    runner = _Runner(spec, baseline, {}, executor)
     tornado = []
     for metric in spec.metrics:
         base, _, _ = runner.reduction("smart", smart, metric.name)

@@ -52,3 +52,10 @@ def run_unit(scenario: Scenario, keys: Key, seed: int, metrics: list[Metric], by
                                       for m, p, v, n in metric_rows(result.logs.incidents, metrics, by_priority)]
     samples = sample_table(result, metrics, situation, config) if replication == 0 else None
     return UnitResult(keys, rows, hourly_table(result, keys), district_table(result, keys), samples)
+
+
+def replication_means(scenario: Scenario, replication: int, seed: int, metrics: list[Metric]) -> dict[str, float]:
+    """One replication's mean of each metric over all priorities (for attribution and sensitivity)."""
+    incidents = simulate_one(scenario, replication, seed).logs.incidents
+    return {metric: mean for metric, priority, mean, _n in metric_rows(incidents, metrics, by_priority=False)
+            if priority == "all"}
