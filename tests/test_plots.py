@@ -208,3 +208,20 @@ def test_plot_include_adds_attribution_and_sensitivity_findings(results_folder, 
     report = (results_folder / "report.md").read_text(encoding="utf-8")
     assert "Attribution, arrival: 12.0 points" in report and "out of reach" in report
     assert "Attribution, arrival" in (results_folder / "report.html").read_text(encoding="utf-8")
+
+
+def test_situation_names_cannot_write_outside_the_results_folder(results_folder):
+    """A situation named like a path ends up as a plain file name inside the folder."""
+    written = sorted(p.name for p in (results_folder / "scenarios").iterdir())
+    assert written == ["script-alert-1-script.baseline.yaml", "script-alert-1-script.smart.yaml"]
+    assert all("/" not in name and ".." not in name for name in written)
+
+
+def test_path_like_situation_name_stays_inside(scenario_file, write_yaml, tmp_path):
+    """A situation named '../../escape' writes only inside the --out folder."""
+    write_yaml("smart.yaml", SMART)
+    path = write_yaml("experiment.yaml", EXPERIMENT.replace('"<script>alert(1)</script>"', '"../../escape"'))
+    out = tmp_path / "deep" / "results"
+    assert main(["experiment", str(path), "--out", str(out), "--workers", "1"]) == EXIT_OK
+    assert sorted(p.name for p in (out / "scenarios").iterdir()) == ["escape.baseline.yaml", "escape.smart.yaml"]
+    assert not (tmp_path / "escape.baseline.yaml").exists() and not (tmp_path / "deep" / "escape.smart.yaml").exists()

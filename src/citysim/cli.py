@@ -232,6 +232,7 @@ def _claim_check(experiment: Any, document: Any, path: Path, out: Path, started:
     from citysim.experiment.claims import run_claim_check
     from citysim.experiment.config import input_hashes
     from citysim.experiment.report import write_reports
+    from citysim.figures import slug
     from citysim.manifest import build_manifest
     from citysim.results import write_csv, write_json, write_text
 
@@ -252,8 +253,9 @@ def _claim_check(experiment: Any, document: Any, path: Path, out: Path, started:
             print(f"run failed: situation '{failure.situation}', {failure.config}, replication "
                   f"{failure.replication}, seed {failure.seed}: {failure.error}", file=sys.stderr)
     for pair in check.pairs:
-        write_text(dump_scenario(pair.baseline), out / "scenarios" / f"{pair.name}.baseline.yaml")
-        write_text(dump_scenario(pair.smart), out / "scenarios" / f"{pair.name}.smart.yaml")
+        name = slug(pair.name)  # a file name made only of [a-z0-9-]: a situation's name cannot escape `out`
+        write_text(dump_scenario(pair.baseline), out / "scenarios" / f"{name}.baseline.yaml")
+        write_text(dump_scenario(pair.smart), out / "scenarios" / f"{name}.smart.yaml")
     replications = check.runs.groupby("situation")["replication"].nunique()
     manifest = build_manifest(
         command=f"citysim experiment {path}", inputs=input_hashes(experiment, path, document), started=started,

@@ -17,8 +17,9 @@ from matplotlib.figure import Figure
 from citysim import plots
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+def slug(text: str) -> str:
+    """A safe file-name part: lower-case letters, digits and single hyphens only (never a path)."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "unnamed"
 
 
 def _read(folder: Path, name: str) -> pd.DataFrame | None:
@@ -35,22 +36,22 @@ def folder_figures(folder: Path) -> dict[str, Callable[[], Figure]]:
     samples, hourly, districts = (_read(folder, n) for n in ("samples.csv", "hourly.csv", "districts.csv"))
     situations = list(dict.fromkeys(claims["scenario"])) if claims is not None else []
     for situation in situations:
-        slug = _slug(situation)
+        part = slug(situation)
         if samples is not None:
-            charts[f"distributions-{slug}"] = partial(plots.distribution_chart, samples, situation)
+            charts[f"distributions-{part}"] = partial(plots.distribution_chart, samples, situation)
         if hourly is not None:
-            charts[f"time-of-day-{slug}"] = partial(plots.time_of_day_chart, hourly, situation)
-            charts[f"resources-{slug}"] = partial(plots.resources_chart, hourly, situation)
+            charts[f"time-of-day-{part}"] = partial(plots.time_of_day_chart, hourly, situation)
+            charts[f"resources-{part}"] = partial(plots.resources_chart, hourly, situation)
         if districts is not None:
-            charts[f"districts-{slug}"] = partial(plots.district_map, districts, situation)
+            charts[f"districts-{part}"] = partial(plots.district_map, districts, situation)
     attribution = _read(folder, "attribution.csv")
     if attribution is not None:
         for metric in dict.fromkeys(attribution["metric"]):
-            charts[f"attribution-{_slug(metric)}"] = partial(plots.attribution_waterfall, attribution, metric)
+            charts[f"attribution-{slug(metric)}"] = partial(plots.attribution_waterfall, attribution, metric)
     tornado = _read(folder, "sensitivity.csv")
     if tornado is not None:
         for metric in dict.fromkeys(tornado["metric"]):
-            charts[f"tornado-{_slug(metric)}"] = partial(plots.tornado_chart, tornado, metric)
+            charts[f"tornado-{slug(metric)}"] = partial(plots.tornado_chart, tornado, metric)
     return charts
 
 
