@@ -1,0 +1,103 @@
+"""Fuzzing scenario files: whatever a user's editing does to a valid file, `citysim validate` answers
+with exit 0 (still valid) or exit 2 and one paragraph naming the file, never a traceback."""
+
+from __future__ import annotations
+
+import copy
+import math
+from pathlib import Path
+from typing import Any
+
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from citysim.cli import EXIT_BAD_INPUT, EXIT_OK, main
+from conftest import SMALL_SCENARIO_YAML
+
+BASE: dict[str, Any] = yaml.safe_load(SMALL_SCENARIO_YAML)
+ODD_VALUES = [None, "text", -1, 0, -1e300, 1e300, math.nan, math.inf, -math.inf, [], {}, True, "1e9", [1, 2],
+              {"dist": "nope"}, "!!python/object/apply:os.system", 10**30, -0.0001, 1.0001]
+
+
+def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    paths = [prefix] if prefix else []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            paths += _paths(value, (*prefix, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            paths += _paths(value, (*prefix, index))
+    return paths
+
+
+PATHS = _paths(BASE)
+
+
+def _parent(data: Any, path: tuple[Any, ...]) -> Any:
+    for part in path[:-1]:
+        data = data[part]
+    return data
+
+
+@st.composite
+def mutated_data(draw: st.DrawFn) -> str:
+    """A structural mutation: drop, misspell or retype one key, or add an unknown one."""
+    data = copy.deepcopy(BASE)
+    path = draw(st.sampled_from(PATHS))
+    parent, last = _parent(data, path), path[-1]
+    action = draw(st.sampled_from(["drop", "misspell", "retype", "unknown"]))
+    if action == "drop":
+        del parent[last]
+    elif action == "misspell" and isinstance(last, str):
+        position = draw(st.integers(0, len(last)))
+        parent[last[:position] + draw(st.sampled_from("xq_e")) + last[position:]] = parent.pop(last)
+    elif action == "retype":
+        parent[last] = draw(st.sampled_from(ODD_VALUES))
+    elif isinstance(parent, dict):
+        parent[draw(st.sampled_from(["extra", "unit", "speed_kmh", "mean"]))] = 1
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+
+
+@st.composite
+def mutated_text(draw: st.DrawFn) -> bytes:
+    """A textual mutation: truncation, raw junk bytes, a Python tag, or a changed character."""
+    text = SMALL_SCENARIO_YAML.encode("utf-8")
+    action = draw(st.sampled_from(["truncate", "junk", "tag", "char", "empty"]))
+    position = draw(st.integers(0, len(text)))
+    if action == "truncate":
+        return text[:position]
+    if action == "junk":
+        return text[:position] + draw(st.binary(min_size=1, max_size=20)) + text[position:]
+    if action == "tag":
+        return b"!!python/object/apply:os.system ['true']\n" if position % 2 else text.replace(
+            b"kind: staffed", b"kind: !!python/name:os.system staffed")
+    if action == "char":
+        return text[:position] + draw(st.sampled_from(list(b":-[]{}#&*!|>'\"%@`\t"))).to_bytes(1, "big") \
+            + text[position + 1:]
+    return b""
+
+
+def _check(content: str | bytes, path: Path, capsys: Any) -> None:
+    path.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
+    code = main(["validate", str(path)])
+    err = capsys.readouterr().err
+    assert code in (EXIT_OK, EXIT_BAD_INPUT), code
+    if code == EXIT_BAD_INPUT:
+        assert str(path) in err, err
+        assert "Traceback" not in err
+        assert err.strip().count("\n") == 0, err  # one paragraph
+
+
+@settings(max_examples=700, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=mutated_data())
+def test_structural_mutations_never_crash(text: str, tmp_path: Path, capsys: Any) -> None:
+    """Dropped, misspelt, retyped and unknown keys: exit 0 or a one-paragraph error naming the file."""
+    _check(text, tmp_path / "fuzzed.yaml", capsys)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=mutated_text())
+def test_textual_mutations_never_crash(text: bytes, tmp_path: Path, capsys: Any) -> None:
+    """Truncation, junk bytes, Python tags and stray characters: exit 0 or a one-paragraph error."""
+    _check(text, tmp_path / "fuzzed.yaml", capsys)
