@@ -426,9 +426,26 @@ def _print_summary(summary: object, name: str, replications: int, seed: int, out
         print(table.to_string())
 
 
+def _stop_on_sigterm(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt  # treated like Ctrl-C: stop cleanly, finished work stays on disk
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `citysim` console script."""
+    import signal
+    import threading
+
     args = _parser().parse_args(argv)
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _stop_on_sigterm) if in_main_thread else None
+    try:
+        return _dispatch(args)
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     try:
         if args.command == "validate":
             return _validate(args.files)
@@ -450,7 +467,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
-        print("Interrupted; files already written are complete, the folder has no manifest.", file=sys.stderr)
+        print("Interrupted: every run already stored is complete, and the folder has no manifest.json yet "
+              "(for a claim check, --resume carries on).", file=sys.stderr)
         return EXIT_INTERRUPTED
     raise AssertionError(f"unhandled command {args.command}")  # pragma: no cover
 
