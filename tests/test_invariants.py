@@ -101,7 +101,8 @@ def check_invariants(logs: RunLogs, scenario: Scenario) -> None:
     done = (matched["resolution"] == "dispatched").to_numpy()
     assert np.allclose(matched["t_clear"].to_numpy()[done], first["clear_max"].to_numpy()[done])
     assert np.allclose(matched["t_clear"].to_numpy()[done], first["clear_min"].to_numpy()[done])
-    if scenario.dispatch.policy == "home_district":
+    avl = scenario.levers.avl_dispatch is not None and scenario.levers.avl_dispatch.strength > 0
+    if scenario.dispatch.policy == "home_district" and not avl and all(d.units > 0 for d in scenario.districts):
         assert (units["unit_district"].astype(str) == units["incident_district"].astype(str)).all()
 
     # A unit is only assigned while on duty, and its duty intervals do not overlap.
