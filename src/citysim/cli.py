@@ -110,11 +110,21 @@ def _validate(files: list[Path]) -> int:
                     validate_document(load_document(scenario), scenario)
                 print(f"{file}: ok (experiment '{experiment.name}', {experiment.kind})")
             else:
-                print(f"{file}: ok (scenario '{validate_document(document, file).name}')")
+                valid = validate_document(document, file)
+                _warn(valid)
+                print(f"{file}: ok (scenario '{valid.name}')")
         except InputError as exc:
             print(exc, file=sys.stderr)
             failed += 1
     return EXIT_BAD_INPUT if failed else EXIT_OK
+
+
+def _warn(scenario: Any) -> None:
+    """Print the scenario's load warnings (it can still run)."""
+    from citysim.checks import load_warnings
+
+    for warning in load_warnings(scenario):
+        print(warning, file=sys.stderr)
 
 
 def _run(scenario_path: Path, replications: int, seed: int | None, out: Path | None) -> int:
@@ -127,6 +137,7 @@ def _run(scenario_path: Path, replications: int, seed: int | None, out: Path | N
     started = utc_now()
     document = load_document(scenario_path)
     scenario = validate_document(document, scenario_path)
+    _warn(scenario)
     out = out if out is not None else Path("results") / scenario.name
     prepare_output_folder(out)
     result = simulate(scenario, replications=replications, seed=seed)

@@ -27,6 +27,7 @@ from citysim.city.simulation import TrafficLayer
 from citysim.city.traffic import TrafficState
 from citysim.clock import clock_hour, hourly_segments
 from citysim.config.schema import Scenario, StaffedCallCentre
+from citysim.errors import InputError
 from citysim.geography import DistrictGrid
 from citysim.levers import effective_scenario, lever_effects
 from citysim.logs import RunLogs, build_logs
@@ -38,6 +39,9 @@ from citysim.police.fleet import EN_ROUTE, IDLE, OFF, ON_SCENE, RETURNING, Fleet
 from citysim.random import Streams
 from citysim.travel import make_travel
 
+#: The most incidents one replication may simulate (about an hour of computing): a guard against a
+#: typo such as a duration in seconds.
+MAX_INCIDENTS = 5_000_000
 RESOLUTION_OPEN = "open"
 RESOLUTION_DISPATCHED = "dispatched"
 RESOLUTION_PHONE = "phone"
@@ -83,6 +87,10 @@ class CityModel:
         else:
             self.travel = make_travel(scenario.travel)
         self.plan = generate_incidents(scenario, self.grid, streams, crashes, self.effects)
+        if self.plan.size > MAX_INCIDENTS:
+            raise InputError(None, f"{scenario.name}: one replication would simulate {self.plan.size:,} incidents, "
+                             f"more than the limit of {MAX_INCIDENTS:,} (hours of computing); shorten "
+                             "run.duration_min or lower demand.calls_per_day.", ("run", "duration_min"))
         self.turnout_min = self.travel.turnout_min(self.plan.turnout_u)
         self.noise = self.travel.noise_factor(self.plan.noise_u)
 

@@ -1,0 +1,48 @@
+"""Warnings about scenarios that are valid but will not behave well: demand a district's units cannot
+serve (queues that grow without bound), so a user learns it from one line rather than from hours of
+simulated backlog. Errors (things that cannot run) live in the schema; these only warn.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from citysim.config.schema import Scenario
+from citysim.levers import lever_effects
+
+#: Offered load per on-duty unit above which queues grow without bound.
+OVERLOAD = 1.0
+
+
+def load_warnings(scenario: Scenario) -> list[str]:
+    """One warning per district (home_district dispatch) or for the city whose peak-hour offered load,
+    unit-hours of work per on-duty unit-hour, exceeds 1. The work counted is turn-out plus on-scene
+    time only (travel comes on top), so a warning is certain to be real."""
+    demand = scenario.demand
+    profile = np.asarray(demand.hourly_profile, dtype=np.float64)
+    peak_hour = int(profile.argmax())
+    per_hour_peak = demand.calls_per_day / 24.0 * profile[peak_hour] / profile.mean()
+    effects = lever_effects(scenario)
+    turnout = scenario.travel.turnout.mean if hasattr(scenario.travel, "turnout") else 0.0
+    work_per_call = 0.0  # unit-minutes per call (all categories, including those closed on the phone)
+    for category in demand.categories.values():
+        dispatched = 1.0 - category.phone_resolution_prob - category.diversion_prob
+        work_per_call += category.share * dispatched * category.units_needed * (
+            category.scene.mean * effects.scene_factor + turnout)
+    on_duty = scenario.fleet.on_duty_fraction_by_hour[peak_hour]
+    warnings = []
+    if scenario.dispatch.policy == "home_district":
+        areas = [(d.name, d.call_share, d.units) for d in scenario.districts]
+    else:
+        areas = [("the city", 1.0, sum(d.units for d in scenario.districts))]
+    for name, share, units in areas:
+        staffed = units * on_duty
+        if share == 0 or staffed == 0:
+            continue
+        load = per_hour_peak * share * work_per_call / 60.0 / staffed
+        if load > OVERLOAD:
+            warnings.append(
+                f"Warning: {scenario.name}: in {name} at {peak_hour:02d}:00 the offered load is at least {load:.2f} "
+                f"unit-hours of work per on-duty unit-hour (turn-out and on-scene time alone); above 1 the queue "
+                "for units grows without bound. Add units, lower the demand, or expect a backlog.")
+    return warnings
