@@ -84,6 +84,9 @@ def _parser() -> argparse.ArgumentParser:
     plot.add_argument("--include", type=Path, nargs="*", default=[], metavar="DIR",
                       help="attribution / sensitivity results folders whose charts and findings to add")
 
+    errors = commands.add_parser("errors", help="write the catalogue of input errors (docs/errors.md)")
+    errors.add_argument("--out", type=Path, default=None, help="write the Markdown page here (default: print)")
+
     levers = commands.add_parser("levers", help="list the smart levers with their defaults, ranges and sources")
     levers.add_argument("--out", type=Path, default=None, help="write the Markdown page here (default: print)")
 
@@ -470,6 +473,11 @@ def _dispatch(args: argparse.Namespace) -> int:
                                args.scheduler if dask else None, dask)
         if args.command == "plot":
             return _plot(args.folder, args.include)
+        if args.command == "errors":
+            from citysim.error_catalogue import errors_markdown
+
+            return _emit_page(errors_markdown("citysim errors" + (f" --out {args.out}" if args.out else "")),
+                              args.out)
         if args.command == "levers":
             return _levers(args.out)
         if args.command == "calibrate":

@@ -1,0 +1,135 @@
+"""The catalogue of input errors: for each kind, a small bad file, what the error means and how to
+fix it. `citysim errors --out docs/errors.md` runs every case and writes the page with the message
+each one really produces; a test checks the page is current, so it cannot drift from the code.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from citysim.errors import InputError
+
+#: A small valid scenario the cases start from (the same shape as the test suite's).
+BASE = """\
+name: example
+run: {seed: 1, start_clock_h: 0, duration_min: 600, warmup_min: 60}
+districts:
+  - {name: North, population: 100000, area_km2: 30.0, lat: 31.2, lon: 121.4, call_share: 0.6, stations: 2, units: 4}
+  - {name: South, population: 80000, area_km2: 50.0, lat: 31.25, lon: 121.5, call_share: 0.4, stations: 1, units: 3}
+demand:
+  calls_per_day: 400
+  hourly_profile: [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]
+  categories:
+    urgent: {share: 0.3, priority: 1, units_needed: 1, phone_resolution_prob: 0.1, diversion_prob: 0.0,
+             report_delay: {dist: fixed, value_min: 0}, talk: {dist: lognormal, mean_min: 1.5, cv: 0.5},
+             scene: {dist: lognormal, mean_min: 30, cv: 0.8}}
+    routine: {share: 0.7, priority: 3, units_needed: 1, phone_resolution_prob: 0.3, diversion_prob: 0.1,
+              report_delay: {dist: fixed, value_min: 0}, talk: {dist: lognormal, mean_min: 1.0, cv: 0.5},
+              scene: {dist: lognormal, mean_min: 20, cv: 0.8}}
+call_centre:
+  kind: staffed
+  call_takers_by_hour: [2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2]
+dispatch: {policy: home_district, decision_delay: {dist: fixed, value_min: 0.5}}
+fleet:
+  on_duty_fraction_by_hour: [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]
+  after_clear: return_to_station
+travel:
+  kind: straight_line
+  circuity: 1.3
+  speed_kmh_by_hour: [30, 30, 30, 30, 30, 30, 30, 30, 30, 30, 30, 30, 30, 30, 30, 30, 30, 30, 30, 30, 30, 30, 30, 30]
+  turnout: {dist: fixed, value_min: 2}
+  noise_cv: 0.2
+"""
+
+
+@dataclass(frozen=True)
+class Case:
+    """One kind of input error."""
+
+    title: str
+    meaning: str
+    fix: str
+    files: dict[str, str]  # file name -> content; the first is the one loaded
+
+
+def _edit(old: str, new: str) -> dict[str, str]:
+    assert old in BASE, old
+    return {"scenario.yaml": BASE.replace(old, new, 1)}
+
+
+CASES = [
+    Case("YAML syntax", "The file is not valid YAML (an unclosed bracket, a bad indent).",
+         "Fix the line named; YAML is indentation-sensitive and brackets must balance.",
+         _edit("calls_per_day: 400", "calls_per_day: [400")),
+    Case("Empty file", "The file has no content.", "Write a scenario, or point to the right file.",
+         {"scenario.yaml": ""}),
+    Case("Unknown key", "A key the schema does not know: usually a typo. Unknown keys are never ignored.",
+         "Use the key suggested, or one of the keys listed.", _edit("calls_per_day: 400", "calls_per_dya: 400")),
+    Case("Missing key", "A required key is absent.", "Add it (docs/model.md lists every key and its unit).",
+         _edit("  after_clear: return_to_station\n", "")),
+    Case("Wrong type", "A value has the wrong type (text where a number is expected).",
+         "Write a number (YAML reads 1e9 and 1.0e9 as numbers, but not '400' in quotes).",
+         _edit("calls_per_day: 400", "calls_per_day: 'four hundred'")),
+    Case("Out of range", "A number outside its allowed range (a negative rate, a probability above 1).",
+         "Use a value in the range the message gives.", _edit("calls_per_day: 400", "calls_per_day: -400")),
+    Case("Not a number", "NaN or infinity where a finite number is needed.", "Write a finite number.",
+         _edit("mean_min: 30, cv: 0.8", "mean_min: .nan, cv: 0.8")),
+    Case("Probabilities not summing to 1", "Shares that should sum to 1 do not (within 0.001).",
+         "Make them sum to 1.", _edit("share: 0.7", "share: 0.6")),
+    Case("Unknown distribution", "A `dist` name the registry does not have.",
+         "Use fixed, exponential, lognormal, gamma, triangular, uniform, discrete or histogram.",
+         _edit("scene: {dist: lognormal, mean_min: 30, cv: 0.8}", "scene: {dist: weibull, mean_min: 30, cv: 0.8}")),
+    Case("Inconsistent scenario", "Parts that are each valid but do not fit together (a district without units "
+         "under home_district dispatch, a talk time without a call centre).",
+         "Follow the message: add units, remove the ignored key, or change the policy.",
+         _edit("call_share: 0.4, stations: 1, units: 3", "call_share: 0.4, stations: 1, units: 0")),
+    Case("Python tags", "A YAML tag such as !!python/object: only plain YAML data is accepted, never code.",
+         "Remove the tag.", _edit("kind: staffed", "kind: !!python/object/apply:os.system [true]")),
+    Case("Missing `extends` target", "The parent file named by `extends:` does not exist.",
+         "Fix the path (it is relative to the file that names it).",
+         {"child.yaml": "extends: nowhere.yaml\nname: child\n"}),
+    Case("Cycle of `extends`", "Files extend each other in a loop.", "Break the loop.",
+         {"a.yaml": "extends: b.yaml\nname: a\n", "b.yaml": "extends: a.yaml\nname: b\n"}),
+    Case("Experiment kind", "An experiment file without `kind: claim_check | attribution | sensitivity`.",
+         "Add the kind.", {"experiment.yaml": "name: nothing\nseed: 1\n"}),
+]
+
+
+def run_case(case: Case, folder: Path) -> str:
+    """Write the case's files into `folder`, load the first, and return the error message."""
+    from citysim.config import load_scenario
+    from citysim.experiment.config import load_experiment
+
+    for name, content in case.files.items():
+        (folder / name).write_text(content, encoding="utf-8")
+    first = folder / next(iter(case.files))
+    loader: Callable[[Path], object] = load_experiment if first.name.startswith("experiment") else load_scenario
+    try:
+        loader(first)
+    except InputError as error:
+        return str(error).replace(str(folder) + "/", "")
+    raise AssertionError(f"case '{case.title}' raised no error")
+
+
+def errors_markdown(command: str) -> str:
+    """docs/errors.md: every kind of input error with the message it really produces."""
+    lines = [
+        "# Errors you can meet, and how to fix them",
+        "",
+        f"<!-- Generated by `{command}`: each message below is produced by running the case. -->",
+        "",
+        "Every problem with an input file exits with status 2 and one paragraph: the file, the line and the",
+        "key path where YAML gives them, and what was expected. Never a traceback. Warnings (an overloaded",
+        "district) and run failures (exit 3, `failures.csv`) are described in docs/experiments.md.",
+        "",
+    ]
+    with tempfile.TemporaryDirectory() as tmp:
+        for case in CASES:
+            folder = Path(tmp) / str(len(lines))
+            folder.mkdir()
+            lines += [f"## {case.title}", "", case.meaning, "", f"**Fix:** {case.fix}", "", "```text",
+                      run_case(case, folder), "```", ""]
+    return "\n".join(lines)
