@@ -52,3 +52,27 @@ def test_load_is_city_wide_under_nearest(shanghai_path, policy):
     dispatch = scenario.dispatch.model_copy(update={"policy": policy})
     warnings = load_warnings(scenario.model_copy(update={"districts": districts, "dispatch": dispatch}))
     assert len(warnings) == (len(districts) if policy == "home_district" else 1)
+
+
+def test_unwritable_output_folder_is_refused_before_work(write_yaml, small_yaml, tmp_path, capsys):
+    """An --out that cannot be a folder (its parent is a file) is a clear error before anything runs."""
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    path = write_yaml("s.yaml", small_yaml)
+    assert main(["run", str(path), "--out", str(blocker / "out")]) == EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    assert "output folder cannot be written" in err and "Traceback" not in err
+
+
+def test_full_disk_is_refused_before_work(write_yaml, small_yaml, tmp_path, capsys, monkeypatch):
+    """When the output folder's disk is full (ENOSPC on the probe file), the run stops at once with exit 2."""
+    import errno
+    import tempfile
+
+    def full(*_args: object, **_kwargs: object) -> object:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(tempfile, "NamedTemporaryFile", full)
+    path = write_yaml("s.yaml", small_yaml)
+    assert main(["run", str(path), "--out", str(tmp_path / "out")]) == EXIT_BAD_INPUT
+    assert "No space left on device" in capsys.readouterr().err
