@@ -101,3 +101,15 @@ def test_structural_mutations_never_crash(text: str, tmp_path: Path, capsys: Any
 def test_textual_mutations_never_crash(text: bytes, tmp_path: Path, capsys: Any) -> None:
     """Truncation, junk bytes, Python tags and stray characters: exit 0 or a one-paragraph error."""
     _check(text, tmp_path / "fuzzed.yaml", capsys)
+
+
+def test_extends_chain_deeper_than_the_limit_is_an_input_error(tmp_path: Path, capsys: Any) -> None:
+    """A chain of 40 `extends` files stops at the depth limit with a clear error (exit 2)."""
+    from citysim.config.yaml_loader import MAX_EXTENDS_DEPTH
+
+    (tmp_path / "f0.yaml").write_text(SMALL_SCENARIO_YAML, encoding="utf-8")
+    for k in range(1, 40):
+        (tmp_path / f"f{k}.yaml").write_text(f"extends: f{k - 1}.yaml\nname: level-{k}\n", encoding="utf-8")
+    assert main(["validate", str(tmp_path / "f39.yaml")]) == EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    assert f"deeper than {MAX_EXTENDS_DEPTH} files" in err and "Traceback" not in err
