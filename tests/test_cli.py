@@ -40,7 +40,8 @@ def test_validate_ok(scenario_file, capsys):
     assert main(["validate", str(scenario_file)]) == EXIT_OK == 0
     out = capsys.readouterr()
     assert "ok" in out.out and "small-test" in out.out
-    assert out.err == ""
+    # The small scenario is deliberately busy: only load warnings may appear, never an error.
+    assert all(line.startswith("Warning:") for line in out.err.splitlines())
 
 
 def test_validate_bad_exits_2(bad_file, capsys):
@@ -61,7 +62,8 @@ def test_validate_reports_every_file(scenario_file, bad_file, tmp_path, capsys):
     assert f"{scenario_file}: ok" in out.out
     assert str(bad_file) in out.err
     assert str(missing) in out.err
-    assert out.err.count("\n") == 2
+    errors = [line for line in out.err.splitlines() if not line.startswith("Warning:")]
+    assert len(errors) == 2  # one paragraph per bad file
 
 
 def test_validate_shipped_scenarios(shipped_scenarios, capsys):
