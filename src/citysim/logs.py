@@ -66,7 +66,6 @@ UNIT_COLUMNS = [
     "replication", "unit", "unit_district", "incident_id", "incident_district",
     "t_dispatch", "t_arrive", "t_clear", "travel_km", "travel_min",
 ]
-DUTY_COLUMNS = ["replication", "unit", "unit_district", "t_start", "t_end"]
 RESOLUTIONS = ["dispatched", "phone", "diverted", "open"]
 LOG_NAMES = ("incidents", "units", "duty", "traffic", "crashes")
 

@@ -78,20 +78,21 @@ class TrafficProfile:
         parking = np.isin(network.arc_district, parking_districts)
         self.volume_factor = np.where(parking, 1.0 + traffic.parking.cruising_share, 1.0)
 
-    def demand_ratio(self, clock_h: float) -> FloatArray:
-        """Per-arc volume/capacity at a clock time (linear between hour midpoints)."""
+    def _class_ratios(self, clock_h: float) -> FloatArray:
+        """Volume/capacity of each road class at a clock time (linear between hour midpoints)."""
         position = (clock_h - 0.5) % 24.0
         low = int(position) % 24
         weight = position - int(position)
-        by_class = (1 - weight) * self._ratios[:, low] + weight * self._ratios[:, (low + 1) % 24]
+        return np.asarray((1 - weight) * self._ratios[:, low] + weight * self._ratios[:, (low + 1) % 24])
+
+    def demand_ratio(self, clock_h: float) -> FloatArray:
+        """Per-arc volume/capacity at a clock time."""
+        by_class = self._class_ratios(clock_h)
         return np.asarray(by_class[self.network.arc_class] * self.volume_factor, dtype=np.float64)
 
     def local_time_factor(self, clock_h: float) -> float:
         """Congested / free-flow time on local streets: taken as the arterials' BPR factor (an assumption)."""
-        position = (clock_h - 0.5) % 24.0
-        low = int(position) % 24
-        weight = position - int(position)
-        ratio = (1 - weight) * self._ratios[1, low] + weight * self._ratios[1, (low + 1) % 24]
+        ratio = float(self._class_ratios(clock_h)[1])
         return float(1.0 + self.traffic.bpr_alpha * ratio**self.traffic.bpr_beta)
 
     def arc_minutes(self, clock_h: float) -> FloatArray:

@@ -1,13 +1,11 @@
 """Small tidy tables from each claim-check run, for the charts: by clock hour, by district, crash
 blockage by hour, and (replication 0 only) every police case's claimed times.
 
-They are written next to `runs.csv` as each run finishes, so `citysim plot` can redraw every chart
-from the results folder alone.
+The result store writes them next to `runs.csv`, so `citysim plot` can redraw every chart from the
+results folder alone.
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -22,20 +20,6 @@ HOURLY_COLUMNS = [*KEYS, "hour", "arrival_min", "unit_utilisation", "call_taker_
 DISTRICT_COLUMNS = [*KEYS, "district", "arrival_min", "incidents"]
 SAMPLE_COLUMNS = ["situation", "config", "metric", "value_min"]
 EXTRA_FILES = {"hourly": "hourly.csv", "districts": "districts.csv", "samples": "samples.csv"}
-
-
-class AppendingCsv:
-    """A CSV file written header first, then appended to as results arrive."""
-
-    def __init__(self, path: Path, columns: list[str], keep: pd.DataFrame | None = None) -> None:
-        """Start the file afresh, with the rows of `keep` (kept from an interrupted run) if given."""
-        self.path = path
-        self.columns = columns
-        start = keep[columns] if keep is not None else pd.DataFrame(columns=columns)
-        start.to_csv(path, index=False)
-
-    def append(self, frame: pd.DataFrame) -> None:
-        frame[self.columns].to_csv(self.path, mode="a", header=False, index=False)
 
 
 def _police_cases(result: RunResult) -> pd.DataFrame:

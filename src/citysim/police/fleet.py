@@ -12,7 +12,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 OFF, IDLE, EN_ROUTE, ON_SCENE, RETURNING = 0, 1, 2, 3, 4
-STATE_NAMES = ("off", "idle", "en_route", "on_scene", "returning")
 
 
 class Fleet:
@@ -64,7 +63,8 @@ class Fleet:
         returning = self.returning[units]
         t0, t1 = self.return_t0[units], self.return_t1[units]
         span = np.where(t1 > t0, t1 - t0, 1.0)
-        share = np.where(returning, np.clip((now - t0) / span, 0.0, 1.0), 0.0)
+        # A return trip of no length is already home (share 1), as in `position_of`.
+        share = np.where(returning, np.where(t1 > t0, np.clip((now - t0) / span, 0.0, 1.0), 1.0), 0.0)
         hx, hy = self.home_x[units], self.home_y[units]
         return x + share * (hx - x), y + share * (hy - y)
 
