@@ -19,9 +19,10 @@ import statistics
 import time
 from pathlib import Path
 
-import citysim.model as model_module
-from citysim.config import Scenario, load_scenario
-from citysim.model import simulate_one
+import citysim.simulation.model as model_module
+from citysim.city.loading import load_scenario
+from citysim.config import Scenario
+from citysim.simulation.model import simulate_one
 
 SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "shanghai" / "baseline.yaml"
 

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import simpy
 
-from citysim.config import load_scenario
-from citysim.model import CityModel, simulate_one
+from citysim.city.loading import load_scenario
+from citysim.simulation.model import CityModel, simulate_one
 
 SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "verification" / "mmc.yaml"
 

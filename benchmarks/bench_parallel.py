@@ -18,8 +18,8 @@ from pathlib import Path
 
 import yaml
 
-from citysim.experiment.claims import run_claim_check
-from citysim.experiment.config import load_experiment
+from citysim.config.experiment import load_experiment
+from citysim.experiment.claim_check import run_claim_check
 
 ROOT = Path(__file__).resolve().parents[1]
 TASKS = 200

@@ -27,9 +27,7 @@ import numpy as np
 import simpy
 
 import citysim
-from citysim.metrics import t_interval
-from citysim.police.dispatch import DispatchQueues
-from citysim.queueing import (
+from citysim.analysis.queueing import (
     erlang_c,
     mmc_mean_queue_length,
     mmc_mean_wait,
@@ -37,7 +35,9 @@ from citysim.queueing import (
     mmc_wait_probability,
     priority_mean_waits,
 )
-from citysim.verification import Reduction, reduction
+from citysim.analysis.verification import Reduction, reduction
+from citysim.police.dispatch import DispatchQueues
+from citysim.simulation.kpis import t_interval
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios" / "verification"
@@ -234,7 +234,7 @@ exactly: no call-taking stage (`call_centre.kind: none`), no dispatcher decision
 of the nearest unit is still made), exponential on-scene time of one mean, a constant hourly profile,
 one unit per incident, every call dispatched and all units always on duty. Incidents then arrive as
 a Poisson process and units are servers with exponential service: an M/M/c queue. The header
-comment of every file derives its analytic values; `src/citysim/queueing.py` computes them.
+comment of every file derives its analytic values; `src/citysim/analysis/queueing.py` computes them.
 
 **Method.** Every case is run for n independent replications (replication k uses child k of the
 scenario's `run.seed`); each replication gives one value of every KPI after its warm-up

@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 
 from citysim.cli import EXIT_BAD_INPUT, EXIT_OK, main
+from citysim.config.levers import LEVERS
 from citysim.experiment.attribution import shapley_exact, shapley_sampled
 from citysim.experiment.sensitivity import scaled_levers
-from citysim.levers import LEVERS
 
 SMART = textwrap.dedent("""\
     extends: scenario.yaml

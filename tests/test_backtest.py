@@ -25,10 +25,9 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = Path(__file__).resolve().parent / "golden"
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from conftest import SMALL_SCENARIO_YAML  # noqa: E402
-
 import citysim  # noqa: E402
 from citysim.experiment.compare import compare_scenarios  # noqa: E402
+from conftest import SMALL_SCENARIO_YAML  # noqa: E402
 
 SHANGHAI = REPO_ROOT / "scenarios" / "shanghai"
 NETWORK_BLOCKS = Path(__file__).resolve().parent / "data" / "tiny_network.yaml"

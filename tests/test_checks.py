@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-import citysim.model as model_module
+import citysim.simulation.model as model_module
 from citysim import load_scenario
-from citysim.checks import load_warnings
+from citysim.analysis.load_warnings import load_warnings
 from citysim.cli import EXIT_BAD_INPUT, EXIT_OK, main
 
 

@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 
 from citysim.cli import EXIT_BAD_INPUT, EXIT_OK, main
-from citysim.logs import INCIDENT_COLUMNS, UNIT_COLUMNS
-from citysim.metrics import SUMMARY_COLUMNS
+from citysim.simulation.kpis import SUMMARY_COLUMNS
+from citysim.simulation.logs import INCIDENT_COLUMNS, UNIT_COLUMNS
 
 BAD_RATE = "  calls_per_day: -400"
 

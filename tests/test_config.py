@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from citysim.config import dump_scenario, load_document, load_scenario
+from citysim.city.loading import load_scenario
+from citysim.config import dump_scenario, load_document
 from citysim.config.distributions import DISTRIBUTIONS, Distribution
 from citysim.config.schema import Scenario
 from citysim.errors import InputError, format_key_path

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from citysim.error_catalogue import CASES, errors_markdown, run_case
+from citysim.output.error_catalogue import CASES, errors_markdown, run_case
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "errors.md"
 

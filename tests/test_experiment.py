@@ -16,11 +16,11 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from citysim.city.loading import load_scenario
 from citysim.cli import EXIT_BAD_INPUT, EXIT_OK, main
-from citysim.config import load_scenario
+from citysim.config.experiment import load_experiment
 from citysim.errors import InputError
-from citysim.experiment.claims import CLAIM_COLUMNS, RUN_COLUMNS
-from citysim.experiment.config import load_experiment
+from citysim.experiment.claim_check import CLAIM_COLUMNS, RUN_COLUMNS
 from citysim.experiment.stats import (
     EXCEEDED,
     FELL_SHORT,

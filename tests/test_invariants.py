@@ -11,12 +11,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from citysim.config import Scenario, load_scenario
+from citysim.city.geography import DistrictGrid
+from citysim.city.loading import load_scenario
+from citysim.config import Scenario
 from citysim.errors import InputError
-from citysim.geography import DistrictGrid
-from citysim.logs import RESOLUTIONS, RunLogs
-from citysim.model import simulate_one
-from citysim.runner import simulate
+from citysim.simulation.logs import RESOLUTIONS, RunLogs
+from citysim.simulation.model import simulate_one
+from citysim.simulation.replications import simulate
 
 #: The life of an incident, in the order its times must occur.
 ORDER = ["t_occur", "t_call", "t_answer", "t_queue", "t_dispatch", "t_arrive", "t_clear"]

@@ -17,13 +17,14 @@ import pandas as pd
 import pytest
 import yaml
 
+from citysim.city.loading import load_scenario
 from citysim.cli import EXIT_BAD_INPUT, main
-from citysim.config import Scenario, load_scenario
+from citysim.config import Scenario
+from citysim.config.levers import LEVERS, VIDEO_DETECTION_MIN, lever_effects
 from citysim.config.schema import Levers
 from citysim.errors import InputError
-from citysim.levers import LEVERS, VIDEO_DETECTION_MIN, lever_effects
-from citysim.logs import LOG_NAMES, RunLogs
-from citysim.model import CityModel, simulate_one
+from citysim.simulation.logs import LOG_NAMES, RunLogs
+from citysim.simulation.model import CityModel, simulate_one
 
 DATA = Path(__file__).parent / "data"
 TINY_BLOCKS: dict[str, Any] = yaml.safe_load((DATA / "tiny_network.yaml").read_text(encoding="utf-8"))

@@ -20,12 +20,13 @@ import numpy as np
 import pytest
 import yaml
 
+from citysim.city.geography import DistrictGrid
+from citysim.city.loading import load_scenario
 from citysim.city.network import ARTERIAL, EXPRESSWAY, RoadNetwork, build_network
 from citysim.city.routing import Router
 from citysim.cli import EXIT_BAD_INPUT, main
-from citysim.config import Scenario, load_scenario
+from citysim.config import Scenario
 from citysim.errors import InputError
-from citysim.geography import DistrictGrid
 
 DATA = Path(__file__).parent / "data"
 TINY_BLOCKS: dict[str, Any] = yaml.safe_load((DATA / "tiny_network.yaml").read_text(encoding="utf-8"))

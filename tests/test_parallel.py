@@ -106,7 +106,7 @@ def test_unreachable_scheduler_is_an_input_error(scenario_file, write_yaml, tmp_
 
 def test_a_failing_run_is_reported_and_the_others_complete(scenario_file, write_yaml, tmp_path, monkeypatch):
     """A run that raises is listed in failures.csv with its situation, replication and seed; the rest finish."""
-    import citysim.experiment.unit as unit_module
+    import citysim.experiment.runs as unit_module
     from citysim.cli import EXIT_RUNS_FAILED
 
     original = unit_module.simulate_one

@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from citysim import plots
 from citysim.cli import EXIT_BAD_INPUT, EXIT_OK, main
+from citysim.output import plots
 
 HOURS = np.arange(24)
 

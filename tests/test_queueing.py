@@ -1,4 +1,4 @@
-"""The analytic queueing formulas in citysim.queueing, checked against published values and identities."""
+"""The analytic queueing formulas in citysim.analysis.queueing, checked against published values and identities."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from citysim.queueing import (
+from citysim.analysis.queueing import (
     erlang_b,
     erlang_c,
     mmc_mean_queue_length,

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from citysim import load_scenario
-from citysim.model import simulate_one
+from citysim.simulation.model import simulate_one
 from test_invariants import check_invariants
 
 SHIPPED = sorted((Path(__file__).resolve().parents[1] / "scenarios").rglob("*.yaml"))

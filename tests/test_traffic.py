@@ -17,13 +17,14 @@ import pytest
 import yaml
 
 from citysim.city.context import city_context
+from citysim.city.geography import DistrictGrid
+from citysim.city.loading import load_scenario
 from citysim.city.network import ARTERIAL, EXPRESSWAY, build_network
 from citysim.city.routing import Router
 from citysim.city.traffic import Blockage, TrafficProfile, TrafficState, bpr_minutes
 from citysim.clock import hourly_segments
-from citysim.config import Scenario, load_scenario
-from citysim.geography import DistrictGrid
-from citysim.model import RunResult, simulate_one
+from citysim.config import Scenario
+from citysim.simulation.model import RunResult, simulate_one
 
 DATA = Path(__file__).parent / "data"
 TINY_BLOCKS: dict[str, Any] = yaml.safe_load((DATA / "tiny_network.yaml").read_text(encoding="utf-8"))

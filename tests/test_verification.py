@@ -26,8 +26,7 @@ import pandas as pd
 import pytest
 
 import citysim
-from citysim.police.dispatch import DispatchQueues
-from citysim.queueing import (
+from citysim.analysis.queueing import (
     erlang_c,
     mmc_mean_queue_length,
     mmc_mean_wait,
@@ -35,7 +34,8 @@ from citysim.queueing import (
     mmc_wait_probability,
     priority_mean_waits,
 )
-from citysim.verification import reduction
+from citysim.analysis.verification import reduction
+from citysim.police.dispatch import DispatchQueues
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios" / "verification"
 Z = 4.0

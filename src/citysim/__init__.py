@@ -5,9 +5,10 @@ Public API:
     simulate(scenario, n, seed)    replications -> logs, KPIs, summary
 """
 
-from citysim.config import Scenario, dump_scenario, load_scenario
+from citysim.city.loading import load_scenario
+from citysim.config import Scenario, dump_scenario
 from citysim.errors import InputError
-from citysim.runner import Simulation, simulate
+from citysim.simulation.replications import Simulation, simulate
 
 __all__ = ["InputError", "Scenario", "Simulation", "dump_scenario", "load_scenario", "simulate"]
 __version__ = "0.1.0"

@@ -100,8 +100,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def _validate(files: list[Path]) -> int:
     """Check scenario and experiment files (an experiment file has a `kind`), and what they refer to."""
-    from citysim.config import load_document, validate_document
-    from citysim.experiment.config import load_experiment, referenced_scenarios
+    from citysim.city.loading import validate_document
+    from citysim.config import load_document
+    from citysim.config.experiment import load_experiment, referenced_scenarios
 
     failed = 0
     for file in files:
@@ -124,18 +125,19 @@ def _validate(files: list[Path]) -> int:
 
 def _warn(scenario: Any) -> None:
     """Print the scenario's load warnings (it can still run)."""
-    from citysim.checks import load_warnings
+    from citysim.analysis.load_warnings import load_warnings
 
     for warning in load_warnings(scenario):
         print(warning, file=sys.stderr)
 
 
 def _run(scenario_path: Path, replications: int, seed: int | None, out: Path | None) -> int:
-    from citysim.config import dump_scenario, load_document, validate_document
-    from citysim.manifest import build_manifest, utc_now
-    from citysim.metrics import traffic_by_hour
-    from citysim.results import prepare_output_folder, write_csv, write_json, write_parquet, write_text
-    from citysim.runner import simulate
+    from citysim.city.loading import validate_document
+    from citysim.config import dump_scenario, load_document
+    from citysim.output.files import prepare_output_folder, write_csv, write_json, write_parquet, write_text
+    from citysim.output.manifest import build_manifest, utc_now
+    from citysim.simulation.kpis import traffic_by_hour
+    from citysim.simulation.replications import simulate
 
     started = utc_now()
     document = load_document(scenario_path)
@@ -176,10 +178,11 @@ def _run(scenario_path: Path, replications: int, seed: int | None, out: Path | N
 
 
 def _compare(baseline_path: Path, smart_path: Path, replications: int, seed: int | None, out: Path | None) -> int:
-    from citysim.config import load_document, validate_document
+    from citysim.city.loading import validate_document
+    from citysim.config import load_document
     from citysim.experiment.compare import compare_scenarios
-    from citysim.manifest import build_manifest, utc_now
-    from citysim.results import prepare_output_folder, write_csv, write_json
+    from citysim.output.files import prepare_output_folder, write_csv, write_json
+    from citysim.output.manifest import build_manifest, utc_now
 
     started = utc_now()
     documents = [load_document(p) for p in (baseline_path, smart_path)]
@@ -199,9 +202,9 @@ def _compare(baseline_path: Path, smart_path: Path, replications: int, seed: int
 
 def _experiment(path: Path, out: Path | None, readme: Path | None = None, workers: int = 1,
                 resume: bool = False, scheduler: str | None = None, dask: bool = False) -> int:
-    from citysim.experiment.config import Experiment, Sensitivity, load_experiment
-    from citysim.manifest import utc_now
-    from citysim.results import prepare_output_folder
+    from citysim.config.experiment import Experiment, Sensitivity, load_experiment
+    from citysim.output.files import prepare_output_folder
+    from citysim.output.manifest import utc_now
 
     started = utc_now()
     experiment, document = load_experiment(path)
@@ -243,15 +246,15 @@ def _dask_executor(workers: int, scheduler: str | None) -> Iterator[Any]:
 def _claim_check(experiment: Any, document: Any, path: Path, out: Path, started: str, readme: Path | None,
                  workers: int, resume: bool, executor: Any = None) -> int:
     from citysim.config import dump_scenario
-    from citysim.experiment.claims import run_claim_check
-    from citysim.experiment.config import input_hashes
-    from citysim.experiment.report import write_reports
-    from citysim.figures import slug
-    from citysim.manifest import build_manifest
-    from citysim.results import write_csv, write_json, write_text
+    from citysim.config.experiment import input_hashes
+    from citysim.experiment.claim_check import run_claim_check
+    from citysim.output.figures import slug
+    from citysim.output.files import write_csv, write_json, write_text
+    from citysim.output.manifest import build_manifest
+    from citysim.output.report import write_reports
 
     if readme is not None:
-        from citysim.experiment.report import README_END, README_START
+        from citysim.output.report import README_END, README_START
 
         if not readme.is_file() or README_START not in readme.read_text(encoding="utf-8") \
                 or README_END not in readme.read_text(encoding="utf-8"):
@@ -260,7 +263,7 @@ def _claim_check(experiment: Any, document: Any, path: Path, out: Path, started:
     check = run_claim_check(experiment, path, out, workers, resume, executor=executor)
     write_csv(check.claims, out / "claims.csv")
     if check.failures:
-        from citysim.experiment.claims import failures_frame
+        from citysim.experiment.claim_check import failures_frame
 
         write_csv(failures_frame(check.failures), out / "failures.csv")
         for failure in check.failures:
@@ -282,7 +285,7 @@ def _claim_check(experiment: Any, document: Any, path: Path, out: Path, started:
     write_reports(out, [], manifest)
     write_json(manifest, out / "manifest.json")  # last: a folder with a manifest is complete
     if readme is not None:
-        from citysim.experiment.report import claims_markdown_table, replace_readme_block
+        from citysim.output.report import claims_markdown_table, replace_readme_block
 
         command = f"citysim experiment {path} --update-readme {readme}"
         try:
@@ -303,7 +306,7 @@ def _check_resumable(out: Path, inputs: dict[str, str], resume: bool) -> None:
     """Record the inputs of a claim check; a resume must find the same inputs it was started with."""
     import json
 
-    from citysim.results import write_json
+    from citysim.output.files import write_json
 
     record = out / "inputs.json"
     if resume and record.is_file() and json.loads(record.read_text(encoding="utf-8")) != inputs:
@@ -315,11 +318,11 @@ def _check_resumable(out: Path, inputs: dict[str, str], resume: bool) -> None:
 def _attribution(spec: Any, document: Any, path: Path, out: Path, started: str, executor: Any) -> int:
     import pandas as pd
 
+    from citysim.config.experiment import input_hashes
     from citysim.experiment.attribution import run_attribution
-    from citysim.experiment.config import input_hashes
-    from citysim.figures import draw_folder
-    from citysim.manifest import build_manifest
-    from citysim.results import write_csv, write_json
+    from citysim.output.figures import draw_folder
+    from citysim.output.files import write_csv, write_json
+    from citysim.output.manifest import build_manifest
 
     result = run_attribution(spec, path, executor=executor)
     write_csv(result.table, out / "attribution.csv")
@@ -339,11 +342,11 @@ def _attribution(spec: Any, document: Any, path: Path, out: Path, started: str, 
 def _sensitivity(spec: Any, document: Any, path: Path, out: Path, started: str, executor: Any) -> int:
     import pandas as pd
 
-    from citysim.experiment.config import input_hashes
+    from citysim.config.experiment import input_hashes
     from citysim.experiment.sensitivity import run_sensitivity
-    from citysim.figures import draw_folder
-    from citysim.manifest import build_manifest
-    from citysim.results import write_csv, write_json
+    from citysim.output.figures import draw_folder
+    from citysim.output.files import write_csv, write_json
+    from citysim.output.manifest import build_manifest
 
     result = run_sensitivity(spec, path, executor=executor)
     write_csv(result.tornado, out / "sensitivity.csv")
@@ -362,8 +365,8 @@ def _sensitivity(spec: Any, document: Any, path: Path, out: Path, started: str, 
 
 
 def _plot(folder: Path, include: list[Path]) -> int:
-    from citysim.experiment.report import write_reports
-    from citysim.figures import draw_folder
+    from citysim.output.figures import draw_folder
+    from citysim.output.report import write_reports
 
     for path in [folder, *include]:
         if not path.is_dir():
@@ -381,14 +384,14 @@ def _plot(folder: Path, include: list[Path]) -> int:
 
 
 def _levers(out: Path | None) -> int:
-    from citysim.levers import levers_markdown
+    from citysim.config.levers import levers_markdown
 
     return _emit_page(levers_markdown("citysim levers" + (f" --out {out}" if out else "")), out)
 
 
 def _emit_page(page: str, out: Path | None) -> int:
     """Print a generated page, or write it to `out`."""
-    from citysim.results import write_text
+    from citysim.output.files import write_text
 
     if out is None:
         print(page)
@@ -410,10 +413,10 @@ def _print_table(table: object, title: str) -> None:
 def _calibrate(scenario_path: Path, replications: int, seed: int | None, out: Path | None) -> int:
     import platform
 
-    from citysim.calibration import calibration_markdown
-    from citysim.config import load_scenario
-    from citysim.results import prepare_output_folder
-    from citysim.runner import simulate
+    from citysim.analysis.calibration import calibration_markdown
+    from citysim.city.loading import load_scenario
+    from citysim.output.files import prepare_output_folder
+    from citysim.simulation.replications import simulate
 
     scenario = load_scenario(scenario_path)
     if scenario.network is None or scenario.crashes is None:
@@ -474,7 +477,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         if args.command == "plot":
             return _plot(args.folder, args.include)
         if args.command == "errors":
-            from citysim.error_catalogue import errors_markdown
+            from citysim.output.error_catalogue import errors_markdown
 
             return _emit_page(errors_markdown("citysim errors" + (f" --out {args.out}" if args.out else "")),
                               args.out)

@@ -1,0 +1,1 @@
+"""The city: geography, road network, traffic state, crashes, routing and police travel."""

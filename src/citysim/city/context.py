@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from citysim.city.geography import DistrictGrid
 from citysim.city.network import RoadNetwork, build_network
 from citysim.city.routing import Router
 from citysim.city.traffic import TrafficProfile
 from citysim.config.schema import Scenario
-from citysim.geography import DistrictGrid
 
 _CACHE: dict[str, CityContext] = {}
 _CACHE_SIZE = 4

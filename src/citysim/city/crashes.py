@@ -14,9 +14,9 @@ from numpy.typing import NDArray
 
 from citysim.city.traffic import TrafficProfile
 from citysim.clock import hourly_segments
+from citysim.config.levers import LeverEffects
 from citysim.config.schema import Crashes, RunSettings
-from citysim.levers import LeverEffects
-from citysim.random import Streams
+from citysim.streams import Streams
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.intp]

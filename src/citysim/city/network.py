@@ -27,10 +27,10 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import Delaunay, QhullError, cKDTree
 
+from citysim.city.geography import DistrictGrid
 from citysim.city.geometry import segment_crossing_counts, segments_cross_polyline
 from citysim.config.schema import Network
 from citysim.errors import InputError
-from citysim.geography import DistrictGrid
 
 EXPRESSWAY, ARTERIAL = 0, 1
 CLASS_NAMES = ("expressway", "arterial")

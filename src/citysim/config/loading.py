@@ -134,8 +134,9 @@ def load_document(path: str | Path) -> LoadedDocument:
     return load_yaml_document(path)
 
 
-def validate_document(document: LoadedDocument, path: str | Path) -> Scenario:
-    """Validate merged YAML data against the scenario schema and the cross-field rules."""
+def validate_schema(document: LoadedDocument, path: str | Path) -> Scenario:
+    """Validate merged YAML data against the scenario schema and the cross-field rules (what the file
+    says; `citysim.city.loading` also checks the city it describes)."""
     try:
         scenario = Scenario.model_validate(document.data)
     except ValidationError as exc:
@@ -148,28 +149,7 @@ def validate_document(document: LoadedDocument, path: str | Path) -> Scenario:
             text += " Also: " + "; ".join(f"'{format_key_path(p)}': {t.rstrip('.')}" for p, t in others) + "."
         origin = document.origin_of(key_path)
         raise InputError(origin.file if origin else path, text, key_path, origin.line if origin else None)
-    _check_network(scenario, document, path)
     return scenario
-
-
-def _check_network(scenario: Scenario, document: LoadedDocument, path: str | Path) -> None:
-    """Build the road network now, so that a broken one is reported against the file that describes it."""
-    if scenario.network is None or scenario.traffic is None:
-        return
-    from citysim.city.context import city_context
-    from citysim.geography import DistrictGrid
-
-    try:
-        city_context(scenario, DistrictGrid.from_districts(scenario.districts))
-    except InputError as exc:
-        origin = document.origin_of(exc.key_path)
-        raise InputError(origin.file if origin else path, exc.problem, exc.key_path,
-                         origin.line if origin else None) from None
-
-
-def load_scenario(path: str | Path) -> Scenario:
-    """Load, merge (`extends`) and validate a scenario file; raise InputError on any problem."""
-    return validate_document(load_document(path), path)
 
 
 def dump_scenario(scenario: Scenario) -> str:

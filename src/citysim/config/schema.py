@@ -321,7 +321,7 @@ class Crashes(_Strict):
 
 class Lever(_Strict):
     """A smart lever at a strength between 0 (no effect) and 1; what strength means is lever-specific
-    (see `citysim.levers.LEVERS` for each lever's mechanism, default, range and source)."""
+    (see `citysim.config.levers.LEVERS` for each lever's mechanism, default, range and source)."""
 
     strength: Probability
 

@@ -25,10 +25,10 @@ import pandas as pd
 from tqdm import tqdm
 
 from citysim.config import Scenario
+from citysim.config.experiment import Attribution
 from citysim.config.schema import Levers
-from citysim.experiment.claims import metric_means, situation_and_levers
-from citysim.experiment.config import Attribution
-from citysim.metrics import t_interval
+from citysim.experiment.claim_check import metric_means, situation_and_levers
+from citysim.simulation.kpis import t_interval
 
 Coalition = frozenset[str]
 ATTRIBUTION_COLUMNS = ["metric", "group", "levers", "contribution_pct", "ci_low_pct", "ci_high_pct",

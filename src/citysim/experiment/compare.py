@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 
 from citysim.config import Scenario
-from citysim.experiment.claims import BASELINE, SMART, claims_table
-from citysim.experiment.config import Metric
-from citysim.experiment.unit import RUN_COLUMNS, metric_rows
-from citysim.model import simulate_one
+from citysim.config.experiment import Metric
+from citysim.experiment.claim_check import BASELINE, SMART, claims_table
+from citysim.experiment.runs import RUN_COLUMNS, metric_rows
+from citysim.simulation.model import simulate_one
 
 #: The claim's metrics as DESIGN.md defines them by default.
 CONFIDENCE = 0.95

@@ -1,7 +1,7 @@
 """Sensitivity of the reductions to each lever, and "what would it take" to reach the claims.
 
 Tornado: from the smart configuration (every lever at its scenario strength), one lever at a time is
-set to the low and the high end of its sourced range (`citysim.levers.LEVERS`), the others unchanged.
+set to the low and the high end of its sourced range (`citysim.config.levers.LEVERS`), the others unchanged.
 
 What would it take: every lever's strength is scaled by a common factor s (each capped at the high
 end of its range, so the search never leaves what the sources support), and the smallest s whose
@@ -23,11 +23,11 @@ import numpy as np
 import pandas as pd
 
 from citysim.config import Scenario
+from citysim.config.experiment import Sensitivity
+from citysim.config.levers import LEVERS
 from citysim.config.schema import Levers
-from citysim.experiment.claims import metric_means, situation_and_levers
-from citysim.experiment.config import Sensitivity
+from citysim.experiment.claim_check import metric_means, situation_and_levers
 from citysim.experiment.stats import paired_reduction
-from citysim.levers import LEVERS
 
 TORNADO_COLUMNS = ["lever", "setting", "strength", "metric", "reduction_pct", "ci_low_pct", "ci_high_pct",
                    "change_pct_points"]

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from citysim.experiment.extras import DISTRICT_COLUMNS, EXTRA_FILES, HOURLY_COLUMNS, SAMPLE_COLUMNS
-from citysim.experiment.unit import RUN_COLUMNS, Key, UnitResult
+from citysim.analysis.chart_tables import DISTRICT_COLUMNS, EXTRA_FILES, HOURLY_COLUMNS, SAMPLE_COLUMNS
+from citysim.experiment.runs import RUN_COLUMNS, Key, UnitResult
 
 TABLES = {
     "runs": ("runs.csv", RUN_COLUMNS),
@@ -54,7 +54,7 @@ class UnitStore:
 
     def put(self, unit: UnitResult) -> None:
         """Store a finished run (atomically)."""
-        from citysim.results import write_bytes_atomically
+        from citysim.output.files import write_bytes_atomically
 
         def write(tmp: Path) -> None:
             with tmp.open("wb") as handle:
@@ -74,7 +74,7 @@ class UnitStore:
 
     def write_tables(self) -> None:
         """runs.csv and the chart tables, from the stored runs in their recorded order."""
-        from citysim.results import write_csv
+        from citysim.output.files import write_csv
 
         parts: dict[str, list[pd.DataFrame]] = {name: [] for name in TABLES}
         for unit in self._units():

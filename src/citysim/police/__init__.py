@@ -1,0 +1,1 @@
+"""The 110 police service: demand, call centre, dispatch policies, fleet and roster."""

@@ -13,11 +13,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from citysim.city.crashes import CrashPlan
+from citysim.city.geography import DistrictGrid
 from citysim.clock import hourly_segments
+from citysim.config.levers import VIDEO_DETECTION_MIN, LeverEffects
 from citysim.config.schema import Scenario, StaffedCallCentre
-from citysim.geography import DistrictGrid
-from citysim.levers import VIDEO_DETECTION_MIN, LeverEffects
-from citysim.random import Streams
+from citysim.streams import Streams
 
 OUTCOME_DISPATCH, OUTCOME_PHONE, OUTCOME_DIVERTED = 0, 1, 2
 

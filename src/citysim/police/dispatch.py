@@ -18,8 +18,8 @@ from typing import Literal
 
 import numpy as np
 
+from citysim.city.travel import TravelModel
 from citysim.police.fleet import Fleet
-from citysim.travel import TravelModel
 
 #: How many of the most urgent city-wide entries a freed unit compares by travel time.
 CITY_CANDIDATES = 64

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from citysim.analysis.chart_tables import district_table, hourly_table, sample_table
 from citysim.config import Scenario
-from citysim.experiment.config import Metric
-from citysim.experiment.extras import district_table, hourly_table, sample_table
-from citysim.model import simulate_one
+from citysim.config.experiment import Metric
+from citysim.simulation.model import simulate_one
 
 RUN_COLUMNS = ["situation", "config", "replication", "metric", "priority", "value_min", "incidents"]
 Key = tuple[str, str, int]

@@ -15,7 +15,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from citysim.logs import RunLogs
+from citysim.simulation.logs import RunLogs
 
 KPI_COLUMNS = ["replication", "kpi", "priority", "value"]
 SUMMARY_COLUMNS = ["kpi", "priority", "n", "mean", "std", "ci_low", "ci_high"]

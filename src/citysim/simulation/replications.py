@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from citysim.config import Scenario, load_scenario
-from citysim.logs import RunLogs
-from citysim.metrics import run_kpis, summarise
-from citysim.model import simulate_one
+from citysim.city.loading import load_scenario
+from citysim.config import Scenario
+from citysim.simulation.kpis import run_kpis, summarise
+from citysim.simulation.logs import RunLogs
+from citysim.simulation.model import simulate_one
 
 
 @dataclass(frozen=True)

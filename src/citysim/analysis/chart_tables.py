@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 
 from citysim.clock import clock_hour
-from citysim.experiment.config import Metric
-from citysim.model import RunResult
+from citysim.config.experiment import Metric
+from citysim.simulation.model import RunResult
 
 KEYS = ["situation", "config", "replication"]
 HOURLY_COLUMNS = [*KEYS, "hour", "arrival_min", "unit_utilisation", "call_taker_utilisation", "expressway_kmh",

@@ -19,13 +19,14 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from citysim.config import Scenario, load_scenario
+from citysim.city.loading import load_scenario
+from citysim.config import Scenario
+from citysim.config.experiment import Experiment, Metric, resolve
 from citysim.config.schema import Levers, cross_field_problems
 from citysim.errors import InputError
-from citysim.experiment.config import Experiment, Metric, resolve
+from citysim.experiment.runs import RUN_COLUMNS, Key, UnitResult, replication_means, run_unit
 from citysim.experiment.stats import paired_reduction, verdict
 from citysim.experiment.store import UnitStore
-from citysim.experiment.unit import RUN_COLUMNS, Key, UnitResult, replication_means, run_unit
 
 CLAIM_COLUMNS = [
     "scenario", "metric", "priority", "baseline_mean_min", "smart_mean_min", "reduction_pct", "ci_low_pct",

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.figure import Figure
 
-from citysim import plots
+from citysim.output import plots
 
 
 def slug(text: str) -> str:
@@ -62,7 +62,7 @@ def _save(figure: Figure, fmt: str, path: Path) -> None:
 def draw_folder(folder: Path, include: list[Path] | None = None) -> list[Path]:
     """Save every chart of the folder (and of the included folders) as figures/<name>.png and .svg;
     return the PNG paths."""
-    from citysim.results import write_bytes_atomically
+    from citysim.output.files import write_bytes_atomically
 
     out = folder / "figures"
     for stale in [*out.glob("*.png"), *out.glob("*.svg")]:  # generated output: redrawn whole every time

@@ -1,5 +1,5 @@
 """Charts of an experiment: each takes tidy DataFrames (as written in a results folder) and returns a
-matplotlib Figure. Nothing here writes files or shows windows; `citysim.figures` saves them.
+matplotlib Figure. Nothing here writes files or shows windows; `citysim.output.figures` saves them.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from citysim.plot_style import BASELINE, CONFIG_COLOURS, NEUTRAL, SMART, VERDICT_COLOURS, new_figure, styled
+from citysim.output.style import BASELINE, CONFIG_COLOURS, NEUTRAL, SMART, VERDICT_COLOURS, new_figure, styled
 
 #: Tile-grid map of Shanghai's 16 districts (row, column): keeps their relative positions (an
 #: approximation drawn by hand from a map; row 0 is north).

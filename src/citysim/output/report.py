@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from citysim.levers import LEVERS
+from citysim.config.levers import LEVERS
 
 README_START, README_END = "<!-- claims:start -->", "<!-- claims:end -->"
 CLAIM_HEADER = ["situation", "metric", "baseline (min)", "smart (min)", "reduction", "CI", "claimed", "verdict",
@@ -202,8 +202,8 @@ scenario files' comments and in docs/ (calibration.md, model.md, levers.md).</p>
 
 def write_reports(folder: Path, include: list[Path], manifest: dict[str, Any] | None = None) -> None:
     """Draw the folder's charts (and those of the included folders) and write both reports."""
-    from citysim.figures import draw_folder
-    from citysim.results import write_text
+    from citysim.output.figures import draw_folder
+    from citysim.output.files import write_text
 
     figures = draw_folder(folder, include)
     inputs = load_report_inputs(folder, include, figures, manifest)

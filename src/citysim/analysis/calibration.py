@@ -16,9 +16,9 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from citysim.city.context import city_context
-from citysim.geography import DistrictGrid
-from citysim.metrics import t_interval
-from citysim.runner import Simulation
+from citysim.city.geography import DistrictGrid
+from citysim.simulation.kpis import t_interval
+from citysim.simulation.replications import Simulation
 
 #: The seven districts of the central city (中心城区).
 CENTRAL_DISTRICTS = ("Huangpu", "Xuhui", "Changning", "Jing'an", "Putuo", "Hongkou", "Yangpu")

@@ -51,11 +51,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from citysim.city.simulation import CRASH_LOG_COLUMNS
 from citysim.city.traffic import TRAFFIC_LOG_COLUMNS
+from citysim.city.traffic_layer import CRASH_LOG_COLUMNS
 
 if TYPE_CHECKING:
-    from citysim.model import CityModel
+    from citysim.simulation.model import CityModel
 
 INCIDENT_COLUMNS = [
     "replication", "incident_id", "category", "priority", "district", "x_km", "y_km",

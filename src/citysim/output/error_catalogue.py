@@ -100,8 +100,8 @@ CASES = [
 
 def run_case(case: Case, folder: Path) -> str:
     """Write the case's files into `folder`, load the first, and return the error message."""
-    from citysim.config import load_scenario
-    from citysim.experiment.config import load_experiment
+    from citysim.city.loading import load_scenario
+    from citysim.config.experiment import load_experiment
 
     for name, content in case.files.items():
         (folder / name).write_text(content, encoding="utf-8")

@@ -23,21 +23,21 @@ import simpy
 
 from citysim.city.context import city_context
 from citysim.city.crashes import generate_crashes
-from citysim.city.simulation import TrafficLayer
+from citysim.city.geography import DistrictGrid
 from citysim.city.traffic import TrafficState
+from citysim.city.traffic_layer import TrafficLayer
+from citysim.city.travel import make_travel
 from citysim.clock import clock_hour, hourly_segments
+from citysim.config.levers import effective_scenario, lever_effects
 from citysim.config.schema import Scenario, StaffedCallCentre
 from citysim.errors import InputError
-from citysim.geography import DistrictGrid
-from citysim.levers import effective_scenario, lever_effects
-from citysim.logs import RunLogs, build_logs
-from citysim.monitor import TimeAverage
 from citysim.police.callcentre import CallCentre
 from citysim.police.demand import OUTCOME_DISPATCH, OUTCOME_PHONE, generate_incidents
 from citysim.police.dispatch import DispatchQueues, nearest_available
 from citysim.police.fleet import EN_ROUTE, IDLE, OFF, ON_SCENE, RETURNING, Fleet
-from citysim.random import Streams
-from citysim.travel import make_travel
+from citysim.simulation.logs import RunLogs, build_logs
+from citysim.simulation.monitor import TimeAverage
+from citysim.streams import Streams
 
 #: The most incidents one replication may simulate (about an hour of computing): a guard against a
 #: typo such as a duration in seconds.

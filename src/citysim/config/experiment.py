@@ -120,7 +120,7 @@ class Attribution(_OneSituation):
     @field_validator("groups")
     @classmethod
     def _known_levers(cls, groups: dict[str, list[str]]) -> dict[str, list[str]]:
-        from citysim.levers import LEVERS
+        from citysim.config.levers import LEVERS
 
         named = [lever for levers in groups.values() for lever in levers]
         unknown = sorted(set(named) - set(LEVERS))

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from citysim.config.levers import lever_effects
 from citysim.config.schema import Scenario
-from citysim.levers import lever_effects
 
 #: Offered load per on-duty unit above which queues grow without bound.
 OVERLOAD = 1.0

@@ -1,0 +1,1 @@
+"""Results folders: file layout, atomic writing, manifest, charts (DataFrames in, Figures out), reports."""
