@@ -19,7 +19,7 @@ import statistics
 import time
 from pathlib import Path
 
-import citysim.simulation.model as model_module
+import citysim.police.dispatch as dispatch_module
 from citysim.city.loading import load_scenario
 from citysim.config import Scenario
 from citysim.simulation.model import simulate_one
@@ -32,7 +32,7 @@ class DispatchTimer:
 
     def __init__(self) -> None:
         self.seconds = 0.0
-        self._original = model_module.nearest_available
+        self._original = dispatch_module.nearest_available
 
     def __enter__(self) -> DispatchTimer:
         def timed(*args: object, **kwargs: object) -> object:
@@ -42,11 +42,11 @@ class DispatchTimer:
             finally:
                 self.seconds += time.perf_counter() - start
 
-        model_module.nearest_available = timed  # type: ignore[assignment]
+        dispatch_module.nearest_available = timed  # type: ignore[assignment]
         return self
 
     def __exit__(self, *exc: object) -> None:
-        model_module.nearest_available = self._original
+        dispatch_module.nearest_available = self._original
 
 
 def one_day(base: Scenario, days: int = 1) -> Scenario:

@@ -17,8 +17,7 @@ import platform
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,8 +34,7 @@ from citysim.analysis.queueing import (
     mmc_wait_probability,
     priority_mean_waits,
 )
-from citysim.analysis.verification import Reduction, reduction
-from citysim.police.dispatch import DispatchQueues
+from citysim.analysis.verification import BrokenOrder, Reduction, per_replication, reduction
 from citysim.simulation.kpis import t_interval
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -123,11 +121,6 @@ CASES = [
 
 
 # ----------------------------------------------------------------------------- statistics
-def per_replication(sim: citysim.Simulation, kpi: str, priority: str) -> np.ndarray:
-    rows = sim.kpis[(sim.kpis["kpi"] == kpi) & (sim.kpis["priority"] == priority)].sort_values("replication")
-    return rows["value"].to_numpy(dtype=np.float64)
-
-
 def fmt(value: float) -> str:
     if value == 0:
         return "0"
@@ -182,21 +175,6 @@ def little_row(name: str, sim: citysim.Simulation) -> str:
     lw_mean, lw_ci, _, _ = interval_cells(lam_w)
     d_mean, d_ci, _, _ = interval_cells(big_l - lam_w)
     return f"| {name} | {l_mean} {l_ci} | {lw_mean} {lw_ci} | {d_mean} {d_ci} | {worst:.1e} |"
-
-
-@contextmanager
-def broken_push(kind: str) -> Iterator[None]:
-    """Temporarily break the dispatcher's priority order (as the test of the check's power does)."""
-    original = DispatchQueues.push
-
-    def patched(self: DispatchQueues, area: int, priority: int, t_queue: float, incident: int) -> None:
-        original(self, area, 0 if kind == "fifo" else -priority, t_queue, incident)
-
-    DispatchQueues.push = patched  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        DispatchQueues.push = original  # type: ignore[method-assign]
 
 
 # ----------------------------------------------------------------------------- document
@@ -320,7 +298,7 @@ def render(results: dict[str, citysim.Simulation], power: dict[str, citysim.Simu
         "## Power: the check detects a broken queue discipline",
         "",
         f"The priority case rerun with {n_power} replications ({as_in_test})",
-        "after replacing `DispatchQueues.push` so that it ignores the priority (FIFO) or reverses it.",
+        "under a dispatch policy passed in (`BrokenOrder`) that ignores the priority (FIFO) or reverses it.",
         "The per-class waits move far outside the tests' tolerance |z| <= 4 around Cobham's values,",
         "while the all-class mean wait still matches Erlang C (the order of service does not change the",
         "work waiting): only the per-class check can see this fault.",
@@ -373,8 +351,8 @@ def main(argv: list[str] | None = None) -> int:
     for kind in ("fifo", "reversed"):
         n = max(2, round(POWER_REPLICATIONS * args.scale))
         t0 = time.perf_counter()
-        with broken_push(kind):
-            power[kind] = citysim.simulate(SCENARIOS / "priorities.yaml", replications=n)
+        scenario = citysim.load_scenario(SCENARIOS / "priorities.yaml")
+        power[kind] = citysim.simulate(scenario, replications=n, policy=BrokenOrder(scenario, kind))
         timings[f"priorities with {kind} queue"] = time.perf_counter() - t0
     total = time.perf_counter() - started
     text = render(results, power, timings, total, args.scale)

@@ -17,7 +17,6 @@ benchmarks/verification_table.py` runs the same cases longer and writes docs/ver
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,8 +33,7 @@ from citysim.analysis.queueing import (
     mmc_wait_probability,
     priority_mean_waits,
 )
-from citysim.analysis.verification import reduction
-from citysim.police.dispatch import DispatchQueues
+from citysim.analysis.verification import BrokenOrder, per_replication, reduction
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios" / "verification"
 Z = 4.0
@@ -65,13 +63,6 @@ class Check:
                 f"{self.expected:.5g}, off by {(self.mean - self.expected) / self.se:+.1f} SE")
 
 
-def per_replication(sim: citysim.Simulation, kpi: str, priority: str = "all") -> np.ndarray:
-    """One value of a KPI per replication, in replication order."""
-    rows = sim.kpis[(sim.kpis["kpi"] == kpi) & (sim.kpis["priority"] == priority)].sort_values("replication")
-    assert len(rows) == sim.replications, f"{kpi}/{priority}: expected one value per replication"
-    return rows["value"].to_numpy(dtype=np.float64)
-
-
 def check_values(what: str, values: np.ndarray, expected: float) -> Check:
     assert np.isfinite(values).all(), f"{what}: NaN in a replication"
     n = values.size
@@ -79,7 +70,9 @@ def check_values(what: str, values: np.ndarray, expected: float) -> Check:
 
 
 def check_kpi(sim: citysim.Simulation, kpi: str, expected: float, priority: str = "all") -> Check:
-    return check_values(f"{kpi}[{priority}]", per_replication(sim, kpi, priority), expected)
+    values = per_replication(sim, kpi, priority)
+    assert values.size == sim.replications, f"{kpi}/{priority}: expected one value per replication"
+    return check_values(f"{kpi}[{priority}]", values, expected)
 
 
 def assert_all_ok(checks: list[Check]) -> None:
@@ -164,35 +157,20 @@ def test_priority_classes_match_cobham(priorities: citysim.Simulation) -> None:
     ])
 
 
-Push = Callable[[DispatchQueues, int, int, float, int], None]
+@pytest.fixture(params=["fifo", "reversed"], ids=["fifo_ignoring_priority", "reversed_priority"])
+def broken_priorities(request: pytest.FixtureRequest) -> citysim.Simulation:
+    """The priorities case run under its own policy with the priority order broken (passed in)."""
+    scenario = citysim.load_scenario(SCENARIOS / "priorities.yaml")
+    return citysim.simulate(scenario, replications=REPLICATIONS["priorities"],
+                            policy=BrokenOrder(scenario, request.param))
 
 
-def _ignore_priority(push: Push) -> Push:
-    def fifo(self: DispatchQueues, area: int, priority: int, t_queue: float, incident: int) -> None:
-        push(self, area, 0, t_queue, incident)
-
-    return fifo
-
-
-def _reverse_priority(push: Push) -> Push:
-    def reversed_order(self: DispatchQueues, area: int, priority: int, t_queue: float, incident: int) -> None:
-        push(self, area, -priority, t_queue, incident)
-
-    return reversed_order
-
-
-@pytest.fixture(params=[_ignore_priority, _reverse_priority], ids=["fifo_ignoring_priority", "reversed_priority"])
-def broken_discipline(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    monkeypatch.setattr(DispatchQueues, "push", request.param(DispatchQueues.push))
-    yield request.node.callspec.id
-
-
-def test_cobham_check_detects_a_broken_queue_discipline(broken_discipline: str) -> None:
+def test_cobham_check_detects_a_broken_queue_discipline(broken_priorities: citysim.Simulation) -> None:
     """Power: with the dispatcher's priority order broken, the same check (same seed, replications
     and Z) rejects every class. The overall mean wait still matches Erlang C (the conservation law:
     the order of service does not change the total work waiting), so only the per-class check can
     see the fault."""
-    sim = run("priorities")
+    sim = broken_priorities
     q = reduction(sim.scenario)
     per_class = cobham_checks(sim)
     assert not any(c.ok for c in per_class), "\n".join(map(str, per_class))

@@ -9,6 +9,7 @@ import numpy as np
 
 from citysim.config.levers import lever_effects
 from citysim.config.schema import Scenario
+from citysim.police.dispatch import CITY_WIDE, DISPATCH_POLICIES
 
 #: Offered load per on-duty unit above which queues grow without bound.
 OVERLOAD = 1.0
@@ -31,8 +32,9 @@ def load_warnings(scenario: Scenario) -> list[str]:
             category.scene.mean * effects.scene_factor + turnout)
     on_duty = scenario.fleet.on_duty_fraction_by_hour[peak_hour]
     warnings = []
-    if scenario.dispatch.policy == "home_district":
-        areas = [(d.name, d.call_share, d.units) for d in scenario.districts]
+    policy = DISPATCH_POLICIES[scenario.dispatch.policy]
+    if any(policy.area_of(index, False) != CITY_WIDE for index in range(len(scenario.districts))):
+        areas = [(d.name, d.call_share, d.units) for d in scenario.districts]  # each district serves its own
     else:
         areas = [("the city", 1.0, sum(d.units for d in scenario.districts))]
     for name, share, units in areas:

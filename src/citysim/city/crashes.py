@@ -12,14 +12,12 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from citysim.arrays import FloatArray, IntArray
 from citysim.city.traffic import TrafficProfile
 from citysim.clock import hourly_segments
 from citysim.config.levers import LeverEffects
 from citysim.config.schema import Crashes, RunSettings
 from citysim.streams import Streams
-
-FloatArray = NDArray[np.float64]
-IntArray = NDArray[np.intp]
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-FloatArray = NDArray[np.float64]
+from citysim.arrays import FloatArray
 
 
 def _orientation(ax: FloatArray, ay: FloatArray, bx: FloatArray, by: FloatArray,

@@ -22,11 +22,11 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from numpy.typing import NDArray
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import Delaunay, QhullError, cKDTree
 
+from citysim.arrays import FloatArray, IntArray
 from citysim.city.geography import DistrictGrid
 from citysim.city.geometry import segment_crossing_counts, segments_cross_polyline
 from citysim.config.schema import Network
@@ -42,8 +42,6 @@ CROSSING_CANDIDATES = 40
 SNAP_CANDIDATES = 8
 MAX_DROPPED_SHARE = 0.05
 
-FloatArray = NDArray[np.float64]
-IntArray = NDArray[np.intp]
 
 
 @dataclass(frozen=True)

@@ -19,10 +19,9 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from citysim.arrays import FloatArray
 from citysim.city.network import EXPRESSWAY, RoadNetwork
 from citysim.config.schema import RoadClasses, Traffic
-
-FloatArray = NDArray[np.float64]
 
 
 def bpr_minutes(free_flow_min: FloatArray, volume_capacity: FloatArray, alpha: float, beta: float) -> FloatArray:

@@ -4,26 +4,43 @@ Three models: `StraightLine` (distance x circuity at the clock hour's speed), `I
 queueing-theory reductions) and `OnNetwork` (routes through current traffic on the road network).
 Every trip is turn-out + driving time x a lognormal noise factor of mean 1; the dispatcher ranks
 units by `estimate_min` (what it can know), a unit experiences `drive` (what the road gives).
-Places are (x, y) in km plus, on the network, the node a place is reached from, the straight-line
-km of its access leg, and (for a unit on its way home) the lead minutes it needs to reach that node;
-the other models use (x, y) only.
+A `Place` is (x, y) in km plus, on the network, the node it is reached from, the straight-line km of
+its access leg, and (for a unit on its way home) the lead minutes it needs to reach that node; the
+other models use (x, y) only. `Places` holds the same fields as arrays, one entry per unit.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import numpy as np
-from numpy.typing import NDArray
 
+from citysim.arrays import FloatArray, IntArray
 from citysim.city.context import CityContext
 from citysim.city.routing import Router
 from citysim.city.traffic import TrafficState
 from citysim.config.schema import InstantTravel, NetworkTravel, StraightLineTravel
 
-FloatArray = NDArray[np.float64]
-IntArray = NDArray[np.intp]
+
+class Place(NamedTuple):
+    """Where a trip starts or ends (see the module docstring)."""
+
+    x: float
+    y: float
+    node: int
+    access: float
+    lead: float = 0.0
+
+
+class Places(NamedTuple):
+    """Many places at once (the origins the dispatcher compares)."""
+
+    x: FloatArray
+    y: FloatArray
+    node: IntArray
+    access: FloatArray
+    lead: FloatArray
 
 
 class TravelModel(Protocol):
@@ -36,17 +53,12 @@ class TravelModel(Protocol):
         """Network node and access-leg km of each point (-1 and 0 off the network)."""
         ...
 
-    def estimate_min(
-        self, x0: FloatArray, y0: FloatArray, node0: IntArray, access0: FloatArray, lead0: FloatArray,
-        x1: float, y1: float, node1: int, access1: float, clock_h: float,
-    ) -> FloatArray:
+    def estimate_min(self, origins: Places, destination: Place, clock_h: float) -> FloatArray:
         """Expected driving minutes from each origin to one destination (the dispatcher's estimate)."""
         ...
 
     def drive(
-        self, x0: float, y0: float, node0: int, access0: float, lead0: float,
-        x1: float, y1: float, node1: int, access1: float, now: float, clock_h: float,
-        current_routing: bool = False,
+        self, origin: Place, destination: Place, now: float, clock_h: float, current_routing: bool = False
     ) -> tuple[float, float]:
         """Road km and driving minutes of a trip starting now (before noise); `current_routing` routes it on
         current link times instead of the scenario's routing."""
@@ -94,18 +106,14 @@ class StraightLine(_Noisy):
         self._circuity = spec.circuity
         self._min_per_km = [60.0 / v for v in spec.speed_kmh_by_hour]
 
-    def estimate_min(
-        self, x0: FloatArray, y0: FloatArray, node0: IntArray, access0: FloatArray, lead0: FloatArray,
-        x1: float, y1: float, node1: int, access1: float, clock_h: float,
-    ) -> FloatArray:
-        return np.hypot(x0 - x1, y0 - y1) * (self._circuity * self._min_per_km[int(clock_h) % 24])
+    def estimate_min(self, origins: Places, destination: Place, clock_h: float) -> FloatArray:
+        return np.hypot(origins.x - destination.x, origins.y - destination.y) * (
+            self._circuity * self._min_per_km[int(clock_h) % 24])
 
     def drive(
-        self, x0: float, y0: float, node0: int, access0: float, lead0: float,
-        x1: float, y1: float, node1: int, access1: float, now: float, clock_h: float,
-        current_routing: bool = False,
+        self, origin: Place, destination: Place, now: float, clock_h: float, current_routing: bool = False
     ) -> tuple[float, float]:
-        km = math.hypot(x0 - x1, y0 - y1) * self._circuity
+        km = math.hypot(origin.x - destination.x, origin.y - destination.y) * self._circuity
         return km, km * self._min_per_km[int(clock_h) % 24]
 
 
@@ -117,16 +125,11 @@ class Instant:
     def locate(self, x: FloatArray, y: FloatArray) -> tuple[IntArray, FloatArray]:
         return np.full(len(x), -1, dtype=np.intp), np.zeros(len(x))
 
-    def estimate_min(
-        self, x0: FloatArray, y0: FloatArray, node0: IntArray, access0: FloatArray, lead0: FloatArray,
-        x1: float, y1: float, node1: int, access1: float, clock_h: float,
-    ) -> FloatArray:
-        return np.zeros_like(x0)
+    def estimate_min(self, origins: Places, destination: Place, clock_h: float) -> FloatArray:
+        return np.zeros_like(origins.x)
 
     def drive(
-        self, x0: float, y0: float, node0: int, access0: float, lead0: float,
-        x1: float, y1: float, node1: int, access1: float, now: float, clock_h: float,
-        current_routing: bool = False,
+        self, origin: Place, destination: Place, now: float, clock_h: float, current_routing: bool = False
     ) -> tuple[float, float]:
         return 0.0, 0.0
 
@@ -160,15 +163,14 @@ class OnNetwork(_Noisy):
     def locate(self, x: FloatArray, y: FloatArray) -> tuple[IntArray, FloatArray]:
         return self.city.network.snap(x, y)
 
-    def estimate_min(
-        self, x0: FloatArray, y0: FloatArray, node0: IntArray, access0: FloatArray, lead0: FloatArray,
-        x1: float, y1: float, node1: int, access1: float, clock_h: float,
-    ) -> FloatArray:
+    def estimate_min(self, origins: Places, destination: Place, clock_h: float) -> FloatArray:
         matrix = self.city.typical(int(clock_h) % 24).minutes
         per_km = self._access_min_per_km * self.city.profile.local_time_factor(int(clock_h) % 24 + 0.5)
-        access = (access0 + access1) * per_km
-        local = np.hypot(x0 - x1, y0 - y1) * per_km  # from where the unit is now: no lead time
-        return np.asarray(np.minimum(matrix[node0, node1] + access + lead0, local), dtype=np.float64)
+        access = (origins.access + destination.access) * per_km
+        # Local streets from where the unit is now: no lead time.
+        local = np.hypot(origins.x - destination.x, origins.y - destination.y) * per_km
+        return np.asarray(np.minimum(matrix[origins.node, destination.node] + access + origins.lead, local),
+                          dtype=np.float64)
 
     def _router(self, now: float, current_routing: bool) -> Router:
         """Habitual routes, or shortest paths at the link times and crash queues of the last refresh."""
@@ -180,15 +182,14 @@ class OnNetwork(_Noisy):
         return self._current[1]
 
     def drive(
-        self, x0: float, y0: float, node0: int, access0: float, lead0: float,
-        x1: float, y1: float, node1: int, access1: float, now: float, clock_h: float,
-        current_routing: bool = False,
+        self, origin: Place, destination: Place, now: float, clock_h: float, current_routing: bool = False
     ) -> tuple[float, float]:
-        straight = math.hypot(x0 - x1, y0 - y1)
-        arcs = self._router(now, current_routing).route(node0, node1)
-        km = float(self.city.network.arc_km[arcs].sum()) + (access0 + access1) * self._access_circuity
+        straight = math.hypot(origin.x - destination.x, origin.y - destination.y)
+        arcs = self._router(now, current_routing).route(origin.node, destination.node)
+        access = origin.access + destination.access
+        km = float(self.city.network.arc_km[arcs].sum()) + access * self._access_circuity
         per_km = self._access_min_per_km * self.city.profile.local_time_factor(clock_h)
-        minutes = self.traffic.route_minutes(arcs, now, self._queue_share) + (access0 + access1) * per_km + lead0
+        minutes = self.traffic.route_minutes(arcs, now, self._queue_share) + access * per_km + origin.lead
         local = straight * per_km  # from where the unit is now: no lead time
         if local < minutes:
             return straight * self._access_circuity, local

@@ -13,10 +13,10 @@ import math
 from typing import Annotated, Literal
 
 import numpy as np
-from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-FloatArray = NDArray[np.float64]
+from citysim.arrays import FloatArray
+
 PROBABILITY_TOLERANCE = 1e-3
 
 

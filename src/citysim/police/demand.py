@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from citysim.arrays import FloatArray, IntArray
 from citysim.city.crashes import CrashPlan
 from citysim.city.geography import DistrictGrid
 from citysim.clock import hourly_segments
@@ -21,8 +22,6 @@ from citysim.streams import Streams
 
 OUTCOME_DISPATCH, OUTCOME_PHONE, OUTCOME_DIVERTED = 0, 1, 2
 
-FloatArray = NDArray[np.float64]
-IntArray = NDArray[np.intp]
 
 
 @dataclass(frozen=True)

@@ -3,13 +3,18 @@
 A SimPy resource per unit would cost bookkeeping for every one of ~1,500 units; instead the state is
 kept in plain lists (cheap scalar access on the hot path) mirrored by the numpy masks that the
 vectorised nearest-unit choice needs. A unit is *available* when on duty and idle or returning to
-its station (it can be re-tasked on the way back).
+its station (it can be re-tasked on the way back). The hourly roster (how many of each district's
+units are on duty) is applied here too.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from numpy.typing import NDArray
+
+from citysim.city.travel import Place, Places
 
 OFF, IDLE, EN_ROUTE, ON_SCENE, RETURNING = 0, 1, 2, 3, 4
 
@@ -54,6 +59,29 @@ class Fleet:
         self.available_in_district = [0] * n_districts
         self.available_total = 0
         self._home = home_district.tolist()
+        self.district_units = [np.flatnonzero(home_district == d) for d in range(n_districts)]
+        # Units are numbered district by district, so a district's units are one slice of the fleet.
+        self.district_slices = [(int(u[0]), int(u[-1]) + 1) if u.size else (0, 0) for u in self.district_units]
+
+    def places(self, units: NDArray[np.intp], now: float) -> Places:
+        """Where the given units are now, as trip origins."""
+        x, y = self.positions(units, now)
+        return Places(x, y, *self.network_places(units, now))
+
+    def place_of(self, unit: int, now: float) -> Place:
+        """Where one unit is now, as a trip origin (scalar fast path of `places`)."""
+        x, y = self.position_of(unit, now)
+        node, access, lead = self.network_place_of(unit, now)
+        return Place(x, y, node, access, lead)
+
+    def place_now(self, unit: int) -> Place:
+        """The unit's recorded place (where it stands, not interpolated along a trip)."""
+        return Place(float(self.x[unit]), float(self.y[unit]), int(self.node[unit]), float(self.access_km[unit]))
+
+    def home_place(self, unit: int) -> Place:
+        """The unit's station."""
+        return Place(float(self.home_x[unit]), float(self.home_y[unit]), int(self.home_node[unit]),
+                     float(self.home_access_km[unit]))
 
     def positions(self, units: NDArray[np.intp], now: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """Where the given units are now (returning units interpolated along their way home)."""
@@ -139,6 +167,28 @@ class Fleet:
         self.going_off[unit] = False
         self.token[unit] += 1
         self.set_state(unit, OFF)
+
+    def apply_roster(self, on_duty_fraction: float, now: float, came_on: Callable[[int], None]) -> None:
+        """Bring each district's units on duty to round(units x fraction): idle units above the target go
+        off at once, busy ones when they clear (`going_off`); units are called on duty, first cancelling
+        pending departures, and each is handed to `came_on` as it arrives (to be offered waiting work)."""
+        for units in self.district_units:
+            target = round(units.size * on_duty_fraction)
+            state = np.array([self.state[u] for u in units], dtype=np.int8)
+            on = units[(state != OFF) & ~self.going_off[units]]
+            if on.size > target:
+                excess = on.size - target
+                free = on[self.available[on]][:excess]
+                for unit in free:
+                    self.go_off_duty(int(unit), now)
+                self.going_off[on[~self.available[on]][: excess - free.size]] = True
+            elif on.size < target:
+                need = target - on.size
+                leaving = units[self.going_off[units]][:need]
+                self.going_off[leaving] = False
+                for unit in units[state == OFF][: need - leaving.size]:
+                    self.come_on_duty(int(unit), now)
+                    came_on(int(unit))
 
     def close_duty(self, now: float) -> None:
         """Record the open duty intervals at the end of the run."""

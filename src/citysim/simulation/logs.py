@@ -46,16 +46,24 @@ cut there.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
+from citysim.city.geography import DistrictGrid
 from citysim.city.traffic import TRAFFIC_LOG_COLUMNS
 from citysim.city.traffic_layer import CRASH_LOG_COLUMNS
-
-if TYPE_CHECKING:
-    from citysim.simulation.model import CityModel
+from citysim.police.demand import IncidentPlan
+from citysim.simulation.ledger import (
+    RESOLUTION_DISPATCHED,
+    RESOLUTION_DIVERTED,
+    RESOLUTION_OPEN,
+    RESOLUTION_PHONE,
+    AssignmentLog,
+    IncidentLedger,
+)
 
 INCIDENT_COLUMNS = [
     "replication", "incident_id", "category", "priority", "district", "x_km", "y_km",
@@ -66,7 +74,7 @@ UNIT_COLUMNS = [
     "replication", "unit", "unit_district", "incident_id", "incident_district",
     "t_dispatch", "t_arrive", "t_clear", "travel_km", "travel_min",
 ]
-RESOLUTIONS = ["dispatched", "phone", "diverted", "open"]
+RESOLUTIONS = [RESOLUTION_DISPATCHED, RESOLUTION_PHONE, RESOLUTION_DIVERTED, RESOLUTION_OPEN]
 LOG_NAMES = ("incidents", "units", "duty", "traffic", "crashes")
 
 
@@ -89,15 +97,34 @@ def _categorical(codes: np.ndarray, categories: list[str]) -> pd.Categorical[str
     return pd.Categorical.from_codes(codes.astype(np.int64), categories=pd.Index(categories))
 
 
-def build_logs(model: CityModel, end_min: float) -> RunLogs:
-    """Turn a finished model's state into the five logs."""
-    plan = model.plan
-    scenario = model.scenario
-    rep = model.replication
-    known = plan.t_call < end_min  # incidents reported after the end are not part of the run
-    districts = _categorical(plan.district, categories=list(model.grid.names))
-    categories = _categorical(plan.category, categories=scenario.category_names)
-    first_unit = pd.array([a[0] if a else pd.NA for a in model.assigned], dtype="Int64")
+@dataclass(frozen=True)
+class RunRecord:
+    """What a finished replication recorded, as plain data: everything the logs are built from."""
+
+    replication: int
+    end_min: float
+    warmup_min: float
+    grid: DistrictGrid
+    category_names: list[str]
+    severity_names: list[str]
+    plan: IncidentPlan
+    ledger: IncidentLedger
+    assignments: AssignmentLog
+    unit_district: NDArray[np.intp]
+    duty_intervals: list[tuple[int, float, float]]
+    traffic_rows: list[tuple[Any, ...]]
+    crash_rows: list[tuple[Any, ...]]
+
+
+def build_logs(record: RunRecord) -> RunLogs:
+    """Turn a finished replication's record into the five logs."""
+    plan, ledger = record.plan, record.ledger
+    rep = record.replication
+    known = plan.t_call < record.end_min  # incidents reported after the end are not part of the run
+    names = list(record.grid.names)
+    districts = _categorical(plan.district, categories=names)
+    categories = _categorical(plan.category, categories=record.category_names)
+    first_unit = pd.array([a[0] if a else pd.NA for a in ledger.assigned], dtype="Int64")
     incidents = pd.DataFrame({
         "replication": np.full(plan.size, rep, dtype=np.int64),
         "incident_id": np.arange(plan.size, dtype=np.int64),
@@ -108,28 +135,27 @@ def build_logs(model: CityModel, end_min: float) -> RunLogs:
         "y_km": plan.y_km,
         "t_occur": plan.t_occur,
         "t_call": plan.t_call,
-        "t_answer": np.array(model.t_answer),
-        "t_talk_end": np.array(model.t_answer) + plan.talk_min,
-        "t_queue": np.array(model.t_queue),
-        "t_dispatch": np.array(model.t_dispatch),
-        "t_arrive": np.array(model.t_arrive),
-        "t_clear": np.array(model.t_clear),
+        "t_answer": np.array(ledger.t_answer),
+        "t_talk_end": np.array(ledger.t_answer) + plan.talk_min,
+        "t_queue": np.array(ledger.t_queue),
+        "t_dispatch": np.array(ledger.t_dispatch),
+        "t_arrive": np.array(ledger.t_arrive),
+        "t_clear": np.array(ledger.t_clear),
         "units_needed": plan.units_needed.astype(np.int64),
-        "n_units": np.array([len(a) for a in model.assigned], dtype=np.int64),
+        "n_units": np.array([len(a) for a in ledger.assigned], dtype=np.int64),
         "first_unit": first_unit,
-        "resolution": pd.Categorical(model.resolution, categories=RESOLUTIONS),
-        "warmup": plan.t_call < scenario.run.warmup_min,
+        "resolution": pd.Categorical(ledger.resolution, categories=RESOLUTIONS),
+        "warmup": plan.t_call < record.warmup_min,
         "crash": plan.crash.astype(np.int64),
     })[known].reset_index(drop=True)
 
-    unit_rows = np.array(model.unit_log, dtype=np.float64).reshape(-1, 7)
+    unit_rows = np.array(record.assignments.rows, dtype=np.float64).reshape(-1, 7)
     unit_ids = unit_rows[:, 0].astype(np.int64)
     incident_ids = unit_rows[:, 1].astype(np.int64)
-    names = list(model.grid.names)
     units = pd.DataFrame({
         "replication": np.full(unit_ids.size, rep, dtype=np.int64),
         "unit": unit_ids,
-        "unit_district": _categorical(model.fleet.home_district[unit_ids], categories=names),
+        "unit_district": _categorical(record.unit_district[unit_ids], categories=names),
         "incident_id": incident_ids,
         "incident_district": _categorical(plan.district[incident_ids], categories=names),
         "t_dispatch": unit_rows[:, 2],
@@ -139,36 +165,31 @@ def build_logs(model: CityModel, end_min: float) -> RunLogs:
         "travel_min": unit_rows[:, 6],
     })
 
-    duty_rows = np.array(model.fleet.duty_intervals, dtype=np.float64).reshape(-1, 3)
+    duty_rows = np.array(record.duty_intervals, dtype=np.float64).reshape(-1, 3)
     duty_units = duty_rows[:, 0].astype(np.int64)
     duty = pd.DataFrame({
         "replication": np.full(duty_units.size, rep, dtype=np.int64),
         "unit": duty_units,
-        "unit_district": _categorical(model.fleet.home_district[duty_units], categories=names),
+        "unit_district": _categorical(record.unit_district[duty_units], categories=names),
         "t_start": duty_rows[:, 1],
         "t_end": duty_rows[:, 2],
     })
-    return RunLogs(incidents, units, duty, _traffic_log(model), _crash_log(model, end_min, incidents))
+    return RunLogs(incidents, units, duty, _traffic_log(record), _crash_log(record, incidents))
 
 
-def _traffic_log(model: CityModel) -> pd.DataFrame:
-    layer = model.traffic_layer
-    rows = layer.traffic.log if layer is not None else []
-    frame = pd.DataFrame(rows, columns=TRAFFIC_LOG_COLUMNS)
-    frame.insert(0, "replication", np.full(len(frame), model.replication, dtype=np.int64))
+def _traffic_log(record: RunRecord) -> pd.DataFrame:
+    frame = pd.DataFrame(record.traffic_rows, columns=TRAFFIC_LOG_COLUMNS)
+    frame.insert(0, "replication", np.full(len(frame), record.replication, dtype=np.int64))
     return frame
 
 
-def _crash_log(model: CityModel, end_min: float, incidents: pd.DataFrame) -> pd.DataFrame:
-    layer = model.traffic_layer
-    rows = layer.crash_rows(end_min) if layer is not None else []
-    frame = pd.DataFrame(rows, columns=CRASH_LOG_COLUMNS)
+def _crash_log(record: RunRecord, incidents: pd.DataFrame) -> pd.DataFrame:
+    frame = pd.DataFrame(record.crash_rows, columns=CRASH_LOG_COLUMNS)
     crash_incidents = incidents.loc[incidents["crash"] >= 0, ["crash", "incident_id"]].set_index("crash")
     frame.insert(1, "incident_id", frame["crash_id"].map(crash_incidents["incident_id"]).astype("Int64"))
-    frame.insert(4, "district", pd.Series(_categorical(model.grid.district_of(frame["x_km"].to_numpy(dtype=np.float64),
-                                                                      frame["y_km"].to_numpy(dtype=np.float64)),
-                                             list(model.grid.names))))
-    severities = [s.name for s in model.scenario.crashes.severities] if model.scenario.crashes else []
-    frame["severity"] = _categorical(frame["severity"].to_numpy(dtype=np.int64), severities)
-    frame.insert(0, "replication", np.full(len(frame), model.replication, dtype=np.int64))
+    names = list(record.grid.names)
+    where = record.grid.district_of(frame["x_km"].to_numpy(dtype=np.float64), frame["y_km"].to_numpy(dtype=np.float64))
+    frame.insert(4, "district", pd.Series(_categorical(where, names)))
+    frame["severity"] = _categorical(frame["severity"].to_numpy(dtype=np.int64), record.severity_names)
+    frame.insert(0, "replication", np.full(len(frame), record.replication, dtype=np.int64))
     return frame

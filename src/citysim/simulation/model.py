@@ -8,17 +8,18 @@ and the incident clears (t_clear) when the work is done and every dispatched uni
 then return to station (re-taskable on the way) or patrol where they are.
 
 Incident flow is callback-driven after the call; SimPy processes are used where they read best (the
-arrival stream, call-taking, rosters). All randomness is pre-drawn in `IncidentPlan`.
+arrival stream, call-taking, rosters). All randomness is pre-drawn in `IncidentPlan`. The model only
+wires events: what is known of each incident lives in the `IncidentLedger`, the choice of unit in the
+`Dispatcher` (under a `DispatchPolicy`), unit state and the roster in the `Fleet`, and the logs are
+built from a plain `RunRecord`.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-import numpy as np
 import simpy
 
 from citysim.city.context import city_context
@@ -33,19 +34,22 @@ from citysim.config.schema import Scenario, StaffedCallCentre
 from citysim.errors import InputError
 from citysim.police.callcentre import CallCentre
 from citysim.police.demand import OUTCOME_DISPATCH, OUTCOME_PHONE, generate_incidents
-from citysim.police.dispatch import DispatchQueues, nearest_available
-from citysim.police.fleet import EN_ROUTE, IDLE, OFF, ON_SCENE, RETURNING, Fleet
-from citysim.simulation.logs import RunLogs, build_logs
+from citysim.police.dispatch import DISPATCH_POLICIES, Dispatcher, DispatchPolicy
+from citysim.police.fleet import EN_ROUTE, IDLE, ON_SCENE, RETURNING, Fleet
+from citysim.simulation.ledger import (
+    RESOLUTION_DISPATCHED,
+    RESOLUTION_DIVERTED,
+    RESOLUTION_PHONE,
+    AssignmentLog,
+    IncidentLedger,
+)
+from citysim.simulation.logs import RunLogs, RunRecord, build_logs
 from citysim.simulation.monitor import TimeAverage
 from citysim.streams import Streams
 
 #: The most incidents one replication may simulate (about an hour of computing): a guard against a
 #: typo such as a duration in seconds.
 MAX_INCIDENTS = 5_000_000
-RESOLUTION_OPEN = "open"
-RESOLUTION_DISPATCHED = "dispatched"
-RESOLUTION_PHONE = "phone"
-RESOLUTION_DIVERTED = "diverted"
 
 
 @dataclass(frozen=True)
@@ -62,7 +66,8 @@ class RunResult:
 class CityModel:
     """Wires demand, call centre, dispatcher, fleet and travel into one SimPy Environment."""
 
-    def __init__(self, scenario: Scenario, replication: int, seed: int | None = None) -> None:
+    def __init__(self, scenario: Scenario, replication: int, seed: int | None = None,
+                 policy: DispatchPolicy | None = None) -> None:
         self.effects = lever_effects(scenario)
         as_given, scenario = scenario, effective_scenario(scenario)
         self.scenario = scenario
@@ -94,57 +99,19 @@ class CityModel:
         self.turnout_min = self.travel.turnout_min(self.plan.turnout_u)
         self.noise = self.travel.noise_factor(self.plan.noise_u)
 
-        home, home_x, home_y = self.grid.unit_homes([d.stations for d in scenario.districts],
-                                                    [d.units for d in scenario.districts])
-        self.fleet = Fleet(home, home_x, home_y, *self.travel.locate(home_x, home_y), len(scenario.districts))
-        self.district_units = [np.flatnonzero(home == d) for d in range(len(scenario.districts))]
-        # Units are numbered district by district, so a district's units are one slice of the fleet.
-        self.district_slices = [(int(u[0]), int(u[-1]) + 1) if u.size else (0, 0) for u in self.district_units]
-        self.home_policy = scenario.dispatch.policy == "home_district"
-        self.queues = DispatchQueues(scenario.dispatch.policy, len(scenario.districts))
+        districts = scenario.districts
+        home, home_x, home_y = self.grid.unit_homes([d.stations for d in districts], [d.units for d in districts])
+        self.fleet = Fleet(home, home_x, home_y, *self.travel.locate(home_x, home_y), len(districts))
+        policy = policy if policy is not None else DISPATCH_POLICIES[scenario.dispatch.policy]
+        self.dispatcher = Dispatcher(policy, self.fleet, self.travel, len(districts))
         self.return_to_station = scenario.fleet.after_clear == "return_to_station"
         self.call_centre = (
             CallCentre(self.env, scenario.call_centre.call_takers_by_hour)
             if isinstance(scenario.call_centre, StaffedCallCentre)
             else None
         )
-
-        n = self.plan.size
-        nan = math.nan
-        # Python lists of the per-incident plan: scalar indexing of lists is far cheaper than numpy's.
-        self.inc_x = self.plan.x_km.tolist()
-        self.inc_y = self.plan.y_km.tolist()
-        nodes, access = self.travel.locate(self.plan.x_km, self.plan.y_km)
-        self.inc_node = nodes.tolist()
-        self.inc_access = access.tolist()
-        self.inc_crash = self.plan.crash.tolist()
-        # Under home_district, an incident in a district without units (a crash on its roads) is served
-        # city-wide, as if the AVL lever covered it.
-        unitless = np.array([d.units == 0 for d in scenario.districts])[self.plan.district]
-        self.inc_avl = (self.plan.avl | unitless).tolist()
-        self.inc_current_route = self.plan.current_route.tolist()
-        self.inc_patrol = self.plan.patrol.tolist()
-        self.inc_district = self.plan.district.tolist()
-        self.inc_priority = self.plan.priority.tolist()
-        self.inc_units_needed = self.plan.units_needed.tolist()
-        self.inc_outcome = self.plan.outcome.tolist()
-        self.inc_decision = self.plan.decision_min.tolist()
-        self.inc_scene = self.plan.scene_min.tolist()
-        self.inc_talk = self.plan.talk_min.tolist()
-        self.call_times = self.plan.t_call.tolist()
-        self.t_answer = [nan] * n
-        self.t_queue = [nan] * n
-        self.t_dispatch = [nan] * n
-        self.t_arrive = [nan] * n
-        self.t_clear = [nan] * n
-        self.resolution = [RESOLUTION_OPEN] * n
-        self.remaining = [0] * n
-        self.assigned: list[list[int]] = [[] for _ in range(n)]
-        self.arrived = [0] * n
-        self.work_done = [False] * n
-        self.counted_waiting = [False] * n
-        self.unit_log: list[list[Any]] = []
-        self.unit_log_row = [-1] * self.fleet.size
+        self.ledger = IncidentLedger(self.plan, self.travel, policy, [d.units == 0 for d in districts])
+        self.assignments = AssignmentLog(self.fleet.size)
 
         now = 0.0
         self.waiting = TimeAverage(now)  # incidents queued with no unit yet
@@ -155,8 +122,9 @@ class CityModel:
     # ----------------------------------------------------------------- processes
     def _schedule_next_call(self, incident: int) -> None:
         """Arrivals as a chain of timeouts: one event per call, cheaper than a generator process."""
-        if incident < len(self.call_times):
-            delay = self.call_times[incident] - self.env.now
+        call_times = self.ledger.call_times
+        if incident < len(call_times):
+            delay = call_times[incident] - self.env.now
             self.env.timeout(delay).callbacks.append(partial(self._on_call, incident))
 
     def _on_call(self, incident: int, _event: simpy.Event) -> None:
@@ -164,7 +132,7 @@ class CityModel:
         if self.call_centre is not None:
             self.env.process(self._call(incident))
         else:
-            self.t_answer[incident] = self.env.now
+            self.ledger.t_answer[incident] = self.env.now
             self._after_call(incident)
 
     def _call(self, incident: int) -> Any:
@@ -172,9 +140,9 @@ class CityModel:
         env = self.env
         with self.call_centre.request() as request:
             yield request
-            self.t_answer[incident] = env.now
+            self.ledger.t_answer[incident] = env.now
             self.talking.add(env.now, 1)
-            yield env.timeout(self.inc_talk[incident])
+            yield env.timeout(self.ledger.talk[incident])
             self.talking.add(env.now, -1)
         self._after_call(incident)
 
@@ -184,7 +152,7 @@ class CityModel:
         for start, _end, hour in hourly_segments(run.start_clock_h, run.duration_min):
             if start > env.now:
                 yield env.timeout(start - env.now)
-            self._set_unit_roster(hour)
+            self.fleet.apply_roster(self.scenario.fleet.on_duty_fraction_by_hour[hour], env.now, self._offer)
             if self.call_centre is not None:
                 self.call_centre.staff(hour)
                 self.staffed.add(env.now, self.call_centre.by_hour[hour] - self.staffed.level)
@@ -196,12 +164,13 @@ class CityModel:
 
     # ----------------------------------------------------------------- incident flow
     def _after_call(self, incident: int) -> None:
-        outcome = self.inc_outcome[incident]
+        ledger = self.ledger
+        outcome = ledger.outcome[incident]
         if outcome != OUTCOME_DISPATCH:
-            self.resolution[incident] = RESOLUTION_PHONE if outcome == OUTCOME_PHONE else RESOLUTION_DIVERTED
-            self.t_clear[incident] = self.env.now
+            ledger.resolution[incident] = RESOLUTION_PHONE if outcome == OUTCOME_PHONE else RESOLUTION_DIVERTED
+            ledger.t_clear[incident] = self.env.now
             return
-        delay = self.inc_decision[incident]
+        delay = ledger.decision[incident]
         if delay > 0:
             self.env.timeout(delay).callbacks.append(partial(self._on_decided, incident))
         else:
@@ -212,58 +181,44 @@ class CityModel:
 
     def _submit(self, incident: int) -> None:
         now = self.env.now
-        self.t_queue[incident] = now
-        self.remaining[incident] = self.inc_units_needed[incident]
+        ledger = self.ledger
+        ledger.t_queue[incident] = now
+        ledger.remaining[incident] = ledger.units_needed[incident]
         self._assign_available(incident)
-        if self.remaining[incident] > 0:
-            area = self.queues.area_of(self.inc_district[incident], self.inc_avl[incident])
-            self.queues.push(area, self.inc_priority[incident], now, incident)
-            if not self.assigned[incident]:
-                self.counted_waiting[incident] = True
+        if ledger.remaining[incident] > 0:
+            self.dispatcher.queues.push(ledger.area[incident], ledger.priority[incident], now, incident)
+            if not ledger.assigned[incident]:
+                ledger.counted_waiting[incident] = True
                 self.waiting.add(now, 1)
 
     def _assign_available(self, incident: int) -> None:
-        fleet = self.fleet
-        district = self.inc_district[incident]
-        place = (self.inc_x[incident], self.inc_y[incident], self.inc_node[incident], self.inc_access[incident])
-        clock = self._clock_hour()
-        home_only = self.home_policy and not self.inc_avl[incident]
-        while self.remaining[incident] > 0:
-            if home_only:
-                if not fleet.available_in_district[district]:
-                    return
-                first, last = self.district_slices[district]
-            else:
-                if not fleet.available_total:
-                    return
-                first, last = 0, fleet.size
-            unit = nearest_available(fleet, first, last, place, self.env.now, self.travel, clock)
+        ledger = self.ledger
+        area, place = ledger.area[incident], ledger.place[incident]
+        now, clock = self.env.now, self._clock_hour()
+        while ledger.remaining[incident] > 0:
+            unit = self.dispatcher.nearest_unit(area, place, now, clock)
             if unit is None:
                 return
             self._assign(unit, incident)
 
     def _assign(self, unit: int, incident: int) -> None:
         now = self.env.now
-        fleet = self.fleet
-        slot = len(self.assigned[incident])
+        fleet, ledger = self.fleet, self.ledger
+        slot = len(ledger.assigned[incident])
         if slot == 0:
-            self.t_dispatch[incident] = now
-            if self.counted_waiting[incident]:
+            ledger.t_dispatch[incident] = now
+            if ledger.counted_waiting[incident]:
                 self.waiting.add(now, -1)
-        ux, uy = fleet.position_of(unit, now)
-        node, access, lead = fleet.network_place_of(unit, now)
-        km, drive_min = self.travel.drive(ux, uy, node, access, lead, self.inc_x[incident], self.inc_y[incident],
-                                          self.inc_node[incident], self.inc_access[incident], now, self._clock_hour(),
-                                          self.inc_current_route[incident])
+        km, drive_min = self.travel.drive(fleet.place_of(unit, now), ledger.place[incident], now, self._clock_hour(),
+                                          ledger.current_route[incident])
         drive_min *= self.effects.driving_factor  # signal pre-emption speeds emergency trips only
         travel = self.turnout_min.item(incident, slot) + drive_min * self.noise.item(incident, slot)
         fleet.token[unit] += 1
         fleet.set_state(unit, EN_ROUTE)
         self.busy_units.add(now, 1)
-        self.remaining[incident] -= 1
-        self.assigned[incident].append(unit)
-        self.unit_log_row[unit] = len(self.unit_log)
-        self.unit_log.append([unit, incident, now, math.nan, math.nan, km, travel])
+        ledger.remaining[incident] -= 1
+        ledger.assigned[incident].append(unit)
+        self.assignments.dispatched(unit, incident, now, km, travel)
         if travel > 0:
             self.env.timeout(travel).callbacks.append(partial(self._on_arrive, unit, incident))
         else:
@@ -271,33 +226,36 @@ class CityModel:
 
     def _on_arrive(self, unit: int, incident: int, _event: simpy.Event | None) -> None:
         now = self.env.now
-        fleet = self.fleet
+        fleet, ledger = self.fleet, self.ledger
         fleet.set_state(unit, ON_SCENE)
-        fleet.x[unit], fleet.y[unit] = self.inc_x[incident], self.inc_y[incident]
-        fleet.node[unit], fleet.access_km[unit] = self.inc_node[incident], self.inc_access[incident]
-        self.unit_log[self.unit_log_row[unit]][3] = now
-        self.arrived[incident] += 1
-        if self.arrived[incident] == 1:
-            self.t_arrive[incident] = now
-            self.env.timeout(self.inc_scene[incident]).callbacks.append(partial(self._on_work_done, incident))
-        elif self.work_done[incident] and self.arrived[incident] == len(self.assigned[incident]):
+        place = ledger.place[incident]
+        fleet.x[unit], fleet.y[unit] = place.x, place.y
+        fleet.node[unit], fleet.access_km[unit] = place.node, place.access
+        self.assignments.arrived(unit, now)
+        ledger.arrived[incident] += 1
+        if ledger.arrived[incident] == 1:
+            ledger.t_arrive[incident] = now
+            self.env.timeout(ledger.scene[incident]).callbacks.append(partial(self._on_work_done, incident))
+        elif ledger.work_done[incident] and ledger.arrived[incident] == len(ledger.assigned[incident]):
             self._clear(incident)
 
     def _on_work_done(self, incident: int, _event: simpy.Event) -> None:
-        self.work_done[incident] = True
-        self.remaining[incident] = 0  # needs not yet met are cancelled; the queue drops them lazily
-        if self.arrived[incident] == len(self.assigned[incident]):
+        ledger = self.ledger
+        ledger.work_done[incident] = True
+        ledger.remaining[incident] = 0  # needs not yet met are cancelled; the queue drops them lazily
+        if ledger.arrived[incident] == len(ledger.assigned[incident]):
             self._clear(incident)
 
     def _clear(self, incident: int) -> None:
-        self.t_clear[incident] = self.env.now
-        self.resolution[incident] = RESOLUTION_DISPATCHED
-        crash = self.inc_crash[incident]
+        ledger = self.ledger
+        ledger.t_clear[incident] = self.env.now
+        ledger.resolution[incident] = RESOLUTION_DISPATCHED
+        crash = ledger.crash[incident]
         if crash >= 0 and self.traffic_layer is not None:
             self.traffic_layer.cleared(crash)
-        patrol = self.inc_patrol[incident]
-        current_route = self.inc_current_route[incident]
-        for slot, unit in enumerate(self.assigned[incident]):
+        patrol = ledger.patrol[incident]
+        current_route = ledger.current_route[incident]
+        for slot, unit in enumerate(ledger.assigned[incident]):
             self._release(unit, patrol[slot], current_route)
 
     def _release(self, unit: int, patrol: bool, current_route: bool) -> None:
@@ -305,16 +263,14 @@ class CityModel:
         deployment lever, patrolling where it is), and available at once."""
         now = self.env.now
         fleet = self.fleet
-        self.unit_log[self.unit_log_row[unit]][4] = now
+        self.assignments.cleared(unit, now)
         self.busy_units.add(now, -1)
         if fleet.going_off[unit]:
             fleet.go_off_duty(unit, now)
             return
         if self.return_to_station and not patrol:
-            _km, back = self.travel.drive(
-                float(fleet.x[unit]), float(fleet.y[unit]), int(fleet.node[unit]), float(fleet.access_km[unit]), 0.0,
-                float(fleet.home_x[unit]), float(fleet.home_y[unit]), int(fleet.home_node[unit]),
-                float(fleet.home_access_km[unit]), now, self._clock_hour(), current_route)
+            _km, back = self.travel.drive(fleet.place_now(unit), fleet.home_place(unit), now, self._clock_hour(),
+                                          current_route)
             if back > 0:
                 fleet.set_state(unit, RETURNING)
                 fleet.return_t0[unit], fleet.return_t1[unit] = now, now + back
@@ -335,46 +291,11 @@ class CityModel:
 
     def _offer(self, unit: int) -> None:
         """A unit became available: give it the most urgent incident waiting in a queue it serves."""
-        incident = self.queues.next_for(int(self.fleet.home_district[unit]), self._still_needs,
-                                        partial(self._nearest_incident, unit))
+        ledger = self.ledger
+        incident = self.dispatcher.next_for(unit, self.env.now, self._clock_hour(), ledger.still_needs,
+                                            ledger.place.__getitem__)
         if incident is not None:
             self._assign(unit, incident)
-
-    def _nearest_incident(self, unit: int, incidents: list[int]) -> int:
-        """Of these waiting incidents, the one the unit is estimated to reach first."""
-        fleet, now = self.fleet, self.env.now
-        units = np.array([unit])
-        x, y = fleet.positions(units, now)
-        node, access, lead = fleet.network_places(units, now)
-        clock = self._clock_hour()
-        times = [float(self.travel.estimate_min(x, y, node, access, lead, self.inc_x[i], self.inc_y[i],
-                                                self.inc_node[i], self.inc_access[i], clock)[0]) for i in incidents]
-        return incidents[int(np.argmin(times))]
-
-    def _still_needs(self, incident: int) -> bool:
-        return self.remaining[incident] > 0
-
-    def _set_unit_roster(self, hour: int) -> None:
-        now = self.env.now
-        fleet = self.fleet
-        fraction = self.scenario.fleet.on_duty_fraction_by_hour[hour]
-        for units in self.district_units:
-            target = round(units.size * fraction)
-            state = np.array([fleet.state[u] for u in units], dtype=np.int8)
-            on = units[(state != OFF) & ~fleet.going_off[units]]
-            if on.size > target:
-                excess = on.size - target
-                free = on[fleet.available[on]][:excess]
-                for unit in free:
-                    fleet.go_off_duty(int(unit), now)
-                fleet.going_off[on[~fleet.available[on]][: excess - free.size]] = True
-            elif on.size < target:
-                need = target - on.size
-                leaving = units[fleet.going_off[units]][:need]
-                fleet.going_off[leaving] = False
-                for unit in units[state == OFF][: need - leaving.size]:
-                    fleet.come_on_duty(int(unit), now)
-                    self._offer(int(unit))
 
     def _clock_hour(self) -> float:
         return clock_hour(self.scenario.run.start_clock_h, self.env.now)
@@ -398,10 +319,23 @@ class CityModel:
             "call_takers_talking_mean": self.talking.mean(end),
             "call_takers_staffed_mean": self.staffed.mean(end),
         }
-        logs = build_logs(self, end)
-        return RunResult(self.scenario, self.replication, self.seed, logs, monitors)
+        return RunResult(self.scenario, self.replication, self.seed, build_logs(self._record(end)), monitors)
+
+    def _record(self, end: float) -> RunRecord:
+        layer = self.traffic_layer
+        crashes = self.scenario.crashes
+        return RunRecord(
+            replication=self.replication, end_min=end, warmup_min=self.scenario.run.warmup_min, grid=self.grid,
+            category_names=self.scenario.category_names,
+            severity_names=[s.name for s in crashes.severities] if crashes else [],
+            plan=self.plan, ledger=self.ledger, assignments=self.assignments,
+            unit_district=self.fleet.home_district, duty_intervals=self.fleet.duty_intervals,
+            traffic_rows=layer.traffic.log if layer is not None else [],
+            crash_rows=layer.crash_rows(end) if layer is not None else [],
+        )
 
 
-def simulate_one(scenario: Scenario, replication: int, seed: int | None = None) -> RunResult:
-    """Run replication `replication` of a scenario."""
-    return CityModel(scenario, replication, seed).run()
+def simulate_one(scenario: Scenario, replication: int, seed: int | None = None,
+                 policy: DispatchPolicy | None = None) -> RunResult:
+    """Run replication `replication` of a scenario (under `policy`, default the scenario's own)."""
+    return CityModel(scenario, replication, seed, policy).run()

@@ -10,6 +10,7 @@ import pandas as pd
 
 from citysim.city.loading import load_scenario
 from citysim.config import Scenario
+from citysim.police.dispatch import DispatchPolicy
 from citysim.simulation.kpis import run_kpis, summarise
 from citysim.simulation.logs import RunLogs
 from citysim.simulation.model import simulate_one
@@ -28,8 +29,10 @@ class Simulation:
     wall_seconds: float
 
 
-def simulate(scenario: Scenario | str | Path, replications: int = 1, seed: int | None = None) -> Simulation:
-    """Simulate replications of a scenario (a `Scenario` or a YAML path); seed defaults to `run.seed`."""
+def simulate(scenario: Scenario | str | Path, replications: int = 1, seed: int | None = None,
+             policy: DispatchPolicy | None = None) -> Simulation:
+    """Simulate replications of a scenario (a `Scenario` or a YAML path); seed defaults to `run.seed`, the
+    dispatch policy to the scenario's `dispatch.policy`."""
     if replications < 1:
         raise ValueError("replications must be at least 1")
     if not isinstance(scenario, Scenario):
@@ -38,7 +41,7 @@ def simulate(scenario: Scenario | str | Path, replications: int = 1, seed: int |
     started = time.perf_counter()
     parts, kpi_frames = [], []
     for replication in range(replications):
-        result = simulate_one(scenario, replication, root_seed)
+        result = simulate_one(scenario, replication, root_seed, policy)
         parts.append(result.logs)
         kpi_frames.append(run_kpis(result.logs, result.monitors, replication, scenario.run.warmup_min,
                                    scenario.run.duration_min))
