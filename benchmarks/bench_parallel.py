@@ -20,6 +20,7 @@ import yaml
 
 from citysim.config.experiment import load_experiment
 from citysim.experiment.claim_check import run_claim_check
+from citysim.experiment.executors import open_executor
 
 ROOT = Path(__file__).resolve().parents[1]
 TASKS = 200
@@ -72,7 +73,8 @@ def main() -> None:
             out = folder / f"w{workers}"
             out.mkdir()
             start = time.perf_counter()
-            run_claim_check(experiment, path, out, workers=workers, progress=lambda _m: None)
+            with open_executor("local", workers) as executor:
+                run_claim_check(experiment, path, out, progress=lambda _m: None, executor=executor)
             seconds[workers] = time.perf_counter() - start
         identical = (folder / "w1" / "runs.csv").read_bytes() == (folder / "w2" / "runs.csv").read_bytes()
     print(f"claim check, 2 situations x 4 pairs (16 simulations); {platform.machine()}, {os.cpu_count()} CPUs")

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
-import platform
 import subprocess
 import sys
 import time
@@ -35,6 +33,7 @@ from citysim.analysis.queueing import (
     priority_mean_waits,
 )
 from citysim.analysis.verification import BrokenOrder, Reduction, per_replication, reduction
+from citysim.machine import machine_line
 from citysim.simulation.kpis import t_interval
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -179,15 +178,7 @@ def little_row(name: str, sim: citysim.Simulation) -> str:
 
 # ----------------------------------------------------------------------------- document
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
-                 if line.startswith("model name")]
-        cpu = names[0] if names else cpu
-    return (f"{cpu}, {os.cpu_count()} logical CPUs, {platform.system()} {platform.release()}, "
-            f"Python {platform.python_version()}, numpy {np.__version__}, simpy {simpy.__version__}, "
-            f"citysim {citysim.__version__}")
+    return (f"{machine_line()}, numpy {np.__version__}, simpy {simpy.__version__}, citysim {citysim.__version__}")
 
 
 def git_commit() -> str:

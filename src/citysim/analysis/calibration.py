@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -17,8 +18,11 @@ from scipy.sparse.csgraph import dijkstra
 
 from citysim.city.context import city_context
 from citysim.city.geography import DistrictGrid
+from citysim.city.loading import load_scenario
+from citysim.errors import InputError
+from citysim.machine import machine_line
 from citysim.simulation.kpis import t_interval
-from citysim.simulation.replications import Simulation
+from citysim.simulation.replications import Simulation, simulate
 
 #: The seven districts of the central city (中心城区).
 CENTRAL_DISTRICTS = ("Huangpu", "Xuhui", "Changning", "Jing'an", "Putuo", "Hongkou", "Yangpu")
@@ -179,3 +183,12 @@ def calibration_markdown(simulation: Simulation, command: str, machine: str) -> 
         "",
     ]
     return "\n".join(lines)
+
+
+def calibration_page(scenario_path: Path, replications: int, seed: int | None, command: str) -> str:
+    """`citysim calibrate`: simulate the scenario and compare its outputs with the targets (a Markdown page)."""
+    scenario = load_scenario(scenario_path)
+    if scenario.network is None or scenario.crashes is None:
+        raise InputError(scenario_path, "the calibration compares traffic and crash figures too; expected a "
+                         "scenario with network, traffic and crashes blocks (like scenarios/shanghai/baseline.yaml).")
+    return calibration_markdown(simulate(scenario, replications=replications, seed=seed), command, machine_line())

@@ -19,7 +19,6 @@ HOURLY_COLUMNS = [*KEYS, "hour", "arrival_min", "unit_utilisation", "call_taker_
                   "crash_blockage_min", "crash_delay_vehicle_h"]
 DISTRICT_COLUMNS = [*KEYS, "district", "arrival_min", "incidents"]
 SAMPLE_COLUMNS = ["situation", "config", "metric", "value_min"]
-EXTRA_FILES = {"hourly": "hourly.csv", "districts": "districts.csv", "samples": "samples.csv"}
 
 
 def _police_cases(result: RunResult) -> pd.DataFrame:

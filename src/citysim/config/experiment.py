@@ -147,7 +147,12 @@ class Sensitivity(_OneSituation):
     search_steps: int = Field(ge=1, le=20, description="bisection steps of the what-would-it-take search")
 
 
-ExperimentFile = Annotated[Experiment | Attribution | Sensitivity, Field(discriminator="kind")]
+#: The experiment kinds by their `kind:` name (the runners: `citysim.experiment.kinds.KINDS`).
+EXPERIMENT_SCHEMAS: dict[str, type[Experiment | Attribution | Sensitivity]] = {
+    "claim_check": Experiment, "attribution": Attribution, "sensitivity": Sensitivity,
+}
+ExperimentSpec = Experiment | Attribution | Sensitivity
+ExperimentFile = Annotated[ExperimentSpec, Field(discriminator="kind")]
 
 
 class _Document(_Strict):
@@ -156,10 +161,10 @@ class _Document(_Strict):
     experiment: ExperimentFile
 
 
-def load_experiment(path: str | Path) -> tuple[Experiment | Attribution | Sensitivity, LoadedDocument]:
+def load_experiment(path: str | Path) -> tuple[ExperimentSpec, LoadedDocument]:
     """Load and validate an experiment file (its `kind` says which); every path it names must exist."""
     document = load_yaml_document(path)
-    kinds = ("claim_check", "attribution", "sensitivity")
+    kinds = tuple(EXPERIMENT_SCHEMAS)
     if document.data.get("kind") not in kinds:
         origin = document.origin_of(("kind",))  # the key's line, or the top of the file if it is missing
         raise InputError(path, f"expected 'kind' to be one of {', '.join(kinds)} (an experiment file says which "
@@ -190,7 +195,7 @@ def resolve(experiment_path: str | Path, relative: str) -> Path:
     return (Path(experiment_path).resolve().parent / relative).resolve()
 
 
-def referenced_scenarios(experiment: Experiment | Attribution | Sensitivity, experiment_path: str | Path) -> list[Path]:
+def referenced_scenarios(experiment: ExperimentSpec, experiment_path: str | Path) -> list[Path]:
     """Every scenario file an experiment names (the smart levers' file included)."""
     names = [experiment.smart_levers]
     names += [s.scenario for s in experiment.situations] if isinstance(experiment, Experiment) \
@@ -198,7 +203,7 @@ def referenced_scenarios(experiment: Experiment | Attribution | Sensitivity, exp
     return [resolve(experiment_path, name) for name in names]
 
 
-def input_hashes(experiment: Experiment | Attribution | Sensitivity, experiment_path: str | Path,
+def input_hashes(experiment: ExperimentSpec, experiment_path: str | Path,
                  document: LoadedDocument) -> dict[str, str]:
     """SHA-256 of the experiment file and of every scenario file it uses (with their `extends` chains)."""
     hashes = document.file_hashes()

@@ -25,9 +25,15 @@ import pandas as pd
 from tqdm import tqdm
 
 from citysim.config import Scenario
-from citysim.config.experiment import Attribution
+from citysim.config.experiment import Attribution, input_hashes
 from citysim.config.schema import Levers
+from citysim.config.yaml_loader import LoadedDocument
 from citysim.experiment.claim_check import metric_means, situation_and_levers
+from citysim.experiment.contract import Options, Outcome
+from citysim.output import layout
+from citysim.output.figures import draw_folder
+from citysim.output.files import write_csv, write_json
+from citysim.output.manifest import build_manifest
 from citysim.simulation.kpis import t_interval
 
 Coalition = frozenset[str]
@@ -141,3 +147,17 @@ def run_attribution(spec: Attribution, spec_path: Path, progress: Callable[[str]
     game.bar.close()
     return AttributionResult(pd.DataFrame(rows, columns=ATTRIBUTION_COLUMNS), len(game.cache),
                              time.perf_counter() - started)
+
+
+def write_folder(spec: Attribution, document: LoadedDocument, path: Path, out: Path, options: Options) -> Outcome:
+    """Run the attribution into `out`: attribution.csv, its charts, then the manifest."""
+    result = run_attribution(spec, path, executor=options.executor)
+    write_csv(result.table, out / layout.ATTRIBUTION)
+    draw_folder(out)
+    write_json(build_manifest(command=f"citysim experiment {path}", inputs=input_hashes(spec, path, document),
+                              started=options.started, experiment=spec.name, seed=spec.seed,
+                              replications=spec.replications, method=spec.method,
+                              coalitions_run=result.coalitions_run, wall_seconds=round(result.wall_seconds, 1)),
+               out / layout.MANIFEST)
+    return Outcome(f"Attribution '{spec.name}' ({spec.method}, {result.coalitions_run} lever combinations, "
+                   f"{spec.replications} replications each): results in {out}", result.table.drop(columns=["levers"]))

@@ -7,10 +7,10 @@ finished and `--resume` carries on from it; the tables are assembled from the st
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
-from concurrent.futures import Executor, ProcessPoolExecutor
-from contextlib import ExitStack
+from concurrent.futures import Executor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -20,13 +20,20 @@ import pandas as pd
 from tqdm import tqdm
 
 from citysim.city.loading import load_scenario
-from citysim.config import Scenario
-from citysim.config.experiment import Experiment, Metric, resolve
+from citysim.config import Scenario, dump_scenario
+from citysim.config.experiment import Experiment, Metric, input_hashes, resolve
 from citysim.config.schema import Levers, cross_field_problems
+from citysim.config.yaml_loader import LoadedDocument
 from citysim.errors import InputError
+from citysim.experiment.contract import EXIT_OK, EXIT_RUNS_FAILED, Options, Outcome
 from citysim.experiment.runs import RUN_COLUMNS, Key, UnitResult, replication_means, run_unit
 from citysim.experiment.stats import paired_reduction, verdict
 from citysim.experiment.store import UnitStore
+from citysim.output import layout
+from citysim.output.figures import slug
+from citysim.output.files import write_csv, write_json, write_text
+from citysim.output.manifest import build_manifest
+from citysim.output.report import README_END, README_START, claims_markdown_table, replace_readme_block, write_reports
 
 CLAIM_COLUMNS = [
     "scenario", "metric", "priority", "baseline_mean_min", "smart_mean_min", "reduction_pct", "ci_low_pct",
@@ -198,27 +205,81 @@ class ClaimCheck:
     failures: list[Failure]
 
 
-def run_claim_check(experiment: Experiment, experiment_path: Path, out: Path, workers: int = 1,
-                    resume: bool = False, progress: Callable[[str], None] = print,
-                    executor: Executor | None = None) -> ClaimCheck:
-    """Every situation of the experiment, then the claims table. Runs go to `executor` if given (a Dask
-    client's executor, say), else to a process pool when `workers` > 1, else run here; `resume` keeps
-    the runs an interrupted experiment finished in `out`."""
+def run_claim_check(experiment: Experiment, experiment_path: Path, out: Path, resume: bool = False,
+                    progress: Callable[[str], None] = print, executor: Executor | None = None) -> ClaimCheck:
+    """Every situation of the experiment, then the claims table. Runs go to `executor` if given (a process
+    pool or a Dask client's executor), else run here; `resume` keeps the runs an interrupted experiment
+    finished in `out`."""
     started = time.perf_counter()
     pairs = pairs_of(experiment, experiment_path)
     store = UnitStore(out, resume)
     parts = []
     failures: list[Failure] = []
-    with ExitStack() as stack:
-        if executor is None and workers > 1:
-            executor = stack.enter_context(ProcessPoolExecutor(max_workers=workers))
-        for pair in pairs:
-            progress(f"situation {pair.name}: baseline {pair.baseline.name} vs smart levers")
-            parts.append(run_pair(pair, experiment, store, executor, progress, failures))
+    for pair in pairs:
+        progress(f"situation {pair.name}: baseline {pair.baseline.name} vs smart levers")
+        parts.append(run_pair(pair, experiment, store, executor, progress, failures))
     store.write_tables()
     runs = pd.concat(parts, ignore_index=True)
     claims = claims_table(runs, experiment.metrics, experiment.confidence)
     return ClaimCheck(runs, claims, pairs, time.perf_counter() - started, failures)
+
+
+def write_folder(experiment: Experiment, document: LoadedDocument, path: Path, out: Path,
+                 options: Options) -> Outcome:
+    """Run the claim check into `out`: claims, failures, resolved scenarios, charts and reports, then the
+    manifest (last), and the README's claims block if asked."""
+    readme = options.readme
+    if readme is not None:
+        text = readme.read_text(encoding="utf-8") if readme.is_file() else ""
+        if README_START not in text or README_END not in text:
+            raise InputError(readme, f"expected a file with a {README_START} ... {README_END} block to update.")
+    inputs = input_hashes(experiment, path, document)
+    _check_resumable(out, inputs, options.resume)
+    check = run_claim_check(experiment, path, out, options.resume, executor=options.executor)
+    write_csv(check.claims, out / layout.CLAIMS)
+    warnings = []
+    if check.failures:
+        write_csv(failures_frame(check.failures), out / layout.FAILURES)
+        warnings += [f"run failed: situation '{f.situation}', {f.config}, replication {f.replication}, seed "
+                     f"{f.seed}: {f.error}" for f in check.failures]
+    for pair in check.pairs:
+        name = slug(pair.name)  # a file name made only of [a-z0-9-]: a situation's name cannot escape `out`
+        write_text(dump_scenario(pair.baseline), out / layout.RESOLVED_SCENARIOS / f"{name}.baseline.yaml")
+        write_text(dump_scenario(pair.smart), out / layout.RESOLVED_SCENARIOS / f"{name}.smart.yaml")
+    replications = check.runs.groupby("situation")["replication"].nunique()
+    manifest = build_manifest(
+        command=f"citysim experiment {path}", inputs=inputs, started=options.started,
+        experiment=experiment.name, description=experiment.description, confidence=experiment.confidence,
+        seed=experiment.seed, replications={str(k): int(v) for k, v in replications.items()},
+        replication_rule=experiment.replications.model_dump(),
+        warmup_min={p.name: p.baseline.run.warmup_min for p in check.pairs},
+        wall_seconds=round(check.wall_seconds, 1), resolved_scenarios=f"{layout.RESOLVED_SCENARIOS}/",
+    )
+    write_reports(out, [], manifest)
+    write_json(manifest, out / layout.MANIFEST)  # last: a folder with a manifest is complete
+    if readme is not None:
+        command = f"citysim experiment {path} --update-readme {readme}"
+        try:
+            updated = replace_readme_block(readme.read_text(encoding="utf-8"), claims_markdown_table(check.claims),
+                                           command)
+        except (OSError, ValueError) as exc:
+            raise InputError(readme, f"cannot update the claims table: {exc}.") from None
+        write_text(updated, readme)
+    if check.failures:
+        warnings.append(f"{len(check.failures)} run(s) failed ({layout.FAILURES}); the claims use the pairs that "
+                        "completed.")
+    overall = check.claims[check.claims["priority"] == "all"].drop(columns=["priority"])
+    return Outcome(f"Claim check '{experiment.name}': results in {out}", overall, warnings,
+                   EXIT_RUNS_FAILED if check.failures else EXIT_OK)
+
+
+def _check_resumable(out: Path, inputs: dict[str, str], resume: bool) -> None:
+    """Record the inputs of a claim check; a resume must find the same inputs it was started with."""
+    record = out / layout.INPUTS
+    if resume and record.is_file() and json.loads(record.read_text(encoding="utf-8")) != inputs:
+        raise InputError(out, "cannot resume: the experiment or scenario files changed since this folder was "
+                         "started (inputs.json differs); run without --resume to start afresh.")
+    write_json(inputs, record)
 
 
 def failures_frame(failures: list[Failure]) -> pd.DataFrame:

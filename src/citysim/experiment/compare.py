@@ -1,16 +1,23 @@
-"""`citysim compare`: two scenario files, paired replications, the default claimed metrics."""
+"""`citysim compare`: two scenario files, paired replications, the default claimed metrics; writes its folder."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
-from citysim.config import Scenario
+from citysim.city.loading import validate_document
+from citysim.config import Scenario, load_document
 from citysim.config.experiment import Metric
 from citysim.experiment.claim_check import BASELINE, SMART, claims_table
+from citysim.experiment.contract import Outcome
 from citysim.experiment.runs import RUN_COLUMNS, metric_rows
+from citysim.output import layout
+from citysim.output.files import prepare_output_folder, write_csv, write_json
+from citysim.output.manifest import build_manifest, utc_now
 from citysim.simulation.model import simulate_one
 
-#: The claim's metrics as DESIGN.md defines them by default.
+#: The claimed metrics by default: arrival = t_arrive - t_call, handling = t_clear - t_arrive (and call to clear).
 CONFIDENCE = 0.95
 DEFAULT_METRICS = [
     Metric(name="arrival", start="t_call", end="t_arrive", claimed_reduction_pct=20.0),
@@ -28,3 +35,21 @@ def compare_scenarios(baseline: Scenario, smart: Scenario, replications: int, se
             rows += [("comparison", config, replication, *row)
                      for row in metric_rows(incidents, DEFAULT_METRICS, by_priority=True)]
     return claims_table(pd.DataFrame(rows, columns=RUN_COLUMNS), DEFAULT_METRICS, CONFIDENCE)
+
+
+def write_folder(baseline_path: Path, smart_path: Path, replications: int, seed: int | None,
+                 out: Path | None) -> Outcome:
+    """Compare the two files into `out` (default results/compare): comparison.csv, then the manifest."""
+    started = utc_now()
+    documents = [load_document(p) for p in (baseline_path, smart_path)]
+    baseline, smart = (validate_document(d, p) for d, p in zip(documents, (baseline_path, smart_path), strict=True))
+    out = out if out is not None else Path("results") / "compare"
+    prepare_output_folder(out)
+    root_seed = baseline.run.seed if seed is None else seed
+    table = compare_scenarios(baseline, smart, replications, root_seed)
+    write_csv(table, out / layout.COMPARISON)
+    inputs = {**documents[0].file_hashes(), **documents[1].file_hashes()}
+    write_json(build_manifest(command="compare", inputs=inputs, started=started, baseline=baseline.name,
+                              smart=smart.name, seed=root_seed, replications=replications), out / layout.MANIFEST)
+    return Outcome(f"{baseline.name} -> {smart.name}, {replications} paired replications, seed {root_seed}; "
+                   f"results in {out}", table[table["priority"] == "all"].drop(columns=["priority"]))

@@ -23,11 +23,17 @@ import numpy as np
 import pandas as pd
 
 from citysim.config import Scenario
-from citysim.config.experiment import Sensitivity
+from citysim.config.experiment import Sensitivity, input_hashes
 from citysim.config.levers import LEVERS
 from citysim.config.schema import Levers
+from citysim.config.yaml_loader import LoadedDocument
 from citysim.experiment.claim_check import metric_means, situation_and_levers
+from citysim.experiment.contract import Options, Outcome
 from citysim.experiment.stats import paired_reduction
+from citysim.output import layout
+from citysim.output.figures import draw_folder
+from citysim.output.files import write_csv, write_json
+from citysim.output.manifest import build_manifest
 
 TORNADO_COLUMNS = ["lever", "setting", "strength", "metric", "reduction_pct", "ci_low_pct", "ci_high_pct",
                    "change_pct_points"]
@@ -129,3 +135,17 @@ def _search(runner: _Runner, smart: Levers, metric: str, claimed: float, steps: 
 
 def _strengths(levers: Levers) -> str:
     return " ".join(f"{n}={getattr(levers, n).strength:.3g}" for n in Levers.model_fields if getattr(levers, n))
+
+
+def write_folder(spec: Sensitivity, document: LoadedDocument, path: Path, out: Path, options: Options) -> Outcome:
+    """Run the sensitivity study into `out`: the tornado and the search tables, charts, then the manifest."""
+    result = run_sensitivity(spec, path, executor=options.executor)
+    write_csv(result.tornado, out / layout.SENSITIVITY)
+    write_csv(result.search, out / layout.WHAT_WOULD_IT_TAKE)
+    draw_folder(out)
+    write_json(build_manifest(command=f"citysim experiment {path}", inputs=input_hashes(spec, path, document),
+                              started=options.started, experiment=spec.name, seed=spec.seed,
+                              replications=spec.replications, configurations_run=result.configurations_run,
+                              wall_seconds=round(result.wall_seconds, 1)), out / layout.MANIFEST)
+    return Outcome(f"Sensitivity '{spec.name}' ({result.configurations_run} configurations): results in {out}",
+                   result.search, width=200)

@@ -14,14 +14,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from citysim.analysis.chart_tables import DISTRICT_COLUMNS, EXTRA_FILES, HOURLY_COLUMNS, SAMPLE_COLUMNS
+from citysim.analysis.chart_tables import DISTRICT_COLUMNS, HOURLY_COLUMNS, SAMPLE_COLUMNS
 from citysim.experiment.runs import RUN_COLUMNS, Key, UnitResult
+from citysim.output import layout
 
 TABLES = {
-    "runs": ("runs.csv", RUN_COLUMNS),
-    "hourly": (EXTRA_FILES["hourly"], HOURLY_COLUMNS),
-    "districts": (EXTRA_FILES["districts"], DISTRICT_COLUMNS),
-    "samples": (EXTRA_FILES["samples"], SAMPLE_COLUMNS),
+    "runs": (layout.RUNS, RUN_COLUMNS),
+    "hourly": (layout.HOURLY, HOURLY_COLUMNS),
+    "districts": (layout.DISTRICTS, DISTRICT_COLUMNS),
+    "samples": (layout.SAMPLES, SAMPLE_COLUMNS),
 }
 
 
@@ -30,7 +31,7 @@ class UnitStore:
 
     def __init__(self, out: Path, resume: bool = False) -> None:
         self.out = out
-        self.folder = out / "units"
+        self.folder = out / layout.STORE
         self.folder.mkdir(parents=True, exist_ok=True)
         for leftover in self.folder.glob("*.tmp"):
             leftover.unlink()  # a write cut off by an interruption

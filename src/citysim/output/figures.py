@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.figure import Figure
 
-from citysim.output import plots
+from citysim.output import layout, plots
 
 
 def slug(text: str) -> str:
@@ -30,10 +30,10 @@ def _read(folder: Path, name: str) -> pd.DataFrame | None:
 def folder_figures(folder: Path) -> dict[str, Callable[[], Figure]]:
     """Name -> drawing function for every chart the folder's tables support (nothing drawn yet)."""
     charts: dict[str, Callable[[], Figure]] = {}
-    claims = _read(folder, "claims.csv")
+    claims = _read(folder, layout.CLAIMS)
     if claims is not None:
         charts["claims"] = partial(plots.claim_chart, claims)
-    samples, hourly, districts = (_read(folder, n) for n in ("samples.csv", "hourly.csv", "districts.csv"))
+    samples, hourly, districts = (_read(folder, n) for n in (layout.SAMPLES, layout.HOURLY, layout.DISTRICTS))
     situations = list(dict.fromkeys(claims["scenario"])) if claims is not None else []
     for situation in situations:
         part = slug(situation)
@@ -44,11 +44,11 @@ def folder_figures(folder: Path) -> dict[str, Callable[[], Figure]]:
             charts[f"resources-{part}"] = partial(plots.resources_chart, hourly, situation)
         if districts is not None:
             charts[f"districts-{part}"] = partial(plots.district_map, districts, situation)
-    attribution = _read(folder, "attribution.csv")
+    attribution = _read(folder, layout.ATTRIBUTION)
     if attribution is not None:
         for metric in dict.fromkeys(attribution["metric"]):
             charts[f"attribution-{slug(metric)}"] = partial(plots.attribution_waterfall, attribution, metric)
-    tornado = _read(folder, "sensitivity.csv")
+    tornado = _read(folder, layout.SENSITIVITY)
     if tornado is not None:
         for metric in dict.fromkeys(tornado["metric"]):
             charts[f"tornado-{slug(metric)}"] = partial(plots.tornado_chart, tornado, metric)
@@ -64,7 +64,7 @@ def draw_folder(folder: Path, include: list[Path] | None = None) -> list[Path]:
     return the PNG paths."""
     from citysim.output.files import write_bytes_atomically
 
-    out = folder / "figures"
+    out = folder / layout.FIGURES
     for stale in [*out.glob("*.png"), *out.glob("*.svg")]:  # generated output: redrawn whole every time
         stale.unlink()
     charts = folder_figures(folder)

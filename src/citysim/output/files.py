@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from citysim.errors import InputError
+from citysim.output import layout
 
 
 def prepare_output_folder(out: Path) -> None:
@@ -27,7 +28,7 @@ def prepare_output_folder(out: Path) -> None:
     except OSError as exc:
         problem = f"the output folder cannot be written ({exc.strerror}); choose another with --out."
         raise InputError(out, problem) from None
-    stale = out / "manifest.json"
+    stale = out / layout.MANIFEST
     if stale.exists():
         stale.unlink()  # the folder is being rewritten: it is incomplete until the new manifest lands
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import platform
 import subprocess
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
+
+from citysim.machine import machine_facts
 
 PACKAGES = ("citysim", "simpy", "numpy", "pandas", "scipy", "pydantic", "pyyaml", "pyarrow")
 
@@ -45,12 +45,7 @@ def build_manifest(*, command: str, inputs: dict[str, str], started: str, **deta
         "command": command,
         "started_utc": started,
         "finished_utc": utc_now(),
-        "machine": {
-            "platform": platform.platform(),
-            "python": platform.python_version(),
-            "processor": platform.machine(),
-            "cpus": os.cpu_count(),
-        },
+        "machine": machine_facts(),
         "packages": _package_versions(),
         "input_sha256": inputs,
         **details,

@@ -17,6 +17,8 @@ from typing import Any
 import pandas as pd
 
 from citysim.config.levers import LEVERS
+from citysim.errors import InputError
+from citysim.output import layout
 
 README_START, README_END = "<!-- claims:start -->", "<!-- claims:end -->"
 CLAIM_HEADER = ["situation", "metric", "baseline (min)", "smart (min)", "reduction", "CI", "claimed", "verdict",
@@ -47,15 +49,15 @@ class ReportInputs:
 def load_report_inputs(folder: Path, include: list[Path], figures: list[Path],
                        manifest: dict[str, Any] | None = None) -> ReportInputs:
     """Read claims.csv, the manifest (unless given), and any attribution or sensitivity results."""
-    claims = pd.read_csv(folder / "claims.csv", dtype={"priority": str})
+    claims = pd.read_csv(folder / layout.CLAIMS, dtype={"priority": str})
     if manifest is None:
-        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        manifest = json.loads((folder / layout.MANIFEST).read_text(encoding="utf-8"))
     attribution = search = None
     for other in include:
-        if (other / "attribution.csv").is_file():
-            attribution = pd.read_csv(other / "attribution.csv")
-        if (other / "what_would_it_take.csv").is_file():
-            search = pd.read_csv(other / "what_would_it_take.csv")
+        if (other / layout.ATTRIBUTION).is_file():
+            attribution = pd.read_csv(other / layout.ATTRIBUTION)
+        if (other / layout.WHAT_WOULD_IT_TAKE).is_file():
+            search = pd.read_csv(other / layout.WHAT_WOULD_IT_TAKE)
     return ReportInputs(claims, manifest, figures, attribution, search)
 
 
@@ -207,5 +209,24 @@ def write_reports(folder: Path, include: list[Path], manifest: dict[str, Any] | 
 
     figures = draw_folder(folder, include)
     inputs = load_report_inputs(folder, include, figures, manifest)
-    write_text(report_markdown(inputs), folder / "report.md")
-    write_text(report_html(inputs), folder / "report.html")
+    write_text(report_markdown(inputs), folder / layout.REPORT_MD)
+    write_text(report_html(inputs), folder / layout.REPORT_HTML)
+
+
+def redraw_folder(folder: Path, include: list[Path]) -> list[Path]:
+    """`citysim plot`: redraw a results folder's charts (with those of `include`) from its tables, and its
+    reports if it is a finished claim check; the PNGs drawn."""
+    from citysim.output.figures import draw_folder
+
+    for path in [folder, *include]:
+        if not path.is_dir():
+            raise InputError(path, "expected a results folder (written by citysim experiment).")
+    if (folder / layout.CLAIMS).is_file() and (folder / layout.MANIFEST).is_file():
+        write_reports(folder, include)
+        written = sorted((folder / layout.FIGURES).glob("*.png"))
+    else:
+        written = draw_folder(folder, include)
+    if not written:
+        raise InputError(folder, "no chart tables found; expected claims.csv, hourly.csv, districts.csv, "
+                         "samples.csv, attribution.csv or sensitivity.csv.")
+    return written

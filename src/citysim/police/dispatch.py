@@ -43,7 +43,7 @@ class DispatchPolicy(Protocol):
         ...
 
     def areas_served(self, district: int) -> tuple[int, ...]:
-        """The queues a freed unit of `district` serves (on a tie, the first listed wins)."""
+        """The queues a freed unit of `district` serves; their heads are compared by (key, incident id)."""
         ...
 
     def queue_key(self, priority: int, t_queue: float) -> tuple[float, float]:

@@ -7,8 +7,8 @@ assignment). Units drive there (t_arrive = first arrival); on-scene work starts 
 and the incident clears (t_clear) when the work is done and every dispatched unit has arrived. Units
 then return to station (re-taskable on the way) or patrol where they are.
 
-Incident flow is callback-driven after the call; SimPy processes are used where they read best (the
-arrival stream, call-taking, rosters). All randomness is pre-drawn in `IncidentPlan`. The model only
+Arrivals are a chain of timeouts and the incident flow after the call is callback-driven; SimPy
+processes are used where they read best (call-taking, rosters, the end of the warm-up). All randomness is pre-drawn in `IncidentPlan`. The model only
 wires events: what is known of each incident lives in the `IncidentLedger`, the choice of unit in the
 `Dispatcher` (under a `DispatchPolicy`), unit state and the roster in the `Fleet`, and the logs are
 built from a plain `RunRecord`.

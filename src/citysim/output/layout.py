@@ -1,0 +1,41 @@
+"""The results-folder layout: every file name a results folder can hold, defined once.
+
+`run` folders: the five logs, KPI tables, the resolved scenario. Experiment folders: the claims, run
+and chart tables, the result store, the reports. Every folder ends with `manifest.json`, written last:
+a folder with a manifest is complete.
+"""
+
+from __future__ import annotations
+
+MANIFEST = "manifest.json"
+
+# citysim run
+LOG_FILES = {name: f"{name}.parquet" for name in ("incidents", "units", "duty", "traffic", "crashes")}
+KPIS = "kpis.csv"
+SUMMARY = "summary.csv"
+TRAFFIC_BY_HOUR = "traffic_by_hour.csv"
+RESOLVED_SCENARIO = "scenario.resolved.yaml"
+
+# citysim compare
+COMPARISON = "comparison.csv"
+
+# citysim experiment (claim check)
+CLAIMS = "claims.csv"
+RUNS = "runs.csv"
+FAILURES = "failures.csv"
+INPUTS = "inputs.json"
+HOURLY = "hourly.csv"
+DISTRICTS = "districts.csv"
+SAMPLES = "samples.csv"
+STORE = "units"  # the result store: one file per finished run
+RESOLVED_SCENARIOS = "scenarios"  # <situation>.baseline.yaml and <situation>.smart.yaml
+
+# citysim experiment (attribution, sensitivity)
+ATTRIBUTION = "attribution.csv"
+SENSITIVITY = "sensitivity.csv"
+WHAT_WOULD_IT_TAKE = "what_would_it_take.csv"
+
+# charts and reports
+FIGURES = "figures"
+REPORT_MD = "report.md"
+REPORT_HTML = "report.html"
