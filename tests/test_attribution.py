@@ -107,7 +107,7 @@ def test_attribution_refuses_unknown_lever(scenario_file, write_yaml, tmp_path):
 
 def test_scaled_levers_scale_and_cap_at_the_sourced_high():
     """Scaling multiplies each strength and caps it at the high end of the lever's range."""
-    from citysim.config.schema import Lever, Levers
+    from citysim.config.levers import Lever, Levers
 
     levers = Levers(command_centre=Lever(strength=0.34), signal_preemption=Lever(strength=0.16))
     half = scaled_levers(levers, 0.5)

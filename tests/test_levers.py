@@ -20,8 +20,8 @@ import yaml
 from citysim.city.loading import load_scenario
 from citysim.cli import EXIT_BAD_INPUT, main
 from citysim.config import Scenario
-from citysim.config.levers import LEVERS, VIDEO_DETECTION_MIN, lever_effects
-from citysim.config.schema import Levers
+from citysim.config.lever_effects import VIDEO_DETECTION_MIN, lever_effects
+from citysim.config.levers import LEVERS, Levers
 from citysim.errors import InputError
 from citysim.simulation.logs import LOG_NAMES, RunLogs
 from citysim.simulation.model import CityModel, simulate_one

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from citysim.config.levers import lever_effects
+from citysim.config.lever_effects import lever_effects
 from citysim.config.schema import Scenario
 from citysim.police.dispatch import CITY_WIDE, DISPATCH_POLICIES
 

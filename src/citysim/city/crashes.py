@@ -15,7 +15,7 @@ from numpy.typing import NDArray
 from citysim.arrays import FloatArray, IntArray
 from citysim.city.traffic import TrafficProfile
 from citysim.clock import hourly_segments
-from citysim.config.levers import LeverEffects
+from citysim.config.lever_effects import LeverEffects
 from citysim.config.schema import Crashes, RunSettings
 from citysim.streams import Streams
 

@@ -13,15 +13,15 @@ import math
 from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from citysim.arrays import FloatArray
+from citysim.config.base import Strict
 
 PROBABILITY_TOLERANCE = 1e-3
 
 
-class _Dist(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+class _Dist(Strict):
 
     def ppf(self, u: FloatArray) -> FloatArray:  # pragma: no cover - overridden
         raise NotImplementedError

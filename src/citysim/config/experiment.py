@@ -7,8 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
+from citysim.config.base import Strict
 from citysim.config.loading import validation_error_to_input_error
 from citysim.config.yaml_loader import LoadedDocument, load_yaml_document
 from citysim.errors import InputError, KeyPath
@@ -16,11 +17,7 @@ from citysim.errors import InputError, KeyPath
 TimeColumn = Literal["t_occur", "t_call", "t_answer", "t_queue", "t_dispatch", "t_arrive", "t_clear"]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
-
-
-class Situation(_Strict):
+class Situation(Strict):
     """A baseline scenario; its smart twin is the same file with the experiment's smart levers."""
 
     name: str = Field(min_length=1)
@@ -30,7 +27,7 @@ class Situation(_Strict):
 TIME_ORDER = ("t_occur", "t_call", "t_answer", "t_queue", "t_dispatch", "t_arrive", "t_clear")
 
 
-class Metric(_Strict):
+class Metric(Strict):
     """A claimed time: end - start over incidents that have both times, and its claimed reduction."""
 
     name: str = Field(min_length=1)
@@ -45,7 +42,7 @@ class Metric(_Strict):
         return self
 
 
-class Replications(_Strict):
+class Replications(Strict):
     """Sequential rule: add replications until the reduction's CI half-width is small enough."""
 
     min: int = Field(ge=2)
@@ -66,7 +63,7 @@ def _check_unique(what: str, names: list[str]) -> None:
         raise ValueError(f"{what} names must be unique; repeated: {', '.join(repeated)}")
 
 
-class Experiment(_Strict):
+class Experiment(Strict):
     """The claim check: each situation's baseline against its smart twin."""
 
     kind: Literal["claim_check"]
@@ -93,7 +90,7 @@ class Experiment(_Strict):
         return items
 
 
-class _OneSituation(_Strict):
+class _OneSituation(Strict):
     """What attribution and sensitivity files share: one situation, the smart levers, the metrics."""
 
     name: str = Field(min_length=1)
@@ -155,7 +152,7 @@ ExperimentSpec = Experiment | Attribution | Sensitivity
 ExperimentFile = Annotated[ExperimentSpec, Field(discriminator="kind")]
 
 
-class _Document(_Strict):
+class _Document(Strict):
     """Wrapper so one validation reads any kind of experiment file."""
 
     experiment: ExperimentFile

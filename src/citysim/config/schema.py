@@ -10,20 +10,17 @@ from __future__ import annotations
 import math
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from citysim.config.base import Probability, Strict
 from citysim.config.distributions import PROBABILITY_TOLERANCE, Distribution
+from citysim.config.levers import Levers
 from citysim.errors import KeyPath
 
-Probability = Annotated[float, Field(ge=0, le=1)]
 NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 #: 24 values, one per clock hour 0..23.
 HourlyProfile = Annotated[list[NonNegative], Field(min_length=24, max_length=24)]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 def _check_sum_to_one(values: list[float], what: str) -> None:
@@ -32,7 +29,7 @@ def _check_sum_to_one(values: list[float], what: str) -> None:
         raise ValueError(f"the {what} must sum to 1 (within {PROBABILITY_TOLERANCE}); they sum to {total:.6g}")
 
 
-class RunSettings(_Strict):
+class RunSettings(Strict):
     """Clock and length of one replication."""
 
     seed: int = Field(ge=0, description="root seed; replication k uses child k of SeedSequence(seed)")
@@ -47,7 +44,7 @@ class RunSettings(_Strict):
         return self
 
 
-class District(_Strict):
+class District(Strict):
     """A district: where calls come from and where units are based."""
 
     name: str = Field(min_length=1)
@@ -60,7 +57,7 @@ class District(_Strict):
     units: int = Field(ge=0, description="patrol units on duty at the busiest hour, shared among stations")
 
 
-class Category(_Strict):
+class Category(Strict):
     """One kind of incident and how it is handled."""
 
     share: Probability = Field(description="share of all calls")
@@ -79,7 +76,7 @@ class Category(_Strict):
         return self
 
 
-class Demand(_Strict):
+class Demand(Strict):
     """Calls: volume, time-of-day profile and category mix."""
 
     calls_per_day: Positive = Field(description="mean calls per 24 h, all categories")
@@ -101,7 +98,7 @@ class Demand(_Strict):
         return self
 
 
-class StaffedCallCentre(_Strict):
+class StaffedCallCentre(Strict):
     """110 call-takers, first come first served, by clock hour."""
 
     kind: Literal["staffed"]
@@ -115,13 +112,13 @@ class StaffedCallCentre(_Strict):
         return staff
 
 
-class NoCallCentre(_Strict):
+class NoCallCentre(Strict):
     """No call-taking stage: calls reach dispatch at once (queueing-theory reductions)."""
 
     kind: Literal["none"]
 
 
-class Dispatch(_Strict):
+class Dispatch(Strict):
     """How a unit is chosen, and the dispatcher's decision time."""
 
     policy: Literal["home_district", "nearest"] = Field(
@@ -131,7 +128,7 @@ class Dispatch(_Strict):
     decision_delay: Distribution = Field(description="from end of call-taking to first assignment attempt")
 
 
-class Fleet(_Strict):
+class Fleet(Strict):
     """Patrol units: shifts and where they go when they clear."""
 
     on_duty_fraction_by_hour: HourlyProfile = Field(description="share of each district's units on duty")
@@ -145,7 +142,7 @@ class Fleet(_Strict):
         return profile
 
 
-class StraightLineTravel(_Strict):
+class StraightLineTravel(Strict):
     """Straight-line distance x circuity at an hourly speed, after a turn-out time."""
 
     kind: Literal["straight_line"]
@@ -155,13 +152,13 @@ class StraightLineTravel(_Strict):
     noise_cv: NonNegative = Field(description="spread of actual travel time around the estimate")
 
 
-class InstantTravel(_Strict):
+class InstantTravel(Strict):
     """Zero travel time (queueing-theory reductions)."""
 
     kind: Literal["instant"]
 
 
-class NetworkTravel(_Strict):
+class NetworkTravel(Strict):
     """Travel on the road network through current traffic (needs `network` and `traffic` blocks)."""
 
     kind: Literal["network"]
@@ -181,7 +178,7 @@ LatLon = Annotated[list[Annotated[float, Field(ge=-180, le=180)]], Field(min_len
 RoadClassName = Literal["expressway", "arterial"]
 
 
-class RoadClass(_Strict):
+class RoadClass(Strict):
     """Free-flow speed, capacity and hourly demand of one class of road."""
 
     free_flow_kmh: Positive
@@ -191,12 +188,12 @@ class RoadClass(_Strict):
     )
 
 
-class RoadClasses(_Strict):
+class RoadClasses(Strict):
     expressway: RoadClass
     arterial: RoadClass
 
 
-class Ring(_Strict):
+class Ring(Strict):
     """A ring expressway, modelled as a circle around the network centre."""
 
     name: str
@@ -208,7 +205,7 @@ class Ring(_Strict):
     )
 
 
-class Radial(_Strict):
+class Radial(Strict):
     """A radial expressway from the innermost ring outwards along a compass bearing."""
 
     name: str
@@ -218,7 +215,7 @@ class Radial(_Strict):
     node_spacing_km: Positive
 
 
-class Grid(_Strict):
+class Grid(Strict):
     """Arterial roads: a lattice over the districts' land, denser in the centre, joined by Delaunay links."""
 
     inner_radius_km: Positive
@@ -227,7 +224,7 @@ class Grid(_Strict):
     lanes: int = Field(ge=1, le=8)
 
 
-class Crossing(_Strict):
+class Crossing(Strict):
     """A bridge or tunnel over a barrier: the only places links may cross it."""
 
     name: str
@@ -237,7 +234,7 @@ class Crossing(_Strict):
     lanes: int = Field(ge=1, le=8)
 
 
-class Barrier(_Strict):
+class Barrier(Strict):
     """A river or coast line that roads cross only at its crossings."""
 
     name: str
@@ -245,7 +242,7 @@ class Barrier(_Strict):
     crossings: list[Crossing]
 
 
-class ExtraNode(_Strict):
+class ExtraNode(Strict):
     """A node added by hand (a new bridge end, a station's road)."""
 
     name: str
@@ -254,7 +251,7 @@ class ExtraNode(_Strict):
     join_network: bool = Field(default=False, description="also link it to the nearest lattice node")
 
 
-class ExtraLink(_Strict):
+class ExtraLink(Strict):
     """A link added by hand between two extra nodes (length from coordinates unless given)."""
 
     from_node: str
@@ -264,7 +261,7 @@ class ExtraLink(_Strict):
     length_km: Positive | None = None
 
 
-class Network(_Strict):
+class Network(Strict):
     """The road network skeleton, generated from this description."""
 
     centre: LatLon = Field(description="[lat, lon] centre of the rings")
@@ -274,18 +271,18 @@ class Network(_Strict):
     radials: list[Radial]
     grid: Grid
     barriers: list[Barrier]
-    extra_nodes: list[ExtraNode] = []
-    extra_links: list[ExtraLink] = []
+    extra_nodes: list[ExtraNode] = Field(default_factory=list)
+    extra_links: list[ExtraLink] = Field(default_factory=list)
 
 
-class Parking(_Strict):
+class Parking(Strict):
     """Traffic cruising for parking, as a share added to the volume of central districts' roads."""
 
     cruising_share: float = Field(ge=0, le=1)
     districts: list[str]
 
 
-class Traffic(_Strict):
+class Traffic(Strict):
     """How link volumes and times evolve."""
 
     refresh_min: Positive = Field(description="how often link volumes and BPR times are recomputed")
@@ -295,7 +292,7 @@ class Traffic(_Strict):
     parking: Parking
 
 
-class Severity(_Strict):
+class Severity(Strict):
     """A class of crash and what it does to its link."""
 
     name: str
@@ -306,7 +303,7 @@ class Severity(_Strict):
     )
 
 
-class Crashes(_Strict):
+class Crashes(Strict):
     """Traffic crashes on the network; each becomes a 110 incident of `category`."""
 
     crashes_per_day: NonNegative
@@ -319,44 +316,7 @@ class Crashes(_Strict):
         return self
 
 
-class Lever(_Strict):
-    """A smart lever at a strength between 0 (no effect) and 1; what strength means is lever-specific
-    (see `citysim.config.levers.LEVERS` for each lever's mechanism, default, range and source)."""
-
-    strength: Probability
-
-
-class CategoryLever(Lever):
-    """A lever acting on some demand categories only."""
-
-    categories: list[str] = Field(min_length=1)
-
-
-class PreventionLever(CategoryLever):
-    """Fewer incidents: `strength` of the listed categories' calls and `crash_strength` of crashes
-    do not happen."""
-
-    crash_strength: Probability
-
-
-class Levers(_Strict):
-    """The smart levers; a lever left out is off (the baseline)."""
-
-    command_centre: Lever | None = None
-    avl_dispatch: Lever | None = None
-    video_detection: Lever | None = None
-    patrol_deployment: Lever | None = None
-    mobile_terminals: Lever | None = None
-    signal_preemption: Lever | None = None
-    congestion_routing: Lever | None = None
-    ai_signal_timing: Lever | None = None
-    fast_crash_handling: Lever | None = None
-    parking_guidance: Lever | None = None
-    community_diversion: CategoryLever | None = None
-    prevention: PreventionLever | None = None
-
-
-class Scenario(_Strict):
+class Scenario(Strict):
     """A complete, validated scenario."""
 
     name: str = Field(min_length=1)

@@ -26,7 +26,7 @@ from tqdm import tqdm
 
 from citysim.config import Scenario
 from citysim.config.experiment import Attribution, input_hashes
-from citysim.config.schema import Levers
+from citysim.config.levers import Levers
 from citysim.config.yaml_loader import LoadedDocument
 from citysim.experiment.claim_check import metric_means, situation_and_levers
 from citysim.experiment.contract import Options, Outcome

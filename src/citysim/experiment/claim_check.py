@@ -22,7 +22,8 @@ from tqdm import tqdm
 from citysim.city.loading import load_scenario
 from citysim.config import Scenario, dump_scenario
 from citysim.config.experiment import Experiment, Metric, input_hashes, resolve
-from citysim.config.schema import Levers, cross_field_problems
+from citysim.config.levers import Levers
+from citysim.config.schema import cross_field_problems
 from citysim.config.yaml_loader import LoadedDocument
 from citysim.errors import InputError
 from citysim.experiment.contract import EXIT_OK, EXIT_RUNS_FAILED, Options, Outcome

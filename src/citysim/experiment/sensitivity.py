@@ -24,8 +24,7 @@ import pandas as pd
 
 from citysim.config import Scenario
 from citysim.config.experiment import Sensitivity, input_hashes
-from citysim.config.levers import LEVERS
-from citysim.config.schema import Levers
+from citysim.config.levers import LEVERS, Levers
 from citysim.config.yaml_loader import LoadedDocument
 from citysim.experiment.claim_check import metric_means, situation_and_levers
 from citysim.experiment.contract import Options, Outcome

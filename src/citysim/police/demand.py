@@ -16,7 +16,7 @@ from citysim.arrays import FloatArray, IntArray
 from citysim.city.crashes import CrashPlan
 from citysim.city.geography import DistrictGrid
 from citysim.clock import hourly_segments
-from citysim.config.levers import VIDEO_DETECTION_MIN, LeverEffects
+from citysim.config.lever_effects import VIDEO_DETECTION_MIN, LeverEffects
 from citysim.config.schema import Scenario, StaffedCallCentre
 from citysim.streams import Streams
 

@@ -8,10 +8,11 @@ and the incident clears (t_clear) when the work is done and every dispatched uni
 then return to station (re-taskable on the way) or patrol where they are.
 
 Arrivals are a chain of timeouts and the incident flow after the call is callback-driven; SimPy
-processes are used where they read best (call-taking, rosters, the end of the warm-up). All randomness is pre-drawn in `IncidentPlan`. The model only
-wires events: what is known of each incident lives in the `IncidentLedger`, the choice of unit in the
-`Dispatcher` (under a `DispatchPolicy`), unit state and the roster in the `Fleet`, and the logs are
-built from a plain `RunRecord`.
+processes are used where they read best (call-taking, rosters, the end of the warm-up). All
+randomness is pre-drawn in `IncidentPlan`. The model only wires events: what is known of each
+incident lives in the `IncidentLedger`, the choice of unit in the `Dispatcher` (under a
+`DispatchPolicy`), unit state and the roster in the `Fleet`, and the logs are built from a plain
+`RunRecord`.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from citysim.city.traffic import TrafficState
 from citysim.city.traffic_layer import TrafficLayer
 from citysim.city.travel import make_travel
 from citysim.clock import clock_hour, hourly_segments
-from citysim.config.levers import effective_scenario, lever_effects
+from citysim.config.lever_effects import effective_scenario, lever_effects
 from citysim.config.schema import Scenario, StaffedCallCentre
 from citysim.errors import InputError
 from citysim.police.callcentre import CallCentre
