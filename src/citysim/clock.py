@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
+
+from citysim.arrays import FloatArray, IntArray
+
 
 def hourly_segments(start_clock_h: float, duration_min: float) -> list[tuple[float, float, int]]:
     """Split [0, duration) at clock-hour boundaries: (start_min, end_min, clock_hour) triples."""
@@ -20,3 +24,17 @@ def hourly_segments(start_clock_h: float, duration_min: float) -> list[tuple[flo
 def clock_hour(start_clock_h: float, t_min: float) -> float:
     """The clock hour of day (0 <= h < 24, fractional) at simulation time t_min."""
     return (start_clock_h + t_min / 60.0) % 24.0
+
+
+def poisson_by_hour(generator: np.random.Generator, per_min_by_hour: FloatArray, start_clock_h: float,
+                    duration_min: float) -> tuple[FloatArray, IntArray]:
+    """Event times (unsorted) of a Poisson process whose rate per minute is constant within each clock
+    hour, over [0, duration): a Poisson count per hourly segment, then uniform times within it. Returns
+    the times and each event's clock hour."""
+    segments = hourly_segments(start_clock_h, duration_min)
+    starts = np.array([s for s, _, _ in segments])
+    lengths = np.array([e - s for s, e, _ in segments])
+    hours = np.array([h for _, _, h in segments])
+    counts = generator.poisson(per_min_by_hour[hours] * lengths)
+    times = np.repeat(starts, counts) + generator.random(int(counts.sum())) * np.repeat(lengths, counts)
+    return times, np.repeat(hours, counts)

@@ -12,6 +12,7 @@ import pandas as pd
 
 from citysim.clock import clock_hour
 from citysim.config.experiment import Metric
+from citysim.simulation.kpis import overlap_minutes, police_cases
 from citysim.simulation.model import RunResult
 
 KEYS = ["situation", "config", "replication"]
@@ -21,21 +22,10 @@ DISTRICT_COLUMNS = [*KEYS, "district", "arrival_min", "incidents"]
 SAMPLE_COLUMNS = ["situation", "config", "metric", "value_min"]
 
 
-def _police_cases(result: RunResult) -> pd.DataFrame:
-    incidents = result.logs.incidents
-    return incidents[~incidents["warmup"] & (incidents["n_units"] > 0)]
-
-
-def _overlap(start: pd.Series, end: pd.Series, low: float, high: float) -> float:
-    """Total minutes the intervals [start, end) spend inside [low, high) (NaN intervals count 0)."""
-    inside = np.minimum(end.to_numpy(dtype=np.float64), high) - np.maximum(start.to_numpy(dtype=np.float64), low)
-    return float(np.nansum(np.clip(inside, 0, None)))
-
-
 def hourly_table(result: RunResult, keys: tuple[str, str, int]) -> pd.DataFrame:
     """Mean arrival, unit utilisation, expressway speed and crash blockage by clock hour."""
     run = result.scenario.run
-    cases = _police_cases(result)
+    cases = police_cases(result.logs.incidents)
     hour_of = (run.start_clock_h + cases["t_call"] / 60.0).astype(int) % 24
     arrival = (cases["t_arrive"] - cases["t_call"]).groupby(hour_of).mean()
 
@@ -46,9 +36,9 @@ def hourly_table(result: RunResult, keys: tuple[str, str, int]) -> pd.DataFrame:
     for start in starts:
         end = min(start + 60.0, run.duration_min)
         hour = int(clock_hour(run.start_clock_h, start))
-        busy[hour] += _overlap(units["t_dispatch"], units["t_clear"].fillna(run.duration_min), start, end)
-        duty[hour] += _overlap(shifts["t_start"], shifts["t_end"], start, end)
-        talking[hour] += _overlap(calls["t_answer"], calls["t_talk_end"], start, end)
+        busy[hour] += overlap_minutes(units["t_dispatch"], units["t_clear"].fillna(run.duration_min), start, end)
+        duty[hour] += overlap_minutes(shifts["t_start"], shifts["t_end"], start, end)
+        talking[hour] += overlap_minutes(calls["t_answer"], calls["t_talk_end"], start, end)
         staffed[hour] += roster[hour] * (end - start) if roster is not None else 0.0
 
     traffic = result.logs.traffic
@@ -74,7 +64,7 @@ def hourly_table(result: RunResult, keys: tuple[str, str, int]) -> pd.DataFrame:
 
 def district_table(result: RunResult, keys: tuple[str, str, int]) -> pd.DataFrame:
     """Mean arrival time and count of police cases by district."""
-    cases = _police_cases(result)
+    cases = police_cases(result.logs.incidents)
     arrival = cases["t_arrive"] - cases["t_call"]
     grouped = arrival.groupby(cases["district"], observed=False)
     frame = pd.DataFrame({"district": grouped.mean().index.astype(str), "arrival_min": grouped.mean().to_numpy(),
@@ -84,7 +74,7 @@ def district_table(result: RunResult, keys: tuple[str, str, int]) -> pd.DataFram
 
 def sample_table(result: RunResult, metrics: list[Metric], situation: str, config: str) -> pd.DataFrame:
     """Every police case's value of every claimed metric (for distribution charts)."""
-    cases = _police_cases(result)
+    cases = police_cases(result.logs.incidents)
     parts = []
     for metric in metrics:
         values = (cases[metric.end] - cases[metric.start]).dropna().to_numpy()

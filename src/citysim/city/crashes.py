@@ -14,7 +14,8 @@ from numpy.typing import NDArray
 
 from citysim.arrays import FloatArray, IntArray
 from citysim.city.traffic import TrafficProfile
-from citysim.clock import hourly_segments
+from citysim.clock import poisson_by_hour
+from citysim.config.distributions import categorical_ppf
 from citysim.config.lever_effects import LeverEffects
 from citysim.config.schema import Crashes, RunSettings
 from citysim.streams import Streams
@@ -44,16 +45,10 @@ def generate_crashes(
     """Draw the crashes of one replication; those the prevention lever prevents are kept but marked,
     so that every crash keeps its own random numbers whatever the lever's strength."""
     network = profile.network
-    segments = hourly_segments(run.start_clock_h, run.duration_min)
     daily = np.array([profile.vehicle_km_per_hour(h + 0.5).sum() for h in range(24)])
     per_min_by_hour = spec.crashes_per_day / 1440.0 * daily / daily.mean()
-    generator = streams.generator("crash.arrivals")
-    starts = np.array([s for s, _, _ in segments])
-    lengths = np.array([e - s for s, e, _ in segments])
-    hours = np.array([h for _, _, h in segments])
-    counts = generator.poisson(per_min_by_hour[hours] * lengths)
-    t_occur = np.repeat(starts, counts) + generator.random(int(counts.sum())) * np.repeat(lengths, counts)
-    crash_hours = np.repeat(hours, counts)
+    t_occur, crash_hours = poisson_by_hour(streams.generator("crash.arrivals"), per_min_by_hour, run.start_clock_h,
+                                           run.duration_min)
     order = np.argsort(t_occur, kind="stable")
     t_occur, crash_hours = t_occur[order], crash_hours[order]
     n = t_occur.size
@@ -69,8 +64,7 @@ def generate_crashes(
     tx, ty = network.node_x[network.arc_to[arc]], network.node_y[network.arc_to[arc]]
 
     shares = np.array([s.share for s in spec.severities])
-    severity = np.minimum(np.searchsorted(np.cumsum(shares) / shares.sum(), streams.uniforms("crash.severity", n),
-                                          "right"), len(shares) - 1)
+    severity = categorical_ppf(shares, streams.uniforms("crash.severity", n))
     u_clear = streams.uniforms("crash.self_clear", n)
     self_clear = np.full(n, np.nan)
     for index, level in enumerate(spec.severities):

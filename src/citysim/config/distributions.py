@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import Field, model_validator
 
-from citysim.arrays import FloatArray
+from citysim.arrays import FloatArray, IntArray
 from citysim.config.base import Strict
 
 PROBABILITY_TOLERANCE = 1e-3
@@ -211,3 +211,9 @@ Distribution = Annotated[
     Fixed | Exponential | Lognormal | Gamma | Triangular | Uniform | Discrete | Histogram,
     Field(discriminator="dist"),
 ]
+
+
+def categorical_ppf(shares: FloatArray, u: FloatArray) -> IntArray:
+    """Indices drawn with probability shares[i] / sum(shares), by inverse transform of the uniforms `u`."""
+    index = np.searchsorted(np.cumsum(shares) / shares.sum(), u, "right")
+    return np.asarray(np.minimum(index, shares.size - 1), dtype=np.intp)

@@ -12,6 +12,7 @@ import pandas as pd
 from citysim.analysis.chart_tables import district_table, hourly_table, sample_table
 from citysim.config import Scenario
 from citysim.config.experiment import Metric
+from citysim.simulation.kpis import police_cases
 from citysim.simulation.model import simulate_one
 
 RUN_COLUMNS = ["situation", "config", "replication", "metric", "priority", "value_min", "incidents"]
@@ -21,7 +22,7 @@ Key = tuple[str, str, int]
 def metric_rows(incidents: pd.DataFrame, metrics: list[Metric], by_priority: bool) -> list[tuple[str, str, float, int]]:
     """(metric, priority, mean minutes, incidents) for one run: police cases (incidents sent a unit)
     reported after the warm-up that have both of the metric's times."""
-    counted = incidents[~incidents["warmup"] & (incidents["n_units"] > 0)]
+    counted = police_cases(incidents)
     rows = []
     for metric in metrics:
         values = (counted[metric.end] - counted[metric.start]).dropna()

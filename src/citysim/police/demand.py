@@ -15,7 +15,8 @@ from numpy.typing import NDArray
 from citysim.arrays import FloatArray, IntArray
 from citysim.city.crashes import CrashPlan
 from citysim.city.geography import DistrictGrid
-from citysim.clock import hourly_segments
+from citysim.clock import poisson_by_hour
+from citysim.config.distributions import categorical_ppf
 from citysim.config.lever_effects import VIDEO_DETECTION_MIN, LeverEffects
 from citysim.config.schema import Scenario, StaffedCallCentre
 from citysim.streams import Streams
@@ -57,13 +58,7 @@ def arrival_times(scenario: Scenario, generator: np.random.Generator) -> FloatAr
     demand = scenario.demand
     profile = np.asarray(demand.hourly_profile, dtype=np.float64)
     per_min = demand.calls_per_day / 1440.0 * profile / profile.mean()
-    segments = hourly_segments(scenario.run.start_clock_h, scenario.run.duration_min)
-    starts = np.array([s for s, _, _ in segments])
-    lengths = np.array([e - s for s, e, _ in segments])
-    rates = per_min[[h for _, _, h in segments]]
-    counts = generator.poisson(rates * lengths)
-    offsets = generator.random(int(counts.sum()))
-    times = np.repeat(starts, counts) + offsets * np.repeat(lengths, counts)
+    times, _hours = poisson_by_hour(generator, per_min, scenario.run.start_clock_h, scenario.run.duration_min)
     return np.sort(times)
 
 
@@ -93,13 +88,9 @@ def generate_incidents(
         return np.concatenate([own, streams.uniforms(f"crash.{stream}", n_crashes)]) if n_crashes else own
 
     shares = np.array([c.share for c in categories])
-    category = np.searchsorted(np.cumsum(shares) / shares.sum(), streams.uniforms("demand.category", n_calls), "right")
-    category = np.minimum(category, len(categories) - 1)
+    category = categorical_ppf(shares, streams.uniforms("demand.category", n_calls))
     district_shares = np.array([d.call_share for d in scenario.districts])
-    district = np.searchsorted(
-        np.cumsum(district_shares) / district_shares.sum(), streams.uniforms("demand.district", n_calls), "right"
-    )
-    district = np.minimum(district, len(scenario.districts) - 1)
+    district = categorical_ppf(district_shares, streams.uniforms("demand.district", n_calls))
     x_km, y_km = grid.sample_locations(
         district, streams.uniforms("demand.location.radius", n_calls),
         streams.uniforms("demand.location.angle", n_calls),

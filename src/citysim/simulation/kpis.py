@@ -29,8 +29,15 @@ DURATIONS = {
 }
 
 
-def _clipped_overlap(start: np.ndarray, end: np.ndarray, lo: float, hi: float) -> float:
-    return float(np.clip(np.minimum(end, hi) - np.maximum(start, lo), 0, None).sum())
+def police_cases(incidents: pd.DataFrame) -> pd.DataFrame:
+    """The incidents the response metrics count: sent a unit, reported after the warm-up."""
+    return incidents[~incidents["warmup"] & (incidents["n_units"] > 0)]
+
+
+def overlap_minutes(start: pd.Series | np.ndarray, end: pd.Series | np.ndarray, low: float, high: float) -> float:
+    """Total minutes the intervals [start, end) spend inside [low, high) (NaN intervals count 0)."""
+    inside = np.minimum(np.asarray(end, dtype=np.float64), high) - np.maximum(np.asarray(start, dtype=np.float64), low)
+    return float(np.nansum(np.clip(inside, 0, None)))
 
 
 def run_kpis(
@@ -68,9 +75,9 @@ def run_kpis(
                  else math.nan))
 
     units = logs.units
-    busy = _clipped_overlap(units["t_dispatch"].to_numpy(), units["t_clear"].fillna(end_min).to_numpy(),
+    busy = overlap_minutes(units["t_dispatch"].to_numpy(), units["t_clear"].fillna(end_min).to_numpy(),
                             warmup_min, end_min)
-    on_duty = _clipped_overlap(logs.duty["t_start"].to_numpy(), logs.duty["t_end"].to_numpy(), warmup_min, end_min)
+    on_duty = overlap_minutes(logs.duty["t_start"].to_numpy(), logs.duty["t_end"].to_numpy(), warmup_min, end_min)
     rows.append((rep, "unit_utilisation", "all", busy / on_duty if on_duty > 0 else math.nan))
     staffed = monitors.get("call_takers_staffed_mean", math.nan)
     talking = monitors.get("call_takers_talking_mean", math.nan)
