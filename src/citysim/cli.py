@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from citysim.errors import InputError
+from citysim.experiment.contract import EXIT_OK, EXIT_RUNS_FAILED
 
 if TYPE_CHECKING:
+    from citysim.experiment.contract import Outcome
     from citysim.experiment.executors import ExecutorKind
-
-from citysim.experiment.contract import EXIT_OK, EXIT_RUNS_FAILED
 
 EXIT_BAD_INPUT, EXIT_INTERRUPTED = 2, 130
 __all__ = ["EXIT_BAD_INPUT", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_RUNS_FAILED", "main"]
@@ -167,7 +167,7 @@ def _experiment(path: Path, out: Path | None, readme: Path | None, workers: int,
         return _print_outcome(KINDS[experiment.kind](experiment, document, path, out, options))
 
 
-def _print_outcome(outcome: Any) -> int:
+def _print_outcome(outcome: Outcome) -> int:
     """An experiment's title and table on stdout, its warnings on stderr; its exit status."""
     import pandas as pd
 
@@ -177,7 +177,7 @@ def _print_outcome(outcome: Any) -> int:
         print(outcome.table.to_string(index=False))
     for warning in outcome.warnings:
         print(warning, file=sys.stderr)
-    return int(outcome.exit_code)
+    return outcome.exit_code
 
 
 def _plot(folder: Path, include: list[Path]) -> int:

@@ -11,7 +11,8 @@ from __future__ import annotations
 import hashlib
 
 import numpy as np
-from numpy.typing import NDArray
+
+from citysim.arrays import FloatArray
 
 
 def _name_key(name: str) -> int:
@@ -32,6 +33,6 @@ class Streams:
         sequence = np.random.SeedSequence(self._base.entropy, spawn_key=(*self._base.spawn_key, _name_key(name)))
         return np.random.Generator(np.random.PCG64(sequence))
 
-    def uniforms(self, name: str, shape: int | tuple[int, ...]) -> NDArray[np.float64]:
+    def uniforms(self, name: str, shape: int | tuple[int, ...]) -> FloatArray:
         """A batch of U(0, 1) draws from stream `name`."""
         return self.generator(name).random(shape)

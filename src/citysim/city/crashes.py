@@ -10,9 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.typing import NDArray
 
-from citysim.arrays import FloatArray, IntArray
+from citysim.arrays import BoolArray, FloatArray, IntArray
 from citysim.city.traffic import TrafficProfile
 from citysim.clock import poisson_by_hour
 from citysim.config.distributions import categorical_ppf
@@ -32,7 +31,7 @@ class CrashPlan:
     severity: IntArray
     self_clear_min: FloatArray  # NaN: only the police clear it
     video_u: FloatArray  # uniforms of the video-detection lever
-    happens: NDArray[np.bool_]  # False: prevented by the prevention lever (kept, so indices stay stable)
+    happens: BoolArray  # False: prevented by the prevention lever (kept, so indices stay stable)
 
     @property
     def size(self) -> int:

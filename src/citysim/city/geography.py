@@ -13,8 +13,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.typing import NDArray
 
+from citysim.arrays import FloatArray, IntArray
 from citysim.config.schema import District
 
 KM_PER_DEG_LAT = 110.574
@@ -39,9 +39,9 @@ class DistrictGrid:
     """District centres in km east/north of a reference point, and their disc radii."""
 
     names: tuple[str, ...]
-    x_km: NDArray[np.float64]
-    y_km: NDArray[np.float64]
-    radius_km: NDArray[np.float64]
+    x_km: FloatArray
+    y_km: FloatArray
+    radius_km: FloatArray
     projection: Projection
 
     @classmethod
@@ -56,28 +56,28 @@ class DistrictGrid:
             projection=projection,
         )
 
-    def district_of(self, x: NDArray[np.float64], y: NDArray[np.float64]) -> NDArray[np.intp]:
+    def district_of(self, x: FloatArray, y: FloatArray) -> IntArray:
         """The district each point belongs to: the disc it lies deepest in (distance / radius smallest)."""
         relative = np.hypot(x[:, None] - self.x_km[None, :], y[:, None] - self.y_km[None, :]) / self.radius_km
         return np.asarray(relative.argmin(axis=1), dtype=np.intp)
 
     def sample_locations(
-        self, district: NDArray[np.intp], u_radius: NDArray[np.float64], u_angle: NDArray[np.float64]
-    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        self, district: IntArray, u_radius: FloatArray, u_angle: FloatArray
+    ) -> tuple[FloatArray, FloatArray]:
         """Points uniform in each incident's district disc, from two uniforms each."""
         r = self.radius_km[district] * np.sqrt(u_radius)
         angle = 2 * math.pi * u_angle
         return self.x_km[district] + r * np.cos(angle), self.y_km[district] + r * np.sin(angle)
 
-    def station_positions(self, district: int, count: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    def station_positions(self, district: int, count: int) -> tuple[FloatArray, FloatArray]:
         """`count` station sites covering the district disc evenly (station 0 nearest the centre)."""
         k = np.arange(count)
         r = self.radius_km[district] * np.sqrt((k + 0.5) / count) if count > 1 else np.zeros(1)
         angle = k * GOLDEN_ANGLE
         return self.x_km[district] + r * np.cos(angle), self.y_km[district] + r * np.sin(angle)
 
-    def unit_homes(self, stations: list[int], units: list[int]) -> tuple[NDArray[np.intp], NDArray[np.float64],
-                                                                          NDArray[np.float64]]:
+    def unit_homes(self, stations: list[int], units: list[int]) -> tuple[IntArray, FloatArray,
+                                                                          FloatArray]:
         """Home district and station position of every unit; units are dealt round-robin to stations."""
         districts, xs, ys = [], [], []
         for district, (n_stations, n_units) in enumerate(zip(stations, units, strict=True)):

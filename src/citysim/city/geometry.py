@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-from numpy.typing import NDArray
 
-from citysim.arrays import FloatArray
+from citysim.arrays import BoolArray, FloatArray, IntArray
 
 
 def _orientation(ax: FloatArray, ay: FloatArray, bx: FloatArray, by: FloatArray,
@@ -15,7 +14,7 @@ def _orientation(ax: FloatArray, ay: FloatArray, bx: FloatArray, by: FloatArray,
 
 def segment_crossing_counts(
     x0: FloatArray, y0: FloatArray, x1: FloatArray, y1: FloatArray, line: FloatArray
-) -> NDArray[np.intp]:
+) -> IntArray:
     """For each segment (x0, y0)-(x1, y1), how many segments of the polyline `line` (k x 2) it crosses:
     an odd count means its ends lie on opposite sides."""
     return np.asarray(_crossings(x0, y0, x1, y1, line).sum(axis=1), dtype=np.intp)
@@ -23,14 +22,14 @@ def segment_crossing_counts(
 
 def segments_cross_polyline(
     x0: FloatArray, y0: FloatArray, x1: FloatArray, y1: FloatArray, line: FloatArray
-) -> NDArray[np.bool_]:
+) -> BoolArray:
     """For each segment (x0, y0)-(x1, y1), whether it properly crosses the polyline `line` (k x 2)."""
     return np.asarray(_crossings(x0, y0, x1, y1, line).any(axis=1))
 
 
 def _crossings(
     x0: FloatArray, y0: FloatArray, x1: FloatArray, y1: FloatArray, line: FloatArray
-) -> NDArray[np.bool_]:
+) -> BoolArray:
     """Matrix: segment i properly crosses polyline segment j."""
     px, py = line[:-1, 0][None, :], line[:-1, 1][None, :]
     qx, qy = line[1:, 0][None, :], line[1:, 1][None, :]

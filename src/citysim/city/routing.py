@@ -7,10 +7,10 @@ cached per traffic state (free flow, each clock hour's typical traffic) and rout
 from __future__ import annotations
 
 import numpy as np
-from numpy.typing import NDArray
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
+from citysim.arrays import FloatArray, IntArray
 from citysim.city.network import RoadNetwork
 
 NO_PATH = -9999
@@ -19,16 +19,16 @@ NO_PATH = -9999
 class Router:
     """Travel-time matrices and routes for one set of arc times."""
 
-    def __init__(self, network: RoadNetwork, arc_minutes: NDArray[np.float64]) -> None:
+    def __init__(self, network: RoadNetwork, arc_minutes: FloatArray) -> None:
         n = network.n_nodes
         graph = csr_matrix((arc_minutes, (network.arc_from, network.arc_to)), shape=(n, n))
         self.minutes, self._predecessors = dijkstra(graph, directed=True, return_predecessors=True)
         self._arc_index = csr_matrix(
             (np.arange(1, network.n_arcs + 1), (network.arc_from, network.arc_to)), shape=(n, n)
         ).toarray()
-        self._routes: dict[tuple[int, int], NDArray[np.intp]] = {}
+        self._routes: dict[tuple[int, int], IntArray] = {}
 
-    def route(self, origin: int, destination: int) -> NDArray[np.intp]:
+    def route(self, origin: int, destination: int) -> IntArray:
         """Arc indices of the shortest path from origin to destination (empty if they are equal)."""
         key = (origin, destination)
         arcs = self._routes.get(key)

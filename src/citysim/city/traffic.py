@@ -17,9 +17,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.typing import NDArray
 
-from citysim.arrays import FloatArray
+from citysim.arrays import FloatArray, IntArray
 from citysim.city.network import EXPRESSWAY, RoadNetwork
 from citysim.config.schema import RoadClasses, Traffic
 
@@ -143,7 +142,7 @@ class TrafficState:
         """End a blockage (its queue then dissolves; it is forgotten at a refresh once the queue is gone)."""
         blockage.end = min(blockage.end, now)
 
-    def route_minutes(self, arcs: NDArray[np.intp], now: float, queue_share: float = 1.0) -> float:
+    def route_minutes(self, arcs: IntArray, now: float, queue_share: float = 1.0) -> float:
         """Time through the given arcs now: BPR times plus `queue_share` of the queues behind blockages."""
         minutes = float(self.arc_minutes[arcs].sum())
         if self.blocked and queue_share > 0:

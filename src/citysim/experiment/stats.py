@@ -13,7 +13,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.typing import NDArray
+
+from citysim.arrays import FloatArray
 
 REPRODUCED, EXCEEDED, FELL_SHORT, UNDETERMINED = "reproduced", "exceeded", "fell short", "undetermined"
 
@@ -34,7 +35,7 @@ class Reduction:
         return (self.ci_high_pct - self.ci_low_pct) / 2
 
 
-def paired_reduction(baseline: NDArray[np.float64], smart: NDArray[np.float64], confidence: float) -> Reduction:
+def paired_reduction(baseline: FloatArray, smart: FloatArray, confidence: float) -> Reduction:
     """The reduction of `smart` against `baseline` (paired by replication) with a delta-method CI."""
     keep = np.isfinite(baseline) & np.isfinite(smart)
     b, s = baseline[keep], smart[keep]

@@ -10,9 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.typing import NDArray
 
-from citysim.arrays import FloatArray, IntArray
+from citysim.arrays import BoolArray, FloatArray, IntArray
 from citysim.city.crashes import CrashPlan
 from citysim.city.geography import DistrictGrid
 from citysim.clock import poisson_by_hour
@@ -44,9 +43,9 @@ class IncidentPlan:
     turnout_u: FloatArray  # shape (n, slots): uniforms for each unit's turn-out
     noise_u: FloatArray  # shape (n, slots): uniforms for each unit's travel-time noise
     crash: IntArray  # index into the replication's CrashPlan, -1 for ordinary calls
-    avl: NDArray[np.bool_]  # the AVL lever covers this incident: nearest unit across districts
-    current_route: NDArray[np.bool_]  # the routing lever routes this incident's units on current times
-    patrol: NDArray[np.bool_]  # shape (n, slots): the unit patrols where it clears (deployment lever)
+    avl: BoolArray  # the AVL lever covers this incident: nearest unit across districts
+    current_route: BoolArray  # the routing lever routes this incident's units on current times
+    patrol: BoolArray  # shape (n, slots): the unit patrols where it clears (deployment lever)
 
     @property
     def size(self) -> int:

@@ -143,7 +143,6 @@ class Dispatcher:
     """Chooses units for incidents and incidents for freed units, under one policy."""
 
     def __init__(self, policy: DispatchPolicy, fleet: Fleet, travel: TravelModel, n_districts: int) -> None:
-        self.policy = policy
         self.fleet = fleet
         self.travel = travel
         self.queues = DispatchQueues(policy, n_districts)

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-from numpy.typing import NDArray
 
+from citysim.arrays import FloatArray, IntArray
 from citysim.city.travel import Place, Places
 
 OFF, IDLE, EN_ROUTE, ON_SCENE, RETURNING = 0, 1, 2, 3, 4
@@ -24,11 +24,11 @@ class Fleet:
 
     def __init__(
         self,
-        home_district: NDArray[np.intp],
-        home_x: NDArray[np.float64],
-        home_y: NDArray[np.float64],
-        home_node: NDArray[np.intp],
-        home_access_km: NDArray[np.float64],
+        home_district: IntArray,
+        home_x: FloatArray,
+        home_y: FloatArray,
+        home_node: IntArray,
+        home_access_km: FloatArray,
         n_districts: int,
     ) -> None:
         n = home_district.size
@@ -63,7 +63,7 @@ class Fleet:
         # Units are numbered district by district, so a district's units are one slice of the fleet.
         self.district_slices = [(int(u[0]), int(u[-1]) + 1) if u.size else (0, 0) for u in self.district_units]
 
-    def places(self, units: NDArray[np.intp], now: float) -> Places:
+    def places(self, units: IntArray, now: float) -> Places:
         """Where the given units are now, as trip origins."""
         x, y = self.positions(units, now)
         return Places(x, y, *self.network_places(units, now))
@@ -83,7 +83,7 @@ class Fleet:
         return Place(float(self.home_x[unit]), float(self.home_y[unit]), int(self.home_node[unit]),
                      float(self.home_access_km[unit]))
 
-    def positions(self, units: NDArray[np.intp], now: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    def positions(self, units: IntArray, now: float) -> tuple[FloatArray, FloatArray]:
         """Where the given units are now (returning units interpolated along their way home)."""
         x, y = self.x[units], self.y[units]
         if not self.n_returning:
@@ -96,8 +96,8 @@ class Fleet:
         hx, hy = self.home_x[units], self.home_y[units]
         return x + share * (hx - x), y + share * (hy - y)
 
-    def network_places(self, units: NDArray[np.intp], now: float) -> tuple[NDArray[np.intp], NDArray[np.float64],
-                                                                            NDArray[np.float64]]:
+    def network_places(self, units: IntArray, now: float) -> tuple[IntArray, FloatArray,
+                                                                            FloatArray]:
         """Node, access km and lead minutes to reach that node, of each unit now.
 
         A unit driving home is placed at whichever end of its trip is nearer in time (the scene it left

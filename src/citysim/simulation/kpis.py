@@ -75,9 +75,8 @@ def run_kpis(
                  else math.nan))
 
     units = logs.units
-    busy = overlap_minutes(units["t_dispatch"].to_numpy(), units["t_clear"].fillna(end_min).to_numpy(),
-                            warmup_min, end_min)
-    on_duty = overlap_minutes(logs.duty["t_start"].to_numpy(), logs.duty["t_end"].to_numpy(), warmup_min, end_min)
+    busy = overlap_minutes(units["t_dispatch"], units["t_clear"].fillna(end_min), warmup_min, end_min)
+    on_duty = overlap_minutes(logs.duty["t_start"], logs.duty["t_end"], warmup_min, end_min)
     rows.append((rep, "unit_utilisation", "all", busy / on_duty if on_duty > 0 else math.nan))
     staffed = monitors.get("call_takers_staffed_mean", math.nan)
     talking = monitors.get("call_takers_talking_mean", math.nan)

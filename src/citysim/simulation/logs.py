@@ -50,8 +50,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from numpy.typing import NDArray
 
+from citysim.arrays import IntArray
 from citysim.city.geography import DistrictGrid
 from citysim.city.traffic import TRAFFIC_LOG_COLUMNS
 from citysim.city.traffic_layer import CRASH_LOG_COLUMNS
@@ -110,7 +110,7 @@ class RunRecord:
     plan: IncidentPlan
     ledger: IncidentLedger
     assignments: AssignmentLog
-    unit_district: NDArray[np.intp]
+    unit_district: IntArray
     duty_intervals: list[tuple[int, float, float]]
     traffic_rows: list[tuple[Any, ...]]
     crash_rows: list[tuple[Any, ...]]
