@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import platform
 import pstats
 import statistics
 import time
@@ -22,6 +21,7 @@ from pathlib import Path
 import citysim.police.dispatch as dispatch_module
 from citysim.city.loading import load_scenario
 from citysim.config import Scenario
+from citysim.machine import machine_line
 from citysim.simulation.model import simulate_one
 
 SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "shanghai" / "baseline.yaml"
@@ -91,7 +91,7 @@ def main() -> None:
     results = {name: measure(scenario, args.rounds) for name, scenario in cases.items()}
     day, day_dispatch = results["1 day"]
     print(f"Shanghai baseline as a 24 h day, median of {args.rounds} replications; "
-          f"{platform.machine()}, Python {platform.python_version()}")
+          f"{machine_line()}")
     print(f"{'case':<18}{'seconds':>9}{'ratio':>8}{'dispatch s':>12}{'dispatch ratio':>16}")
     for name, (seconds, dispatch) in results.items():
         print(f"{name:<18}{seconds:>9.2f}{seconds / day:>8.2f}{dispatch:>12.3f}{dispatch / day_dispatch:>16.2f}")

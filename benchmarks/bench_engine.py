@@ -11,7 +11,6 @@ Run: python benchmarks/bench_engine.py [--days 100] [--rounds 5]
 from __future__ import annotations
 
 import argparse
-import platform
 import random
 import statistics
 import time
@@ -20,6 +19,7 @@ from pathlib import Path
 import simpy
 
 from citysim.city.loading import load_scenario
+from citysim.machine import machine_line
 from citysim.simulation.model import CityModel, simulate_one
 
 SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "verification" / "mmc.yaml"
@@ -117,8 +117,7 @@ def main() -> None:
 
     c, e, r = (statistics.median(x) for x in (citysim_rates, engine_rates, raw_rates))
     print(f"M/M/{servers}, rho 0.8, {args.days:g} simulated days, median of {args.rounds} rounds")
-    print(f"machine: {platform.machine()}, {platform.python_implementation()} {platform.python_version()}, "
-          f"simpy {simpy.__version__}")
+    print(f"machine: {machine_line()}, simpy {simpy.__version__}")
     print(f"{'model':<26}{'customers/s':>14}")
     print(f"{'citysim (full pipeline)':<26}{c:>14,.0f}")
     print(f"{'citysim (after draws)':<26}{e:>14,.0f}")

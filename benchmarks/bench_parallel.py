@@ -9,8 +9,6 @@ Run: python benchmarks/bench_parallel.py
 
 from __future__ import annotations
 
-import os
-import platform
 import tempfile
 import time
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -21,6 +19,7 @@ import yaml
 from citysim.config.experiment import load_experiment
 from citysim.experiment.claim_check import run_claim_check
 from citysim.experiment.executors import open_executor
+from citysim.machine import machine_line
 
 ROOT = Path(__file__).resolve().parents[1]
 TASKS = 200
@@ -77,7 +76,7 @@ def main() -> None:
                 run_claim_check(experiment, path, out, progress=lambda _m: None, executor=executor)
             seconds[workers] = time.perf_counter() - start
         identical = (folder / "w1" / "runs.csv").read_bytes() == (folder / "w2" / "runs.csv").read_bytes()
-    print(f"claim check, 2 situations x 4 pairs (16 simulations); {platform.machine()}, {os.cpu_count()} CPUs")
+    print(f"claim check, 2 situations x 4 pairs (16 simulations); {machine_line()}")
     print(f"1 worker {seconds[1]:.1f} s, 2 workers {seconds[2]:.1f} s: speed-up {seconds[1] / seconds[2]:.2f}x "
           f"(target >= 1.8x); results identical: {identical}")
     with tempfile.TemporaryDirectory() as tmp:
