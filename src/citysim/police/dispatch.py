@@ -43,7 +43,8 @@ class DispatchPolicy(Protocol):
         ...
 
     def areas_served(self, district: int) -> tuple[int, ...]:
-        """The queues a freed unit of `district` serves; their heads are compared by (key, incident id)."""
+        """The queues a freed unit of `district` serves (fixed for a run); their heads are compared by
+        (key, incident id)."""
         ...
 
     def queue_key(self, priority: int, t_queue: float) -> tuple[float, float]:
@@ -88,6 +89,9 @@ class DispatchQueues:
         self.policy = policy
         self._city = n_districts  # the city-wide queue's index
         self._heaps: list[list[tuple[float, float, int]]] = [[] for _ in range(n_districts + 1)]
+        # The heaps each district's freed units serve, looked up once rather than at every offer.
+        self._served = [tuple(self._index(area) for area in policy.areas_served(district))
+                        for district in range(n_districts)]
 
     def _index(self, area: int) -> int:
         return self._city if area == CITY_WIDE else area
@@ -109,10 +113,10 @@ class DispatchQueues:
         """The incident a freed unit of `district` should serve, if any; `nearest` picks, among
         city-wide candidates of the same key, the one the unit reaches first."""
         best: tuple[tuple[float, float, int], int] | None = None
-        for area in self.policy.areas_served(district):
-            head = self._head(self._index(area), still_needs)
+        for index in self._served[district]:
+            head = self._head(index, still_needs)
             if head is not None and (best is None or head < best[0]):
-                best = (head, self._index(area))
+                best = (head, index)
         if best is None:
             return None
         (urgency, _t, incident), index = best
@@ -142,10 +146,12 @@ def nearest_available(
 class Dispatcher:
     """Chooses units for incidents and incidents for freed units, under one policy."""
 
-    def __init__(self, policy: DispatchPolicy, fleet: Fleet, travel: TravelModel, n_districts: int) -> None:
+    def __init__(self, policy: DispatchPolicy, fleet: Fleet, travel: TravelModel, n_districts: int,
+                 now: Callable[[], float], clock_h: Callable[[], float]) -> None:
         self.fleet = fleet
         self.travel = travel
         self.queues = DispatchQueues(policy, n_districts)
+        self._now, self._clock_h = now, clock_h  # read only when a choice needs them
 
     def nearest_unit(self, area: int, destination: Place, now: float, clock_h: float) -> int | None:
         """The available unit, among those that may serve `area`, estimated nearest to the destination."""
@@ -160,11 +166,11 @@ class Dispatcher:
             first, last = fleet.district_slices[area]
         return nearest_available(fleet, first, last, destination, now, self.travel, clock_h)
 
-    def next_for(self, unit: int, now: float, clock_h: float, still_needs: Callable[[int], bool],
-                 place_of: Callable[[int], Place]) -> int | None:
+    def next_for(self, unit: int, still_needs: Callable[[int], bool], place_of: Callable[[int], Place]) -> int | None:
         """The waiting incident a freed unit should take, if any."""
 
         def nearest(incidents: list[int]) -> int:
+            now, clock_h = self._now(), self._clock_h()
             origin = self.fleet.places(np.array([unit]), now)
             times = [float(self.travel.estimate_min(origin, place_of(i), clock_h)[0]) for i in incidents]
             return incidents[int(np.argmin(times))]

@@ -62,6 +62,9 @@ class Fleet:
         self.district_units = [np.flatnonzero(home_district == d) for d in range(n_districts)]
         # Units are numbered district by district, so a district's units are one slice of the fleet.
         self.district_slices = [(int(u[0]), int(u[-1]) + 1) if u.size else (0, 0) for u in self.district_units]
+        #: Each unit's station as a trip destination.
+        self.home_places = list(map(Place, home_x.tolist(), home_y.tolist(), home_node.tolist(),
+                                    home_access_km.tolist()))
 
     def places(self, units: IntArray, now: float) -> Places:
         """Where the given units are now, as trip origins."""
@@ -78,10 +81,6 @@ class Fleet:
         """The unit's recorded place (where it stands, not interpolated along a trip)."""
         return Place(float(self.x[unit]), float(self.y[unit]), int(self.node[unit]), float(self.access_km[unit]))
 
-    def home_place(self, unit: int) -> Place:
-        """The unit's station."""
-        return Place(float(self.home_x[unit]), float(self.home_y[unit]), int(self.home_node[unit]),
-                     float(self.home_access_km[unit]))
 
     def positions(self, units: IntArray, now: float) -> tuple[FloatArray, FloatArray]:
         """Where the given units are now (returning units interpolated along their way home)."""

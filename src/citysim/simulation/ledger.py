@@ -37,7 +37,8 @@ class IncidentLedger:
         # Under home_district, an incident in a district without units (a crash on its roads) is served
         # city-wide, as if the AVL lever covered it.
         city_wide = (plan.avl | np.array(unitless_districts)[plan.district]).tolist()
-        self.area = [policy.area_of(d, c) for d, c in zip(plan.district.tolist(), city_wide, strict=True)]
+        areas = [(policy.area_of(d, False), policy.area_of(d, True)) for d in range(len(unitless_districts))]
+        self.area = [areas[d][c] for d, c in zip(plan.district.tolist(), city_wide, strict=True)]
         self.crash = plan.crash.tolist()
         self.current_route = plan.current_route.tolist()
         self.patrol = plan.patrol.tolist()

@@ -104,7 +104,8 @@ class CityModel:
         home, home_x, home_y = self.grid.unit_homes([d.stations for d in districts], [d.units for d in districts])
         self.fleet = Fleet(home, home_x, home_y, *self.travel.locate(home_x, home_y), len(districts))
         policy = policy if policy is not None else DISPATCH_POLICIES[scenario.dispatch.policy]
-        self.dispatcher = Dispatcher(policy, self.fleet, self.travel, len(districts))
+        self.dispatcher = Dispatcher(policy, self.fleet, self.travel, len(districts), lambda: self.env.now,
+                                     self._clock_hour)
         self.return_to_station = scenario.fleet.after_clear == "return_to_station"
         self.call_centre = (
             CallCentre(self.env, scenario.call_centre.call_takers_by_hour)
@@ -270,7 +271,7 @@ class CityModel:
             fleet.go_off_duty(unit, now)
             return
         if self.return_to_station and not patrol:
-            _km, back = self.travel.drive(fleet.place_now(unit), fleet.home_place(unit), now, self._clock_hour(),
+            _km, back = self.travel.drive(fleet.place_now(unit), fleet.home_places[unit], now, self._clock_hour(),
                                           current_route)
             if back > 0:
                 fleet.set_state(unit, RETURNING)
@@ -293,8 +294,7 @@ class CityModel:
     def _offer(self, unit: int) -> None:
         """A unit became available: give it the most urgent incident waiting in a queue it serves."""
         ledger = self.ledger
-        incident = self.dispatcher.next_for(unit, self.env.now, self._clock_hour(), ledger.still_needs,
-                                            ledger.place.__getitem__)
+        incident = self.dispatcher.next_for(unit, ledger.still_needs, ledger.place.__getitem__)
         if incident is not None:
             self._assign(unit, incident)
 
