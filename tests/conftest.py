@@ -73,7 +73,7 @@ SMALL_SCENARIO_YAML = textwrap.dedent("""\
     fleet:
       on_duty_fraction_by_hour: [0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 1, 1, 1, 1, 1,
                                  1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]
-      after_clear: return_to_station
+      idle_at: station
     travel:
       kind: straight_line
       circuity: 1.3

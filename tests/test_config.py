@@ -575,14 +575,14 @@ def test_error_in_child_names_child_file_and_line(write_yaml, scenario_file):
 
 def test_unknown_key_in_parent_names_parent(write_yaml, small_yaml, line_of):
     """An unknown key inherited from the parent points at the parent's line."""
-    parent_text = small_yaml.replace("  after_clear:", "  after_clearing: patrol_in_place\n  after_clear:")
+    parent_text = small_yaml.replace("  idle_at:", "  idle_att: posts\n  idle_at:")
     parent = write_yaml("parent.yaml", parent_text)
     child = write_yaml("child.yaml", "extends: parent.yaml\nfleet:\n  on_duty_fraction_by_hour: "
                        "[1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\n")
     error = load_error(child)
     assert same_file(error.file, parent)
-    assert error.key_path == ("fleet", "after_clearing")
-    assert error.line == line_of(parent_text, "after_clearing")
+    assert error.key_path == ("fleet", "idle_att")
+    assert error.line == line_of(parent_text, "idle_att")
 
 
 def test_replaced_list_error_points_at_child(write_yaml, scenario_file):

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -65,13 +66,17 @@ def check_invariants(logs: RunLogs, scenario: Scenario) -> None:
     assert ((inc["n_units"] > 0) == inc["first_unit"].notna()).all()
     assert (inc["warmup"] == (inc["t_call"] < scenario.run.warmup_min)).all()
 
-    # Ordinary calls lie in their district's disc; crash reports lie on a road (in the district whose
-    # disc they are deepest in).
-    grid = DistrictGrid.from_districts(scenario.districts)
+    # Ordinary calls lie on their district's land; crash reports lie on a road (in the district whose
+    # land they are on, or the nearest for a bridge).
+    grid = DistrictGrid.from_scenario(scenario)
     calls = inc[inc["crash"] < 0]
     code = calls["district"].cat.codes.to_numpy()
-    radial = np.hypot(calls["x_km"].to_numpy() - grid.x_km[code], calls["y_km"].to_numpy() - grid.y_km[code])
-    assert (radial <= grid.radius_km[code] * (1 + 1e-9)).all()
+    for index, polygon in enumerate(grid.polygons):
+        mine = code == index
+        assert shapely.contains_xy(polygon.buffer(1e-9), calls["x_km"].to_numpy()[mine],
+                                   calls["y_km"].to_numpy()[mine]).all(), grid.names[index]
+    lat, lon = grid.projection.to_deg(calls["x_km"].to_numpy(), calls["y_km"].to_numpy())
+    assert np.allclose(lat, calls["lat"]) and np.allclose(lon, calls["lon"])
     crashes = inc[inc["crash"] >= 0]
     located = grid.district_of(crashes["x_km"].to_numpy(), crashes["y_km"].to_numpy())
     assert (located == crashes["district"].cat.codes.to_numpy()).all()
@@ -212,7 +217,7 @@ def _variants(base: dict[str, Any]) -> dict[str, dict[str, Any]]:
     for district in fewer_units["districts"]:
         district["units"] = 1
     patrol = copy.deepcopy(base)
-    patrol["fleet"]["after_clear"] = "patrol_in_place"
+    patrol["fleet"]["idle_at"] = "where_cleared"
     return {"nearest": nearest, "more_units": more_units, "fewer_units": fewer_units, "patrol": patrol}
 
 
@@ -247,7 +252,7 @@ def small_scenarios(draw: st.DrawFn, base: dict[str, Any]) -> dict[str, Any]:
     for k in range(n):
         districts.append({
             "name": f"D{k}", "population": 1000, "area_km2": draw(st.sampled_from([2.0, 25.0, 80.0])),
-            "lat": 31.2 + 0.04 * k, "lon": 121.4 + 0.05 * k, "call_share": weights[k] / sum(weights),
+            "lat": 31.2 + 0.1 * k, "lon": 121.4 + 0.1 * k, "call_share": weights[k] / sum(weights),  # discs 15 km apart
             "stations": draw(st.integers(1, 3)), "units": units[k],
         })
     data["districts"] = districts
@@ -264,7 +269,13 @@ def small_scenarios(draw: st.DrawFn, base: dict[str, Any]) -> dict[str, Any]:
     else:  # ... or one that changes every hour (shift changes while units are busy)
         data["fleet"]["on_duty_fraction_by_hour"] = draw(
             st.lists(st.sampled_from([0.0, 0.2, 0.5, 0.7, 1.0]), min_size=24, max_size=24))
-    data["fleet"]["after_clear"] = draw(st.sampled_from(["return_to_station", "patrol_in_place"]))
+    data["fleet"]["idle_at"] = draw(st.sampled_from(["station", "posts", "where_cleared"]))
+    if draw(st.booleans()):  # a demand surface with density and hot spots
+        data["geography"] = {"cell_km": draw(st.sampled_from([0.3, 1.0])),
+                             "density": {"centre": [31.2, 121.4], "decay_km": 5.0},
+                             "hot_spots": {"area_share": 0.1, "seed": draw(st.integers(0, 5))}}
+        for category in categories.values():
+            category["hot_spot_share"] = draw(st.sampled_from([0.0, 0.5, 1.0]))
     if draw(st.booleans()):
         data["call_centre"] = {"kind": "none"}
         for category in categories.values():

@@ -202,8 +202,7 @@ def test_come_on_duty_places_the_unit_at_home() -> None:
     fleet.x[1], fleet.y[1], fleet.node[1], fleet.access_km[1] = 9.0, 9.0, 99, 9.0
     fleet.going_off[1] = True
     fleet.come_on_duty(1, 7.0)
-    assert fleet.position_of(1, 7.0) == (1.0, 2.0)
-    assert fleet.network_place_of(1, 7.0) == (11, 0.1, 0.0)
+    assert tuple(fleet.place_of(1, 7.0)) == (1.0, 2.0, 11, 0.1, 0.0)
     assert fleet.state[1] == IDLE
     assert fleet.going_off[1] == np.False_
     assert fleet.duty_start[1] == 7.0
@@ -221,53 +220,28 @@ def returning_fleet() -> Fleet:
     return fleet
 
 
-@pytest.mark.parametrize(("now", "expected"), [(5.0, (4.0, 2.0)), (10.0, (4.0, 2.0)), (15.0, (2.0, 1.0)),
-                                               (17.5, (1.0, 0.5)), (20.0, (0.0, 0.0)), (25.0, (0.0, 0.0))])
-def test_returning_unit_position_interpolates(now: float, expected: tuple[float, float]) -> None:
-    """A returning unit moves on the straight line from the scene to home, clipped to the trip."""
+@pytest.mark.parametrize(("now", "expected"), [(10.0, (4.0, 2.0, 7, 0.5, 0.0)), (12.0, (4.0, 2.0, 7, 0.5, 2.0)),
+                                               (14.0, (4.0, 2.0, 7, 0.5, 4.0)), (15.0, (0.0, 0.0, 10, 0.0, 5.0)),
+                                               (18.0, (0.0, 0.0, 10, 0.0, 2.0)), (25.0, (0.0, 0.0, 10, 0.0, 0.0))])
+def test_returning_unit_is_at_the_nearer_end(now: float, expected: tuple[float, ...]) -> None:
+    """A returning unit is placed at the scene before halfway and at home from halfway (position, node and
+    access leg alike), with the lead minutes to get there; vector and scalar forms agree."""
     fleet = returning_fleet()
-    assert fleet.position_of(0, now) == expected
-    assert fleet.position_of(1, now) == (1.0, 2.0)
-    xs, ys = fleet.positions(np.array([0, 1]), now)
-    assert xs.tolist() == [expected[0], 1.0]
-    assert ys.tolist() == [expected[1], 2.0]
-
-
-@pytest.mark.parametrize(("now", "expected"), [(12.0, (7, 0.5, 2.0)), (14.0, (7, 0.5, 4.0)),
-                                               (15.0, (10, 0.0, 5.0)), (18.0, (10, 0.0, 2.0)),
-                                               (25.0, (10, 0.0, 0.0))])
-def test_returning_unit_network_place_is_the_nearer_end(now: float, expected: tuple[int, float, float]) -> None:
-    """A returning unit is placed at the scene's node before halfway, at home from halfway, with the lead
-    minutes to get there; vector and scalar forms agree."""
-    fleet = returning_fleet()
-    node, access, lead = fleet.network_place_of(0, now)
-    assert (node, access) == expected[:2]
-    assert lead == pytest.approx(expected[2], abs=1e-12)
-    nodes, accesses, leads = fleet.network_places(np.array([0, 1]), now)
-    assert nodes.tolist() == [node, 11]
-    assert accesses.tolist() == [access, 0.1]
-    assert leads.tolist() == [lead, 0.0]
+    place = fleet.place_of(0, now)
+    assert tuple(place)[:4] == expected[:4]
+    assert place.lead == pytest.approx(expected[4], abs=1e-12)
+    places = fleet.places(np.array([0, 1]), now)
+    assert [tuple(float(v) for v in column) for column in places] == [
+        (place.x, 1.0), (place.y, 2.0), (place.node, 11), (place.access, 0.1), (place.lead, 0.0)]
 
 
 def test_a_returning_unit_that_stops_returning_is_where_it_was_left() -> None:
-    """Once no longer RETURNING, a unit is at its stored (x, y), not interpolated."""
+    """Once no longer RETURNING, a unit is at its stored place, with no lead."""
     fleet = returning_fleet()
     fleet.set_state(0, EN_ROUTE)
-    assert fleet.position_of(0, 15.0) == (4.0, 2.0)
-    xs, ys = fleet.positions(np.array([0]), 15.0)
-    assert (xs.tolist(), ys.tolist()) == ([4.0], [2.0])
-
-
-def test_zero_length_return_scalar_and_vector_agree() -> None:
-    """A return trip of no length puts the unit at home, in both position forms."""
-    fleet = returning_fleet()
-    fleet.return_t0[0] = fleet.return_t1[0] = 10.0
-    assert fleet.position_of(0, 10.0) == (0.0, 0.0)
-    xs, ys = fleet.positions(np.array([0]), 10.0)
-    assert (xs.tolist(), ys.tolist()) == ([0.0], [0.0])
-    nodes, accesses, leads = fleet.network_places(np.array([0]), 10.0)
-    assert (nodes.tolist(), accesses.tolist(), leads.tolist()) == ([fleet.network_place_of(0, 10.0)[0]],
-                                                                   [fleet.network_place_of(0, 10.0)[1]], [0.0])
+    assert tuple(fleet.place_of(0, 15.0)) == (4.0, 2.0, 7, 0.5, 0.0)
+    places = fleet.places(np.array([0]), 15.0)
+    assert (places.x.tolist(), places.y.tolist(), places.lead.tolist()) == ([4.0], [2.0], [0.0])
 
 
 # ----------------------------------------------------------------- dispatch queues
@@ -481,7 +455,7 @@ def category(share: float, priority: int) -> dict[str, Any]:
 
 
 def tiny_world(seed: int, categories: dict[str, Any], calls_per_day: float, *, travel: dict[str, Any] | None = None,
-               after_clear: str = "return_to_station") -> Scenario:
+               idle_at: str = "station") -> Scenario:
     """One district, one unit always on duty, no call centre, a fixed decision delay and fixed scene times."""
     return Scenario.model_validate({
         "name": "tiny", "run": {"seed": seed, "start_clock_h": 0, "duration_min": 600, "warmup_min": 0},
@@ -490,7 +464,7 @@ def tiny_world(seed: int, categories: dict[str, Any], calls_per_day: float, *, t
         "demand": {"calls_per_day": calls_per_day, "hourly_profile": ALWAYS, "categories": categories},
         "call_centre": {"kind": "none"},
         "dispatch": {"policy": "home_district", "decision_delay": {"dist": "fixed", "value_min": DECISION_MIN}},
-        "fleet": {"on_duty_fraction_by_hour": ALWAYS, "after_clear": after_clear},
+        "fleet": {"on_duty_fraction_by_hour": ALWAYS, "idle_at": idle_at},
         "travel": travel if travel is not None else {"kind": "instant"},
     })
 
@@ -583,14 +557,18 @@ def test_one_unit_patrolling_in_place_drives_from_scene_to_scene() -> None:
     travel = {"kind": "straight_line", "circuity": 1.0, "speed_kmh_by_hour": [30.0] * 24,
               "turnout": {"dist": "fixed", "value_min": 2.0}, "noise_cv": 0}
     sim = simulate(tiny_world(1, {"job": category(1.0, 1)}, calls_per_day=30, travel=travel,
-                              after_clear="patrol_in_place"), replications=1)
+                              idle_at="where_cleared"), replications=1)
     incidents = sim.logs.incidents
     units = sim.logs.units
     served = incidents[incidents["n_units"] == 1]
     assert len(units) == len(served) >= 2
     assert units["incident_id"].tolist() == served["incident_id"].tolist()
     x, y = served["x_km"].to_numpy(), served["y_km"].to_numpy()
-    km = np.hypot(np.diff(np.concatenate([[0.0], x])), np.diff(np.concatenate([[0.0], y])))  # station at the centre
+    # The first trip starts at the station, each later one where the previous incident was.
+    assert units["from_x_km"].tolist()[1:] == x[:-1].tolist() and units["from_y_km"].tolist()[1:] == y[:-1].tolist()
+    station = units["from_x_km"].iloc[0], units["from_y_km"].iloc[0]
+    assert np.hypot(*station) < 1.0 / np.sqrt(np.pi)  # on the district disc of 1 km2
+    km = np.hypot(np.diff(np.concatenate([[station[0]], x])), np.diff(np.concatenate([[station[1]], y])))
     assert units["travel_km"].to_numpy() == pytest.approx(km, abs=1e-9)
     assert units["travel_min"].tolist() == (2.0 + units["travel_km"] * 2.0).tolist()
     assert units["t_arrive"].tolist() == (units["t_dispatch"] + units["travel_min"]).tolist()

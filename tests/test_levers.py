@@ -127,7 +127,7 @@ def test_no_levers_are_neutral_effects(small_scenario_data):
     assert all(getattr(scenario.levers, name) is None for name in LEVERS)
     effects = lever_effects(scenario)
     assert effects.call_handling_factor == effects.scene_factor == effects.driving_factor == 1.0
-    assert effects.avl_share == effects.patrol_share == effects.prevention_share == effects.community_share == 0.0
+    assert effects.avl_share == effects.predictive_share == effects.prevention_share == effects.community_share == 0.0
 
 
 # --------------------------------------------------------------------------- common random numbers
@@ -172,7 +172,7 @@ def test_shanghai_smart_at_zero_equals_baseline(shanghai_runs):
 
 
 #: Levers acting after the call is answered and queued: everything up to t_queue stays identical.
-AFTER_QUEUE = ["mobile_terminals", "signal_preemption", "avl_dispatch", "patrol_deployment", "congestion_routing",
+AFTER_QUEUE = ["mobile_terminals", "signal_preemption", "avl_dispatch", "predictive_deployment", "congestion_routing",
                "ai_signal_timing", "fast_crash_handling"]
 
 
@@ -383,7 +383,10 @@ def test_community_diversion_diverts_routine_calls(small_scenario_data):
     assert diverted_s.sum() > diverted_b.sum() + 5
     assert (smart.incidents.loc[diverted_s & ~diverted_b, "category"] == "routine").all()
     assert not (diverted_b & ~diverted_s).any()  # nothing diverted before is sent a unit now
-    assert len(smart.units) < len(base.units)
+    # Fewer incidents get a unit (freed units may bring a 2-unit incident its second unit sooner, so the
+    # count of assignments need not fall).
+    assert smart.units["incident_id"].nunique() < base.units["incident_id"].nunique()
+    assert not smart.units["incident_id"].isin(smart.incidents.loc[diverted_s, "incident_id"]).any()
 
 
 def test_prevention_removes_its_share(small_scenario_data):
@@ -413,32 +416,53 @@ def test_crash_prevention_removes_its_share(city_data):
     assert abs(kept - (1 - strength) * before) < 4 * math.sqrt(before * strength * (1 - strength)), (kept, before)
 
 
-def test_patrol_deployment_share_and_effect(light_data):
-    """patrol_deployment marks about its share of unit slots to patrol, and changes what units do."""
-    strength = 0.5
-    model = CityModel(scenario_of(light_data, lever("patrol_deployment", strength)), 0)
-    share = float(model.plan.patrol.mean())
-    assert abs(share - strength) < 4 * math.sqrt(strength * (1 - strength) / model.plan.patrol.size), share
-    base, smart = logs(light_data), logs(light_data, lever("patrol_deployment", strength))
-    assert not base.units.equals(smart.units)
+def _hot_spot_city(data: dict[str, Any], hot_spot_share: float) -> dict[str, Any]:
+    """The scenario with units at posts and hot spots taking `hot_spot_share` of every category's calls."""
+    data["fleet"]["idle_at"] = "posts"
+    data["geography"] = {"cell_km": 0.5, "hot_spots": {"area_share": 0.05, "seed": 3}}
+    for category in data["demand"]["categories"].values():
+        category["hot_spot_share"] = hot_spot_share
+    return data
 
 
-def test_patrol_deployment_full_equals_patrol_in_place(city_data):
-    """patrol_deployment at strength 1 gives exactly the logs of fleet.after_clear 'patrol_in_place'."""
-    in_place = copy.deepcopy(city_data)
-    in_place["fleet"]["after_clear"] = "patrol_in_place"
-    assert_same_logs(logs(city_data, lever("patrol_deployment", 1.0)), logs(in_place))
+def test_predictive_deployment_neutral_on_uniform_demand(light_data):
+    """Without hot spots the forecast is the residential surface itself: the lever changes nothing."""
+    light_data["fleet"]["idle_at"] = "posts"
+    for replication in range(2):
+        assert_same_logs(logs(light_data, None, replication),
+                         logs(light_data, lever("predictive_deployment", 0.8), replication))
+    assert_same_logs(logs(_hot_spot_city(light_data, 0.0)), logs(light_data, lever("predictive_deployment", 0.8)))
 
 
-def test_patrol_deployment_idle_when_units_patrol_anyway(small_scenario_data):
-    """Under after_clear 'patrol_in_place' (no units return), patrol_deployment changes nothing."""
-    small_scenario_data["fleet"]["after_clear"] = "patrol_in_place"
-    assert_same_logs(logs(small_scenario_data), logs(small_scenario_data, lever("patrol_deployment", 0.7)))
+def _nearest_post_km(plan: Any, fleet: Any) -> float:
+    """Mean distance from each incident to the nearest waiting place of its district's units."""
+    gaps = [np.hypot(plan.x_km[i] - fleet.home_x[fleet.home_district == plan.district[i]],
+                     plan.y_km[i] - fleet.home_y[fleet.home_district == plan.district[i]]).min()
+            for i in range(plan.size)]
+    return float(np.mean(gaps))
+
+
+def test_predictive_deployment_shortens_trips_with_hot_spots(light_data):
+    """With hot spots, units waiting at forecast posts are nearer the incidents (every replication's
+    incidents, to the nearest post of their district), only about the lever's share of units moves, and
+    trips get shorter (pooled over replications)."""
+    data = _hot_spot_city(light_data, 0.8)
+    strength = 0.7
+    base_km = smart_km = 0.0
+    for replication in range(6):
+        model = CityModel(scenario_of(data, lever("predictive_deployment", strength)), replication)
+        base_model = CityModel(scenario_of(data), replication)
+        moved = (model.fleet.home_x != base_model.fleet.home_x) | (model.fleet.home_y != base_model.fleet.home_y)
+        assert 0 < moved.mean() <= strength + 4 * math.sqrt(strength * (1 - strength) / moved.size)
+        assert _nearest_post_km(model.plan, model.fleet) < _nearest_post_km(model.plan, base_model.fleet)
+        base_km += logs(data, None, replication).units["travel_km"].sum()
+        smart_km += logs(data, lever("predictive_deployment", strength), replication).units["travel_km"].sum()
+    assert smart_km < base_km, (smart_km, base_km)
 
 
 def test_congestion_routing_full_equals_current_routing_without_returns(city_data):
     """With units patrolling in place (no trips home), congestion_routing at 1 equals travel.routing 'current'."""
-    city_data["fleet"]["after_clear"] = "patrol_in_place"
+    city_data["fleet"]["idle_at"] = "where_cleared"
     current = copy.deepcopy(city_data)
     current["travel"]["routing"] = "current"
     for replication in range(3):
@@ -449,7 +473,7 @@ def test_congestion_routing_full_equals_current_routing_without_returns(city_dat
 
 def test_congestion_routing_full_equals_current_routing(city_data):
     """congestion_routing at strength 1 gives exactly the logs of travel.routing 'current' (units return home)."""
-    assert city_data["fleet"]["after_clear"] == "return_to_station"
+    assert city_data["fleet"]["idle_at"] == "station"
     current = copy.deepcopy(city_data)
     current["travel"]["routing"] = "current"
     for replication in range(5):

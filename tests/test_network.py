@@ -21,6 +21,7 @@ import pytest
 import yaml
 
 from citysim.city.geography import DistrictGrid
+from citysim.city.geometry import segment_crossing_counts
 from citysim.city.loading import load_scenario
 from citysim.city.network import ARTERIAL, EXPRESSWAY, RoadNetwork, build_network
 from citysim.city.routing import Router
@@ -52,7 +53,7 @@ def tiny(small_scenario_data: dict[str, Any]) -> dict[str, Any]:
 def build(data: dict[str, Any]) -> tuple[RoadNetwork, DistrictGrid]:
     scenario = Scenario.model_validate(data)
     assert scenario.network is not None
-    grid = DistrictGrid.from_districts(scenario.districts)
+    grid = DistrictGrid.from_scenario(scenario)
     return build_network(scenario.network, grid), grid
 
 
@@ -108,7 +109,7 @@ def assert_links_are_arc_pairs(network: RoadNetwork) -> None:
 def shanghai(shanghai_path: Path) -> tuple[Scenario, RoadNetwork, DistrictGrid]:
     scenario = load_scenario(shanghai_path)
     assert scenario.network is not None
-    grid = DistrictGrid.from_districts(scenario.districts)
+    grid = DistrictGrid.from_scenario(scenario)
     return scenario, build_network(scenario.network, grid), grid
 
 
@@ -196,21 +197,25 @@ def test_barrier_without_crossing_that_splits_network_is_error(tiny):
 
 
 def test_crossing_adds_one_link_across(tiny):
-    """The bridge is the only link across the river: one arc pair joining nodes on opposite banks, as specified."""
+    """The bridge is the only way across the river: a node at its coordinates linked to one node on each
+    bank (two links, four arcs, all marked as the bridge), of the class and lanes specified."""
     network, grid = build(tiny)
     river_x, _ = grid.projection.to_km(31.25, RIVER_LON)
     line = np.array([grid.projection.to_km(31.17, RIVER_LON), grid.projection.to_km(31.30, RIVER_LON)])
-    across = crossing_arcs(network, line)
-    assert across.size == 2, "one link (two arcs) across"
-    for arc in across.tolist():
-        west_east = sorted([network.node_x[network.arc_from[arc]], network.node_x[network.arc_to[arc]]])
-        assert west_east[0] < river_x < west_east[1]
+    marked = np.flatnonzero(network.arc_crossing >= 0)
+    assert marked.size == 4, "two links (four arcs) for the bridge"
+    assert set(crossing_arcs(network, line).tolist()) <= set(marked.tolist()), "only the bridge crosses"
+    middle = int(np.bincount(np.concatenate([network.arc_from[marked], network.arc_to[marked]])).argmax())
+    assert network.node_crossing[middle] >= 0
+    outer = sorted(network.node_x[n] for n in set(network.arc_from[marked].tolist()) - {middle})
+    assert outer[0] < river_x < outer[1]
+    for arc in marked.tolist():
         assert network.arc_class[arc] == ARTERIAL and network.arc_lanes[arc] == 2
         assert network.arc_capacity[arc] == 1600.0
     # Every trip between the banks uses the bridge.
     router = Router(network, network.arc_free_flow_min)
     west, east = node_at(network, 4.0, 0.0), node_at(network, 6.0, 0.0)
-    assert set(router.route(west, east).tolist()) & set(across.tolist())
+    assert set(router.route(west, east).tolist()) & set(marked.tolist())
 
 
 def test_snap_stays_on_its_bank(tiny):
@@ -329,35 +334,31 @@ def test_shanghai_network_connected_and_sized(shanghai):
     assert_links_are_arc_pairs(network)
 
 
-def _single_crossing_links(scenario: Scenario, grid: DistrictGrid) -> list[tuple[str, set[tuple[float, ...]]]]:
-    """For each crossing: the links across its barrier in a network where it is that barrier's only crossing."""
-    assert scenario.network is not None
-    found = []
-    for b, barrier in enumerate(scenario.network.barriers):
-        for crossing in barrier.crossings:
-            barriers = list(scenario.network.barriers)
-            barriers[b] = barrier.model_copy(update={"crossings": [crossing]})
-            network = build_network(scenario.network.model_copy(update={"barriers": barriers}), grid)
-            found.append((f"{barrier.name} / {crossing.name}",
-                          link_keys(network, crossing_arcs(network, network.barrier_lines[b]))))
-    return found
-
-
 def test_shanghai_only_crossing_links_cross_barriers(shanghai):
-    """No Shanghai arc crosses a river or the coast except the links the listed crossings add."""
-    scenario, network, grid = shanghai
-    allowed = set().union(*(links for _name, links in _single_crossing_links(scenario, grid)))
+    """No Shanghai arc crosses a river or the coast except the links of the listed crossings."""
+    _scenario, network, _grid = shanghai
     for line in network.barrier_lines:
-        across = link_keys(network, crossing_arcs(network, line))
-        assert across, "a barrier with crossings is crossed somewhere"
-        assert across <= allowed, f"links across a barrier that no crossing made: {sorted(across - allowed)[:3]}"
+        across = crossing_arcs(network, line)
+        assert across.size, "a barrier with crossings is crossed somewhere"
+        assert (network.arc_crossing[across] >= 0).all(), "a link across a barrier that no crossing made"
 
 
-def test_shanghai_each_crossing_adds_a_link_across(shanghai):
-    """Each listed crossing, alone on its barrier, adds exactly one link across that barrier."""
-    scenario, _network, grid = shanghai
-    missing = [name for name, links in _single_crossing_links(scenario, grid) if len(links) != 1]
-    assert not missing, f"crossings that add no link across their barrier: {missing}"
+def test_shanghai_each_crossing_joins_both_banks(shanghai):
+    """Each listed crossing is in the network, and its links' outer ends lie on opposite banks of its barrier."""
+    scenario, network, _grid = shanghai
+    assert scenario.network is not None
+    names = network.crossing_names
+    for b, barrier in enumerate(scenario.network.barriers):
+        line = network.barrier_lines[b]
+        for crossing in barrier.crossings:
+            ids = [i for i, name in enumerate(names) if crossing.name in name.split(" + ")]
+            assert ids, f"{crossing.name} is not in the network"
+            arcs = np.flatnonzero(np.isin(network.arc_crossing, ids))
+            ends = np.unique(np.concatenate([network.arc_from[arcs], network.arc_to[arcs]]))
+            outer = ends[network.node_crossing[ends] < 0]
+            x, y = network.node_x[outer], network.node_y[outer]
+            sides = segment_crossing_counts(np.full(outer.size, x[0]), np.full(outer.size, y[0]), x, y, line) % 2
+            assert sides.any(), f"{crossing.name} does not join both banks of {barrier.name}"
 
 
 def test_shanghai_network_circuity(shanghai):

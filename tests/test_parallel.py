@@ -31,7 +31,7 @@ def test_two_workers_write_the_same_files_as_one(scenario_file, write_yaml, tmp_
     serial, parallel = tmp_path / "serial", tmp_path / "parallel"
     assert main(["experiment", str(path), "--out", str(serial)]) == EXIT_OK
     assert main(["experiment", str(path), "--out", str(parallel), "--workers", "2"]) == EXIT_OK
-    for name in ("runs.csv", "claims.csv", "hourly.csv", "districts.csv", "samples.csv"):
+    for name in ("runs.csv", "claims.csv", "hourly.csv", "districts.csv", "samples.csv", "map.csv"):
         assert (parallel / name).read_bytes() == (serial / name).read_bytes(), name
 
 
@@ -65,7 +65,7 @@ def test_killed_experiment_resumes_to_the_same_tables(scenario_file, write_yaml,
     assert not (cut / "manifest.json").exists(), "killed before it finished: the folder must not look complete"
     assert 0 < _stored_runs(cut) < _stored_runs(whole)
     assert main(["experiment", str(path), "--out", str(cut), "--resume"]) == EXIT_OK
-    for name in ("runs.csv", "claims.csv", "hourly.csv", "districts.csv", "samples.csv"):
+    for name in ("runs.csv", "claims.csv", "hourly.csv", "districts.csv", "samples.csv", "map.csv"):
         assert (cut / name).read_bytes() == (whole / name).read_bytes(), name
 
 
@@ -89,7 +89,7 @@ def test_dask_local_cluster_writes_the_same_files(scenario_file, write_yaml, tmp
     serial, dask = tmp_path / "serial", tmp_path / "dask"
     assert main(["experiment", str(path), "--out", str(serial)]) == EXIT_OK
     assert main(["experiment", str(path), "--out", str(dask), "--executor", "dask", "--workers", "2"]) == EXIT_OK
-    for name in ("runs.csv", "claims.csv", "hourly.csv", "districts.csv", "samples.csv"):
+    for name in ("runs.csv", "claims.csv", "hourly.csv", "districts.csv", "samples.csv", "map.csv"):
         assert (dask / name).read_bytes() == (serial / name).read_bytes(), name
 
 

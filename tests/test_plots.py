@@ -91,6 +91,29 @@ def test_district_map_labels_every_district_with_its_reduction():
     assert "Huangpu" in text and "Pudong" in text and "Newtown" in text and "25 %" in text
 
 
+def test_city_map_draws_land_roads_sites_and_incident_density():
+    """The map draws each district ring and road link as a line, posts and stations as labelled points and
+    the incidents as a hexbin density."""
+    square = [(121.40, 31.20), (121.50, 31.20), (121.50, 31.30), (121.40, 31.30), (121.40, 31.20)]
+    rows = [{"situation": "weekday", "layer": "district", "group": 0, "name": "A", "lon": lon, "lat": lat}
+            for lon, lat in square]
+    rows += [{"situation": "weekday", "layer": "road", "group": 0, "name": "arterial", "lon": lon, "lat": 31.25}
+             for lon in (121.41, 121.49)]
+    rows += [{"situation": "weekday", "layer": layer, "group": k, "name": "A", "lon": 121.45, "lat": 31.25}
+             for layer in ("station", "post", "post") for k in range(1)]
+    rng = np.random.default_rng(0)
+    rows += [{"situation": "weekday", "layer": "incident", "group": k, "name": "theft", "lon": lon, "lat": lat}
+             for k, (lon, lat) in enumerate(zip(rng.uniform(121.4, 121.5, 200), rng.uniform(31.2, 31.3, 200),
+                                                strict=True))]
+    figure = plots.city_map(pd.DataFrame(rows), "weekday")
+    axis = figure.axes[0]
+    assert len(axis.lines) == 2  # one district ring, one road
+    assert len(axis.collections) == 3  # the hexbin, posts, stations
+    assert axis.collections[0].get_array().sum() == 200
+    labels = [t.get_text() for t in axis.get_legend().get_texts()]
+    assert labels == ["patrol posts (2)", "police stations (1)"]
+
+
 def test_attribution_waterfall_ends_at_the_total():
     """One bar per group plus the total, labelled on the x axis."""
     table = pd.DataFrame({"metric": "arrival", "group": ["a", "b", "total"], "levers": "x",
@@ -151,6 +174,7 @@ def test_experiment_ends_with_figures_and_reports(results_folder):
     """The claim check writes PNG and SVG charts, report.md linking them and a self-contained report.html."""
     figures = results_folder / "figures"
     assert (figures / "claims.png").is_file() and (figures / "claims.svg").is_file()
+    assert (figures / "map-script-alert-1-script.png").is_file()  # the situation's map, from map.csv
     assert len(list(figures.glob("*.png"))) >= 5
     report = (results_folder / "report.md").read_text(encoding="utf-8")
     assert "figures/claims.png" in report

@@ -16,12 +16,16 @@ import pandas as pd
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
+from citysim.analysis.geography_audit import barrier_trips, incident_placement
 from citysim.city.context import city_context
 from citysim.city.geography import DistrictGrid
 from citysim.city.loading import load_scenario
+from citysim.city.surface import demand_surface
+from citysim.config.schema import Scenario
 from citysim.errors import InputError
 from citysim.machine import machine_line
 from citysim.simulation.kpis import t_interval
+from citysim.simulation.logs import RunLogs
 from citysim.simulation.replications import Simulation, simulate
 
 #: The seven districts of the central city (中心城区).
@@ -69,7 +73,7 @@ TARGETS = {
 def network_circuity(simulation: Simulation) -> float:
     """Mean shortest road km / straight-line km over node pairs more than 10 km apart."""
     scenario = simulation.scenario
-    network = city_context(scenario, DistrictGrid.from_districts(scenario.districts)).network
+    network = city_context(scenario, DistrictGrid.from_scenario(scenario)).network
     n = network.n_nodes
     graph = csr_matrix((network.arc_km, (network.arc_from, network.arc_to)), shape=(n, n))
     road = dijkstra(graph, directed=True)
@@ -133,14 +137,62 @@ def arrival_distribution(simulation: Simulation) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def density_fit(scenario: Scenario) -> pd.DataFrame:
+    """Census density (population / land km2) of each district against the density surface's, the
+    surface scaled so that the log ratios average zero; and each district's land against the Yearbook."""
+    grid = DistrictGrid.from_scenario(scenario)
+    surface = demand_surface(scenario, grid)
+    area = np.bincount(surface.district, surface.area, len(grid.names))
+    geography = scenario.geography
+    if geography is not None and geography.density is not None:
+        px, py = grid.projection.to_km(*geography.density.centre)
+        decay = np.exp(-np.hypot(surface.centroid_x - px, surface.centroid_y - py) / geography.density.decay_km)
+        shape = np.bincount(surface.district, surface.area * decay, len(grid.names)) / area
+    else:
+        shape = np.ones(len(grid.names))
+    census = np.array([d.population for d in scenario.districts]) / area
+    log_ratio = np.log(shape) - np.log(census)
+    model = shape / np.exp(log_ratio.mean())
+    return pd.DataFrame({"district": grid.names, "land_km2": area,
+                         "yearbook_km2": [d.area_km2 for d in scenario.districts], "census_per_km2": census,
+                         "model_per_km2": model, "ratio": model / census})
+
+
+def geography_rows(simulation: Simulation) -> pd.DataFrame:
+    """Per replication: incidents off land and outside their district, and bank-to-bank trips without
+    a crossing or shorter than the detour through one (all measured from the logs)."""
+    rows = []
+    for replication in simulation.logs.incidents["replication"].unique():
+        logs = RunLogs(*(frame[frame["replication"] == replication] for frame in (
+            simulation.logs.incidents, simulation.logs.units, simulation.logs.duty, simulation.logs.traffic,
+            simulation.logs.crashes)))
+        placement = incident_placement(simulation.scenario, logs)
+        trips = barrier_trips(simulation.scenario, logs)
+        rows.append({"replication": replication, **placement,
+                     "trips": int(trips["trips"].iloc[0] + trips["to_crash_on_crossing"].iloc[0]),
+                     "to_crash_on_crossing": int(trips["to_crash_on_crossing"].iloc[0]),
+                     "bank_to_bank_trips": int(trips["trips_across"].sum()),
+                     "without_crossing": int(trips["across_without_crossing"].sum()),
+                     "shorter_than_detour": int(trips["shorter_than_detour"].sum())})
+    return pd.DataFrame(rows)
+
+
+def arrival_by_area(simulation: Simulation) -> dict[str, float]:
+    """Mean arrival (call to first unit) in the central and the other districts, over all replications."""
+    values = _per_replication(simulation)
+    return {"central": float(values["arrival_central_mean"].mean()),
+            "other": float(values["arrival_other_mean"].mean())}
+
+
 def _number(value: float) -> str:
     if not math.isfinite(value):
         return "n/a"
     return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.2f}"
 
 
-def calibration_markdown(simulation: Simulation, command: str, machine: str) -> str:
-    """The whole docs/calibration.md page."""
+def calibration_markdown(simulation: Simulation, command: str, machine: str,
+                         at_stations: Simulation | None = None) -> str:
+    """The whole docs/calibration.md page (`at_stations`: the same scenario with idle units at stations)."""
     table = calibration_table(simulation)
     lines = [
         "# Calibration of the Shanghai baseline",
@@ -173,6 +225,7 @@ def calibration_markdown(simulation: Simulation, command: str, machine: str) -> 
     ]
     for row in arrival_distribution(simulation).to_dict("records"):
         lines.append(f"| {row['bin']} | {row['ankang_turn_out_share']:.1%} | {row['model_arrival_share']:.1%} |")
+    lines += _geography_markdown(simulation, at_stations)
     lines += [
         "",
         "## Notes",
@@ -185,10 +238,59 @@ def calibration_markdown(simulation: Simulation, command: str, machine: str) -> 
     return "\n".join(lines)
 
 
+def _geography_markdown(simulation: Simulation, at_stations: Simulation | None) -> list[str]:
+    audit = geography_rows(simulation)
+    lines = [
+        "",
+        "## Geography",
+        "",
+        "Measured from the logs (incident lon/lat, trip origins) against the district polygons and barrier lines:",
+        "",
+        "| replication | incidents | off land | outside own district | trips | to a crash on a bridge or tunnel "
+        "| bank-to-bank | without a crossing | shorter than the detour via a crossing |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in audit.to_dict("records"):
+        lines.append(f"| {row['replication']} | {row['incidents']:,.0f} | {row['off_land_share']:.2%} | "
+                     f"{row['outside_own_district_share']:.2%} | {row['trips']:,} | {row['to_crash_on_crossing']} | "
+                     f"{row['bank_to_bank_trips']:,} | "
+                     f"{row['without_crossing']} | {row['shorter_than_detour']} |")
+    fit = density_fit(simulation.scenario)
+    misfit = float(np.sqrt((np.log(fit["ratio"]) ** 2).mean()))
+    lines += [
+        "",
+        f"Residential density: the surface's district means against the 2020 census (log-RMS misfit {misfit:.2f});",
+        "land area: the polygons against the Statistical Yearbook (coastal districts include reclaimed land).",
+        "",
+        "| district | land km2 | Yearbook km2 | census per km2 | model per km2 | model / census |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in fit.to_dict("records"):
+        lines.append(f"| {row['district']} | {row['land_km2']:,.0f} | {row['yearbook_km2']:,.0f} | "
+                     f"{row['census_per_km2']:,.0f} | {row['model_per_km2']:,.0f} | {row['ratio']:.2f} |")
+    if at_stations is not None:
+        posts, stations = arrival_by_area(simulation), arrival_by_area(at_stations)
+        lines += [
+            "",
+            "Where idle units wait (the claim must not hinge on it): mean arrival, minutes, same replications.",
+            "",
+            "| idle units wait at | central districts | other districts |",
+            "|---|---|---|",
+            f"| {simulation.scenario.fleet.idle_at} (the baseline) | {posts['central']:.2f} | {posts['other']:.2f} |",
+            f"| {at_stations.scenario.fleet.idle_at} | {stations['central']:.2f} | {stations['other']:.2f} |",
+        ]
+    return lines
+
+
 def calibration_page(scenario_path: Path, replications: int, seed: int | None, command: str) -> str:
-    """`citysim calibrate`: simulate the scenario and compare its outputs with the targets (a Markdown page)."""
+    """`citysim calibrate`: simulate the scenario and compare its outputs with the targets (a Markdown page),
+    with the same replications of the scenario with idle units at their stations."""
     scenario = load_scenario(scenario_path)
     if scenario.network is None or scenario.crashes is None:
         raise InputError(scenario_path, "the calibration compares traffic and crash figures too; expected a "
                          "scenario with network, traffic and crashes blocks (like scenarios/shanghai/baseline.yaml).")
-    return calibration_markdown(simulate(scenario, replications=replications, seed=seed), command, machine_line())
+    simulation = simulate(scenario, replications=replications, seed=seed)
+    other = "station" if scenario.fleet.idle_at != "station" else "posts"
+    variant = scenario.model_copy(update={"fleet": scenario.fleet.model_copy(update={"idle_at": other})})
+    return calibration_markdown(simulation, command, machine_line(),
+                                simulate(variant, replications=replications, seed=seed))

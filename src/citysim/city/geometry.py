@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from citysim.arrays import BoolArray, FloatArray, IntArray
@@ -39,3 +41,43 @@ def _crossings(
     o3 = _orientation(px, py, qx, qy, ax, ay)
     o4 = _orientation(px, py, qx, qy, bx, by)
     return np.asarray((o1 * o2 < 0) & (o3 * o4 < 0))
+
+
+class BarrierLines:
+    """Rivers and coasts as polylines, for the question a trip asks many times: does the straight line
+    between two points cross any of them? Scalar, in plain Python with bounding-box rejection, because
+    it is asked once per trip and numpy's per-call overhead would dominate."""
+
+    def __init__(self, lines: tuple[FloatArray, ...]) -> None:
+        self._lines = []
+        for line in lines:
+            points = line.tolist()
+            segments = [(p[0], p[1], q[0], q[1]) for p, q in itertools.pairwise(points)]
+            box = (float(line[:, 0].min()), float(line[:, 1].min()), float(line[:, 0].max()), float(line[:, 1].max()))
+            self._lines.append((box, [(min(a, c), min(b, d), max(a, c), max(b, d), a, b, c, d)
+                                      for a, b, c, d in segments]))
+
+    def __bool__(self) -> bool:
+        return bool(self._lines)
+
+    def crosses(self, x0: float, y0: float, x1: float, y1: float) -> bool:
+        """Whether the segment (x0, y0)-(x1, y1) properly crosses any barrier line."""
+        lo_x, hi_x = (x0, x1) if x0 < x1 else (x1, x0)
+        lo_y, hi_y = (y0, y1) if y0 < y1 else (y1, y0)
+        dx, dy = x1 - x0, y1 - y0
+        for (bx0, by0, bx1, by1), segments in self._lines:
+            if hi_x < bx0 or lo_x > bx1 or hi_y < by0 or lo_y > by1:
+                continue
+            for sx0, sy0, sx1, sy1, px, py, qx, qy in segments:
+                if hi_x < sx0 or lo_x > sx1 or hi_y < sy0 or lo_y > sy1:
+                    continue
+                o1 = dx * (py - y0) - dy * (px - x0)
+                o2 = dx * (qy - y0) - dy * (qx - x0)
+                if (o1 > 0) == (o2 > 0) or o1 == 0 or o2 == 0:
+                    continue
+                ex, ey = qx - px, qy - py
+                o3 = ex * (y0 - py) - ey * (x0 - px)
+                o4 = ex * (y1 - py) - ey * (x1 - px)
+                if (o3 > 0) != (o4 > 0) and o3 != 0 and o4 != 0:
+                    return True
+        return False

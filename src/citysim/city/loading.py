@@ -8,6 +8,7 @@ from pathlib import Path
 
 from citysim.city.context import city_context
 from citysim.city.geography import DistrictGrid
+from citysim.city.surface import demand_surface
 from citysim.config.loading import load_document, validate_schema
 from citysim.config.schema import Scenario
 from citysim.config.yaml_loader import LoadedDocument
@@ -15,15 +16,18 @@ from citysim.errors import InputError
 
 
 def validate_document(document: LoadedDocument, path: str | Path) -> Scenario:
-    """Validate merged YAML data: schema, cross-field rules, and a road network that builds."""
+    """Validate merged YAML data: schema, cross-field rules, district land and demand surface, and a road
+    network that builds."""
     scenario = validate_schema(document, path)
-    if scenario.network is not None and scenario.traffic is not None:
-        try:
-            city_context(scenario, DistrictGrid.from_districts(scenario.districts))
-        except InputError as exc:
-            origin = document.origin_of(exc.key_path)
-            raise InputError(origin.file if origin else path, exc.problem, exc.key_path,
-                             origin.line if origin else None) from None
+    try:
+        grid = DistrictGrid.from_scenario(scenario)
+        demand_surface(scenario, grid)
+        if scenario.network is not None and scenario.traffic is not None:
+            city_context(scenario, grid)
+    except InputError as exc:
+        origin = document.origin_of(exc.key_path)
+        raise InputError(origin.file if origin else path, exc.problem, exc.key_path,
+                         origin.line if origin else None) from None
     return scenario
 
 

@@ -7,8 +7,8 @@ Layers (all in km on the scenario's projection):
 - arterials: a lattice over the districts' land (denser inside `grid.inner_radius_km`) joined by the
   edges of its Delaunay triangulation that are no longer than 1.6 lattice spacings;
 - ramps joining every expressway node to its nearest arterial node;
-- barriers (rivers, coasts): any link crossing one is removed, and each listed crossing adds one link
-  between the nearest nodes on either bank;
+- barriers (rivers, coasts): any link crossing one is removed, and each listed crossing adds a node at
+  its coordinates linked to the nearest nodes on either bank;
 - extra nodes and links written by hand.
 Link length = straight-line distance x `link_circuity`. Generated nodes cut off from the main network
 (lattice points or expressway stubs stranded by a barrier) are dropped and counted, up to
@@ -41,6 +41,7 @@ MAX_CROSSING_OFFSET_KM = 3.0  # a crossing must lie this close to its barrier's 
 CROSSING_CANDIDATES = 40
 SNAP_CANDIDATES = 8
 MAX_DROPPED_SHARE = 0.05
+MAX_LATTICE_POINTS = 250_000  # a guard before the lattice is allocated
 
 
 
@@ -53,13 +54,14 @@ class _Link:
     road_class: int
     lanes: int
     km: float | None = None
+    crossing: str | None = None  # the bridge or tunnel this link is, if it crosses a barrier
 
 
 @dataclass
 class _Builder:
     x: list[float] = field(default_factory=list)
     y: list[float] = field(default_factory=list)
-    kind: list[str] = field(default_factory=list)  # "ring", "radial", "grid", "extra"
+    kind: list[str] = field(default_factory=list)  # "ring", "radial", "grid", "extra", "crossing"
     links: list[_Link] = field(default_factory=list)
 
     def node(self, x: float, y: float, kind: str) -> int:
@@ -86,6 +88,9 @@ class RoadNetwork:
     arc_district: IntArray
     barrier_lines: tuple[FloatArray, ...]
     dropped_lattice_nodes: int
+    arc_crossing: IntArray  # index into crossing_names, -1 for arcs that cross no barrier
+    node_crossing: IntArray  # the crossing a node stands on (its bridge or tunnel), -1 for other nodes
+    crossing_names: tuple[str, ...]
 
     @property
     def n_nodes(self) -> int:
@@ -166,9 +171,16 @@ def _rings_and_radials(spec: Network, b: _Builder, cx: float, cy: float) -> list
 
 
 def _lattice(spec: Network, grid: DistrictGrid, b: _Builder, cx: float, cy: float) -> list[int]:
-    """Arterial lattice nodes over the district discs and their Delaunay links; returns node ids."""
+    """Arterial lattice nodes on the districts' land and their Delaunay links; returns node ids."""
     g = spec.grid
-    reach = float(np.max(np.hypot(grid.x_km - cx, grid.y_km - cy) + grid.radius_km))
+    xmin, ymin, xmax, ymax = grid.bounds()
+    reach = float(np.max(np.hypot([xmin - cx, xmax - cx], [ymin - cy, ymax - cy])))
+    for spacing, key in ((g.inner_spacing_km, "inner_spacing_km"), (g.outer_spacing_km, "outer_spacing_km")):
+        size = (2 * math.ceil(reach / spacing) + 1) ** 2
+        if size > MAX_LATTICE_POINTS:
+            raise InputError(None, f"an arterial lattice {spacing:g} km apart over the districts' {reach:,.0f} km "
+                             f"reach would have {size:,} points, more than {MAX_LATTICE_POINTS:,}; expected a "
+                             "spacing of a city's blocks (about 1-10 km).", ("network", "grid", key))
     points: list[tuple[float, float, float]] = []
     for spacing, inner in ((g.inner_spacing_km, True), (g.outer_spacing_km, False)):
         steps = np.arange(-math.ceil(reach / spacing), math.ceil(reach / spacing) + 1) * spacing
@@ -176,8 +188,7 @@ def _lattice(spec: Network, grid: DistrictGrid, b: _Builder, cx: float, cy: floa
         xs, ys = xs.ravel(), ys.ravel()
         radius = np.hypot(xs - cx, ys - cy)
         keep = radius <= g.inner_radius_km if inner else radius > g.inner_radius_km
-        on_land = (np.hypot(xs[:, None] - grid.x_km, ys[:, None] - grid.y_km) <= grid.radius_km).any(axis=1)
-        keep &= on_land
+        keep &= grid.on_land(xs, ys)
         points.extend((float(x), float(y), spacing) for x, y in zip(xs[keep], ys[keep], strict=True))
     if len(points) < 3:
         raise InputError(None, f"the arterial lattice has {len(points)} point(s) on land; expected at least 3 "
@@ -244,11 +255,12 @@ def _crossing_link(
 
 
 def _apply_barriers(spec: Network, grid: DistrictGrid, b: _Builder) -> list[np.ndarray]:
-    """Cut every link that crosses a barrier, then add one link per listed crossing."""
+    """Cut every link that crosses a barrier, then add each listed crossing: a node at its coordinates,
+    linked to the nearest nodes on either bank, so that a route over it passes where it really is."""
     lines = []
-    x, y = np.array(b.x), np.array(b.y)
-    tree = cKDTree(np.column_stack([x, y]))
     for index, barrier in enumerate(spec.barriers):
+        x, y = np.array(b.x), np.array(b.y)
+        tree = cKDTree(np.column_stack([x, y]))
         line = np.array([grid.projection.to_km(lat, lon) for lat, lon in barrier.points])
         lines.append(line)
         ends = np.array([(link.a, link.b) for link in b.links])
@@ -268,7 +280,9 @@ def _apply_barriers(spec: Network, grid: DistrictGrid, b: _Builder) -> list[np.n
                 raise InputError(None, f"crossing '{crossing.name}' of barrier '{barrier.name}' has no road nodes "
                                  "near it on both banks; check its lat/lon.", where)
             road_class = EXPRESSWAY if crossing.road_class == "expressway" else ARTERIAL
-            b.links.append(_Link(pair[0], pair[1], road_class, crossing.lanes))
+            middle = b.node(px, py, "crossing")
+            for end in pair:
+                b.links.append(_Link(end, middle, road_class, crossing.lanes, crossing=crossing.name))
     return lines
 
 
@@ -302,7 +316,9 @@ def _merge_parallel(links: list[_Link]) -> list[_Link]:
         if other is None or link.road_class < other.road_class:
             merged[pair] = link
         elif link.road_class == other.road_class:
-            merged[pair] = _Link(other.a, other.b, other.road_class, other.lanes + link.lanes, other.km or link.km)
+            names = " + ".join(n for n in (other.crossing, link.crossing) if n) or None
+            merged[pair] = _Link(other.a, other.b, other.road_class, other.lanes + link.lanes, other.km or link.km,
+                                 names)
     return list(merged.values())
 
 
@@ -323,15 +339,24 @@ def _finish(spec: Network, grid: DistrictGrid, b: _Builder, lines: list[np.ndarr
     x, y = np.array(b.x)[keep], np.array(b.y)[keep]
     classes = (spec.classes.expressway, spec.classes.arterial)
     rows = []
+    crossing_ids: dict[str, int] = {}
     for link in _merge_parallel([k for k in b.links if keep[k.a] and keep[k.b] and k.a != k.b]):
+        crossing = -1 if link.crossing is None else crossing_ids.setdefault(link.crossing, len(crossing_ids))
         straight = math.hypot(b.x[link.a] - b.x[link.b], b.y[link.a] - b.y[link.b])
         km = link.km if link.km is not None else straight * spec.link_circuity
         road = classes[link.road_class]
         capacity = link.lanes * road.capacity_veh_per_hour_per_lane
         free_flow = km / road.free_flow_kmh * 60.0
         for a, c in ((link.a, link.b), (link.b, link.a)):
-            rows.append((new_id[a], new_id[c], km, link.road_class, link.lanes, capacity, free_flow))
+            rows.append((new_id[a], new_id[c], km, link.road_class, link.lanes, capacity, free_flow, crossing))
     arcs = np.array(rows)
+    node_crossing = np.full(int(keep.sum()), -1, dtype=np.intp)
+    crossing_arcs = arcs[:, 7] >= 0
+    middles = np.array([b.kind[i] == "crossing" for i in range(n)])[keep]
+    for node_column in (0, 1):
+        ends = arcs[crossing_arcs, node_column].astype(np.intp)
+        on = middles[ends]
+        node_crossing[ends[on]] = arcs[crossing_arcs, 7][on].astype(np.intp)
     arc_from, arc_to = arcs[:, 0].astype(np.intp), arcs[:, 1].astype(np.intp)
     node_district = grid.district_of(x, y)
     mid_x, mid_y = (x[arc_from] + x[arc_to]) / 2, (y[arc_from] + y[arc_to]) / 2
@@ -340,5 +365,6 @@ def _finish(spec: Network, grid: DistrictGrid, b: _Builder, lines: list[np.ndarr
         arc_from=arc_from, arc_to=arc_to, arc_km=arcs[:, 2], arc_class=arcs[:, 3].astype(np.intp),
         arc_lanes=arcs[:, 4].astype(np.intp), arc_capacity=arcs[:, 5], arc_free_flow_min=arcs[:, 6],
         arc_district=grid.district_of(mid_x, mid_y), barrier_lines=tuple(lines),
-        dropped_lattice_nodes=len(stray),
+        dropped_lattice_nodes=len(stray), arc_crossing=arcs[:, 7].astype(np.intp), node_crossing=node_crossing,
+        crossing_names=tuple(crossing_ids),
     )

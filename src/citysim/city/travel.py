@@ -4,9 +4,12 @@ Three models: `StraightLine` (distance x circuity at the clock hour's speed), `I
 queueing-theory reductions) and `OnNetwork` (routes through current traffic on the road network).
 Every trip is turn-out + driving time x a lognormal noise factor of mean 1; the dispatcher ranks
 units by `estimate_min` (what it can know), a unit experiences `drive` (what the road gives).
-A `Place` is (x, y) in km plus, on the network, the node it is reached from, the straight-line km of
-its access leg, and (for a unit on its way home) the lead minutes it needs to reach that node; the
-other models use (x, y) only. `Places` holds the same fields as arrays, one entry per unit.
+A `Place` is (x, y) in km plus, on the network, the node it is reached from and the straight-line km
+of its access leg; `lead` (a unit on its way home, placed at the nearer end of its trip) is the minutes
+it needs to get there, added to every trip it starts. `Instant` uses neither. `Places` holds the same
+fields as arrays, one entry per unit.
+A trip whose straight line crosses a barrier (river, coast) cannot take local streets: it goes on the
+network, whose only links across a barrier are its bridges and tunnels, and reports the one it used.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import numpy as np
 
 from citysim.arrays import FloatArray, IntArray
 from citysim.city.context import CityContext
+from citysim.city.geometry import BarrierLines
 from citysim.city.routing import Router
 from citysim.city.traffic import TrafficState
 from citysim.config.schema import InstantTravel, NetworkTravel, StraightLineTravel
@@ -43,6 +47,14 @@ class Places(NamedTuple):
     lead: FloatArray
 
 
+class Trip(NamedTuple):
+    """A drive: road km, minutes (before noise) and the barrier crossing it used (-1: none)."""
+
+    km: float
+    minutes: float
+    crossing: int = -1
+
+
 class TravelModel(Protocol):
     """What dispatch and units need to know about travel."""
 
@@ -57,11 +69,15 @@ class TravelModel(Protocol):
         """Expected driving minutes from each origin to one destination (the dispatcher's estimate)."""
         ...
 
+    def nearest(self, origins: Places, destination: Place, clock_h: float) -> int:
+        """Index of the origin with the shortest `estimate_min` (the first of equals)."""
+        ...
+
     def drive(
         self, origin: Place, destination: Place, now: float, clock_h: float, current_routing: bool = False
-    ) -> tuple[float, float]:
-        """Road km and driving minutes of a trip starting now (before noise); `current_routing` routes it on
-        current link times instead of the scenario's routing."""
+    ) -> Trip:
+        """The trip starting now; `current_routing` routes it on current link times instead of the
+        scenario's routing."""
         ...
 
     def turnout_min(self, u: FloatArray) -> FloatArray:
@@ -108,13 +124,16 @@ class StraightLine(_Noisy):
 
     def estimate_min(self, origins: Places, destination: Place, clock_h: float) -> FloatArray:
         return np.hypot(origins.x - destination.x, origins.y - destination.y) * (
-            self._circuity * self._min_per_km[int(clock_h) % 24])
+            self._circuity * self._min_per_km[int(clock_h) % 24]) + origins.lead
+
+    def nearest(self, origins: Places, destination: Place, clock_h: float) -> int:
+        return int(np.argmin(self.estimate_min(origins, destination, clock_h)))
 
     def drive(
         self, origin: Place, destination: Place, now: float, clock_h: float, current_routing: bool = False
-    ) -> tuple[float, float]:
+    ) -> Trip:
         km = math.hypot(origin.x - destination.x, origin.y - destination.y) * self._circuity
-        return km, km * self._min_per_km[int(clock_h) % 24]
+        return Trip(km, km * self._min_per_km[int(clock_h) % 24] + origin.lead)
 
 
 class Instant:
@@ -128,10 +147,13 @@ class Instant:
     def estimate_min(self, origins: Places, destination: Place, clock_h: float) -> FloatArray:
         return np.zeros_like(origins.x)
 
+    def nearest(self, origins: Places, destination: Place, clock_h: float) -> int:
+        return 0
+
     def drive(
         self, origin: Place, destination: Place, now: float, clock_h: float, current_routing: bool = False
-    ) -> tuple[float, float]:
-        return 0.0, 0.0
+    ) -> Trip:
+        return Trip(0.0, 0.0)
 
     def turnout_min(self, u: FloatArray) -> FloatArray:
         return np.zeros_like(u)
@@ -144,9 +166,11 @@ class OnNetwork(_Noisy):
     """Routes on the road network: the dispatcher estimates with the hour's typical traffic; the unit
     drives its route (habitual = shortest at free flow, or shortest at current times) through current
     link times and crash queues, with local-street access legs at both ends. A trip shorter by local
-    streets alone (straight-line km x access circuity at the access speed) takes them instead: the
-    network is a skeleton, and short trips never join it. Local streets congest like arterials (the
-    access speed is their free-flow speed, divided by the arterials' BPR factor at the time)."""
+    streets alone (straight-line km x access circuity at the access speed) takes them instead, unless
+    its straight line crosses a barrier: the network is a skeleton, and short trips never join it, but
+    no street crosses a river except on the network's bridges and tunnels. Local streets congest like
+    arterials (the access speed is their free-flow speed, divided by the arterials' BPR factor at the
+    time)."""
 
     instant = False
 
@@ -159,18 +183,40 @@ class OnNetwork(_Noisy):
         self._access_circuity = spec.access_circuity
         self._queue_share = spec.police_queue_share
         self._current: tuple[int, Router] | None = None
+        self._barriers = BarrierLines(city.network.barrier_lines)
 
     def locate(self, x: FloatArray, y: FloatArray) -> tuple[IntArray, FloatArray]:
         return self.city.network.snap(x, y)
 
-    def estimate_min(self, origins: Places, destination: Place, clock_h: float) -> FloatArray:
+    def _estimates(self, origins: Places, destination: Place, clock_h: float) -> tuple[FloatArray, FloatArray]:
+        """Network and local-street estimates (minutes) from each origin."""
         matrix = self.city.typical(int(clock_h) % 24).minutes
         per_km = self._access_min_per_km * self.city.profile.local_time_factor(int(clock_h) % 24 + 0.5)
         access = (origins.access + destination.access) * per_km
-        # Local streets from where the unit is now: no lead time.
-        local = np.hypot(origins.x - destination.x, origins.y - destination.y) * per_km
-        return np.asarray(np.minimum(matrix[origins.node, destination.node] + access + origins.lead, local),
-                          dtype=np.float64)
+        network = matrix[origins.node, destination.node] + access + origins.lead
+        local = np.hypot(origins.x - destination.x, origins.y - destination.y) * per_km + origins.lead
+        return network, local
+
+    def _local_blocked(self, ox: float, oy: float, destination: Place) -> bool:
+        return bool(self._barriers) and self._barriers.crosses(ox, oy, destination.x, destination.y)
+
+    def estimate_min(self, origins: Places, destination: Place, clock_h: float) -> FloatArray:
+        network, local = self._estimates(origins, destination, clock_h)
+        for i in np.flatnonzero(local < network):
+            if self._local_blocked(float(origins.x[i]), float(origins.y[i]), destination):
+                local[i] = network[i]
+        return np.asarray(np.minimum(network, local), dtype=np.float64)
+
+    def nearest(self, origins: Places, destination: Place, clock_h: float) -> int:
+        """As `estimate_min`'s argmin, checking barriers only for the leading candidates."""
+        network, local = self._estimates(origins, destination, clock_h)
+        best = np.minimum(network, local)
+        while True:
+            i = int(np.argmin(best))
+            if local[i] >= network[i] or not self._local_blocked(float(origins.x[i]), float(origins.y[i]),
+                                                                 destination):
+                return i
+            local[i] = best[i] = network[i]
 
     def _router(self, now: float, current_routing: bool) -> Router:
         """Habitual routes, or shortest paths at the link times and crash queues of the last refresh."""
@@ -183,17 +229,23 @@ class OnNetwork(_Noisy):
 
     def drive(
         self, origin: Place, destination: Place, now: float, clock_h: float, current_routing: bool = False
-    ) -> tuple[float, float]:
+    ) -> Trip:
         straight = math.hypot(origin.x - destination.x, origin.y - destination.y)
+        per_km = self._access_min_per_km * self.city.profile.local_time_factor(clock_h)
+        local = straight * per_km + origin.lead
+        network = self.city.network
         arcs = self._router(now, current_routing).route(origin.node, destination.node)
         access = origin.access + destination.access
-        km = float(self.city.network.arc_km[arcs].sum()) + access * self._access_circuity
-        per_km = self._access_min_per_km * self.city.profile.local_time_factor(clock_h)
         minutes = self.traffic.route_minutes(arcs, now, self._queue_share) + access * per_km + origin.lead
-        local = straight * per_km  # from where the unit is now: no lead time
-        if local < minutes:
-            return straight * self._access_circuity, local
-        return km, minutes
+        if local < minutes and not self._local_blocked(origin.x, origin.y, destination):
+            return Trip(straight * self._access_circuity, local)
+        km = float(network.arc_km[arcs].sum()) + access * self._access_circuity
+        crossings = network.arc_crossing[arcs]
+        used = crossings[crossings >= 0]
+        if used.size:
+            return Trip(km, minutes, int(used[0]))
+        # A trip that starts or ends on a bridge's or tunnel's own node crosses there.
+        return Trip(km, minutes, int(max(network.node_crossing[origin.node], network.node_crossing[destination.node])))
 
 
 def make_travel(

@@ -4,13 +4,14 @@ the key and the line."""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from citysim.config.base import Strict
-from citysim.config.loading import validation_error_to_input_error
+from citysim.config.loading import resolve_data_files, validation_error_to_input_error
 from citysim.config.yaml_loader import LoadedDocument, load_yaml_document
 from citysim.errors import InputError, KeyPath
 
@@ -202,8 +203,15 @@ def referenced_scenarios(experiment: ExperimentSpec, experiment_path: str | Path
 
 def input_hashes(experiment: ExperimentSpec, experiment_path: str | Path,
                  document: LoadedDocument) -> dict[str, str]:
-    """SHA-256 of the experiment file and of every scenario file it uses (with their `extends` chains)."""
+    """SHA-256 of the experiment file and of every scenario file it uses (with their `extends` chains and
+    the data files they name)."""
     hashes = document.file_hashes()
     for scenario in referenced_scenarios(experiment, experiment_path):
-        hashes.update(load_yaml_document(scenario).file_hashes())
+        loaded = load_yaml_document(scenario)
+        hashes.update(loaded.file_hashes())
+        for data_file in resolve_data_files(loaded):
+            try:
+                hashes[str(data_file)] = hashlib.sha256(data_file.read_bytes()).hexdigest()
+            except OSError:
+                continue  # reported with its key when the scenario is validated
     return hashes

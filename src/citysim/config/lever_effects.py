@@ -21,7 +21,7 @@ class LeverEffects:
     crash_self_clear_factor: float = 1.0
     video_detection_share: float = 0.0
     avl_share: float = 0.0
-    patrol_share: float = 0.0
+    predictive_share: float = 0.0
     driving_factor: float = 1.0
     current_routing_share: float = 0.0
     community_share: float = 0.0
@@ -52,7 +52,7 @@ def lever_effects(scenario: Scenario) -> LeverEffects:
         crash_self_clear_factor=1.0 - crash_handling,
         video_detection_share=strength("video_detection"),
         avl_share=strength("avl_dispatch"),
-        patrol_share=strength("patrol_deployment"),
+        predictive_share=strength("predictive_deployment"),
         driving_factor=1.0 - strength("signal_preemption"),
         current_routing_share=strength("congestion_routing"),
         community_share=strength("community_diversion"),

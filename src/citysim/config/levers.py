@@ -43,7 +43,7 @@ class Levers(Strict):
     command_centre: Lever | None = None
     avl_dispatch: Lever | None = None
     video_detection: Lever | None = None
-    patrol_deployment: Lever | None = None
+    predictive_deployment: Lever | None = None
     mobile_terminals: Lever | None = None
     signal_preemption: Lever | None = None
     congestion_routing: Lever | None = None
@@ -78,10 +78,12 @@ LEVERS: dict[str, LeverInfo] = {
         "(ASSUMPTION: 1 min) instead of being reported by a call", 0.5, 0.2, 0.8,
         "video incident detection saves 5-12 min per incident (Monroe County NY); 700,000 sensing "
         "'neurons' in Shanghai (2019); the covered share is an ASSUMPTION"),
-    "patrol_deployment": LeverInfo(
-        "multiple models / predictive deployment: this share of units patrols where it cleared instead "
-        "of returning to the station", 0.5, 0.25, 0.75,
-        "ASSUMPTION: no response-time evidence (Mohler et al. 2015 measured crime, -7.4 %)"),
+    "predictive_deployment": LeverInfo(
+        "multiple models / predictive deployment: this share of units waits at posts placed on the forecast "
+        "demand (crime hot spots and residential density) instead of the baseline's posts or stations; "
+        "the forecast is the model's own expected incident surface (a perfect forecast)", 0.5, 0.25, 0.75,
+        "ASSUMPTION: no response-time evidence (Mohler et al. 2015 measured crime, -7.4 %; Shreveport "
+        "predictive policing: no significant effect, RAND 2014)"),
     "mobile_terminals": LeverInfo(
         "extensive application / mobile terminals: on-scene handling x (1 - strength)", 0.2, 0.1, 0.4,
         "'often 20-40 %' time savings (IACP/COPS guide: advocacy, not measured)"),

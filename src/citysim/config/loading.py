@@ -134,9 +134,32 @@ def load_document(path: str | Path) -> LoadedDocument:
     return load_yaml_document(path)
 
 
+#: Keys whose value is a data file, relative to the scenario file that sets it.
+DATA_FILE_KEYS: tuple[KeyPath, ...] = (("geography", "district_polygons"),)
+
+
+def resolve_data_files(document: LoadedDocument) -> list[Path]:
+    """Make each data-file path of the document absolute (relative to the file that wrote it), in
+    place, and return the files."""
+    files = []
+    for key in DATA_FILE_KEYS:
+        parent: Any = document.data
+        for part in key[:-1]:
+            parent = parent.get(part) if isinstance(parent, dict) else None
+        value = parent.get(key[-1]) if isinstance(parent, dict) else None
+        if not isinstance(value, str) or not value:
+            continue
+        origin = document.origin_of(key)
+        resolved = Path(value) if Path(value).is_absolute() or origin is None else origin.file.parent / value
+        parent[key[-1]] = str(resolved.resolve())
+        files.append(resolved.resolve())
+    return files
+
+
 def validate_schema(document: LoadedDocument, path: str | Path) -> Scenario:
     """Validate merged YAML data against the scenario schema and the cross-field rules (what the file
     says; `citysim.city.loading` also checks the city it describes)."""
+    resolve_data_files(document)
     try:
         scenario = Scenario.model_validate(document.data)
     except ValidationError as exc:

@@ -49,12 +49,13 @@ class District(Strict):
 
     name: str = Field(min_length=1)
     population: int = Field(ge=0)
-    area_km2: Positive
+    area_km2: float = Field(gt=0, le=100_000, allow_inf_nan=False, description="land area (a disc district's size)")
     lat: float = Field(ge=-90, le=90, description="WGS84 latitude of the district centre")
     lon: float = Field(ge=-180, le=180, description="WGS84 longitude of the district centre")
     call_share: Probability = Field(description="share of the city's calls placed in this district")
-    stations: int = Field(ge=1, description="police stations, spread evenly over the district's disc")
-    units: int = Field(ge=0, description="patrol units on duty at the busiest hour, shared among stations")
+    stations: int = Field(ge=1, le=10_000, description="police stations, placed at the centres of the district's "
+                          "demand (weighted k-means over its land)")
+    units: int = Field(ge=0, le=100_000, description="patrol units on duty at the busiest hour")
 
 
 class Category(Strict):
@@ -68,6 +69,8 @@ class Category(Strict):
     phone_resolution_prob: Probability = Field(description="closed on the phone, no unit sent")
     diversion_prob: Probability = Field(description="referred elsewhere (e.g. 12345), no unit sent")
     scene: Distribution = Field(description="on-scene handling time, first arrival to clearance")
+    hot_spot_share: Probability = Field(
+        default=0.0, description="share of this category's incidents at the crime hot spots (geography.hot_spots)")
 
     @model_validator(mode="after")
     def _outcomes_are_probabilities(self) -> Category:
@@ -129,10 +132,13 @@ class Dispatch(Strict):
 
 
 class Fleet(Strict):
-    """Patrol units: shifts and where they go when they clear."""
+    """Patrol units: shifts, and where idle units wait."""
 
     on_duty_fraction_by_hour: HourlyProfile = Field(description="share of each district's units on duty")
-    after_clear: Literal["return_to_station", "patrol_in_place"]
+    idle_at: Literal["station", "posts", "where_cleared"] = Field(
+        description="station: units are dealt round-robin to their district's stations and return there; posts: "
+        "each unit has its own patrol post, placed on the district's demand, and returns there; where_cleared: "
+        "units start at a station and wait wherever they last cleared")
 
     @field_validator("on_duty_fraction_by_hour")
     @classmethod
@@ -197,9 +203,9 @@ class Ring(Strict):
     """A ring expressway, modelled as a circle around the network centre."""
 
     name: str
-    radius_km: Positive
+    radius_km: float = Field(gt=0, le=200, allow_inf_nan=False)
     lanes: int = Field(ge=1, le=8, description="lanes each way")
-    node_spacing_km: Positive
+    node_spacing_km: float = Field(ge=0.1, le=100, allow_inf_nan=False)
     arc_deg: Annotated[list[Annotated[float, Field(ge=0, le=360)]], Field(min_length=2, max_length=2)] | None = Field(
         default=None, description="[from, to] compass bearings (clockwise) the ring covers; null: all the way round"
     )
@@ -210,9 +216,10 @@ class Radial(Strict):
 
     name: str
     bearing_deg: float = Field(ge=0, lt=360)
-    length_km: Positive = Field(description="distance from the network centre to the radial's outer end")
+    length_km: float = Field(gt=0, le=200, allow_inf_nan=False,
+                             description="distance from the network centre to the radial's outer end")
     lanes: int = Field(ge=1, le=8)
-    node_spacing_km: Positive
+    node_spacing_km: float = Field(ge=0.1, le=100, allow_inf_nan=False)
 
 
 class Grid(Strict):
@@ -316,13 +323,42 @@ class Crashes(Strict):
         return self
 
 
+class Density(Strict):
+    """Residential density inside each district: exp(-r / decay_km) at r km from `centre`."""
+
+    centre: LatLon = Field(description="[lat, lon] of the density peak")
+    decay_km: float = Field(gt=0.5, le=1000, description="distance over which density falls by a factor e")
+
+
+class HotSpots(Strict):
+    """Crime hot spots: cells of the demand surface where `hot_spot_share` of a category's incidents fall."""
+
+    area_share: float = Field(gt=0, le=0.5, description="share of each district's cells that are hot spots")
+    seed: int = Field(ge=0, description="which cells are hot (the same every day: a property of the city)")
+
+
+class Geography(Strict):
+    """Where districts are: land polygons, and the demand surface on them."""
+
+    district_polygons: str | None = Field(
+        default=None, min_length=1, description="GeoJSON of the districts' land (WGS84), one feature per district "
+        "with properties.name; path relative to the scenario file that names it. null: each district is a disc "
+        "of its area around its centre")
+    cell_km: float = Field(ge=0.1, le=10, description="side of the demand surface's square cells")
+    density: Density | None = Field(default=None, description="null: demand uniform over each district's land")
+    hot_spots: HotSpots | None = None
+
+
 class Scenario(Strict):
     """A complete, validated scenario."""
 
     name: str = Field(min_length=1)
     description: str = ""
     run: RunSettings
-    districts: list[District] = Field(min_length=1)
+    districts: list[District] = Field(min_length=1, max_length=1000)
+    geography: Geography | None = Field(
+        default=None, description="null: districts are discs of their area around their centres, with uniform "
+        "demand on 0.5 km cells (synthetic cities)")
     demand: Demand
     call_centre: Annotated[StaffedCallCentre | NoCallCentre, Field(discriminator="kind")]
     dispatch: Dispatch
@@ -350,12 +386,45 @@ class Scenario(Strict):
         return list(self.demand.categories)
 
 
+#: Every coordinate of a scenario must lie this close to the median district centre (a typo guard).
+REGION_KM = 200.0
+
+
+def _coordinate_problems(scenario: Scenario) -> list[tuple[KeyPath, str]]:
+    """Coordinates far from the districts' median centre: a sign flip, swapped lat/lon, or km for degrees."""
+    lat0 = sorted(d.lat for d in scenario.districts)[len(scenario.districts) // 2]
+    lon0 = sorted(d.lon for d in scenario.districts)[len(scenario.districts) // 2]
+    km_lon = 111.320 * math.cos(math.radians(lat0))
+    points: list[tuple[KeyPath, float, float]] = []
+    for i, d in enumerate(scenario.districts):
+        points.append((("districts", i), d.lat, d.lon))
+    if scenario.geography is not None and scenario.geography.density is not None:
+        lat, lon = scenario.geography.density.centre
+        points.append((("geography", "density", "centre"), lat, lon))
+    network = scenario.network
+    if network is not None:
+        points.append((("network", "centre"), network.centre[0], network.centre[1]))
+        for b, barrier in enumerate(network.barriers):
+            points.extend((("network", "barriers", b, "points", k), p[0], p[1]) for k, p in enumerate(barrier.points))
+            points.extend((("network", "barriers", b, "crossings", k), c.lat, c.lon)
+                          for k, c in enumerate(barrier.crossings))
+        points.extend((("network", "extra_nodes", k), n.lat, n.lon) for k, n in enumerate(network.extra_nodes))
+    problems = []
+    for key, lat, lon in points:
+        far = math.hypot((lon - lon0) * km_lon, (lat - lat0) * 110.574)
+        if far > REGION_KM:
+            problems.append((key, f"this point ([lat, lon] = [{lat:g}, {lon:g}]) lies {far:,.0f} km from the "
+                             f"districts' median centre ({lat0:g}, {lon0:g}); expected within {REGION_KM:.0f} km. "
+                             "Check for a flipped sign, swapped lat/lon, or a distance given in km."))
+    return problems
+
+
 def cross_field_problems(scenario: Scenario) -> list[tuple[KeyPath, str]]:
     """Problems that involve several parts of a scenario, each with the key path to edit.
 
     Kept out of the pydantic validators so that each problem can name its own key and line.
     """
-    problems: list[tuple[KeyPath, str]] = []
+    problems = _coordinate_problems(scenario)
     staffed = isinstance(scenario.call_centre, StaffedCallCentre)
     for name, category in scenario.demand.categories.items():
         if staffed and category.talk is None:

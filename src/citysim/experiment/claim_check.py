@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from citysim.analysis.map_layers import map_table
 from citysim.city.loading import load_scenario
 from citysim.config import Scenario, dump_scenario
 from citysim.config.experiment import Experiment, Metric, input_hashes, resolve
@@ -243,6 +244,8 @@ def write_folder(experiment: Experiment, document: LoadedDocument, path: Path, o
         write_csv(failures_frame(check.failures), out / layout.FAILURES)
         warnings += [f"run failed: situation '{f.situation}', {f.config}, replication {f.replication}, seed "
                      f"{f.seed}: {f.error}" for f in check.failures]
+    write_csv(pd.concat([map_table(pair.baseline, pair.name) for pair in check.pairs], ignore_index=True),
+              out / layout.MAP)
     for pair in check.pairs:
         name = slug(pair.name)  # a file name made only of [a-z0-9-]: a situation's name cannot escape `out`
         write_text(dump_scenario(pair.baseline), out / layout.RESOLVED_SCENARIOS / f"{name}.baseline.yaml")

@@ -35,7 +35,7 @@ call_centre:
 dispatch: {policy: home_district, decision_delay: {dist: fixed, value_min: 0.5}}
 fleet:
   on_duty_fraction_by_hour: [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]
-  after_clear: return_to_station
+  idle_at: station
 travel:
   kind: straight_line
   circuity: 1.3
@@ -69,7 +69,7 @@ CASES = [
     Case("Unknown key", "A key the schema does not know: usually a typo. Unknown keys are never ignored.",
          "Use the key suggested, or one of the keys listed.", _edit("calls_per_day: 400", "calls_per_dya: 400")),
     Case("Missing key", "A required key is absent.", "Add it (docs/model.md lists every key and its unit).",
-         _edit("  after_clear: return_to_station\n", "")),
+         _edit("  idle_at: station\n", "")),
     Case("Wrong type", "A value has the wrong type (text where a number is expected).",
          "Write a number (YAML reads 1e9 and 1.0e9 as numbers, but not '400' in quotes).",
          _edit("calls_per_day: 400", "calls_per_day: 'four hundred'")),

@@ -33,7 +33,8 @@ def folder_figures(folder: Path) -> dict[str, Callable[[], Figure]]:
     claims = _read(folder, layout.CLAIMS)
     if claims is not None:
         charts["claims"] = partial(plots.claim_chart, claims)
-    samples, hourly, districts = (_read(folder, n) for n in (layout.SAMPLES, layout.HOURLY, layout.DISTRICTS))
+    samples, hourly, districts, city_map = (
+        _read(folder, n) for n in (layout.SAMPLES, layout.HOURLY, layout.DISTRICTS, layout.MAP))
     situations = list(dict.fromkeys(claims["scenario"])) if claims is not None else []
     for situation in situations:
         part = slug(situation)
@@ -44,6 +45,8 @@ def folder_figures(folder: Path) -> dict[str, Callable[[], Figure]]:
             charts[f"resources-{part}"] = partial(plots.resources_chart, hourly, situation)
         if districts is not None:
             charts[f"districts-{part}"] = partial(plots.district_map, districts, situation)
+        if city_map is not None and (city_map["situation"] == situation).any():
+            charts[f"map-{part}"] = partial(plots.city_map, city_map, situation)
     attribution = _read(folder, layout.ATTRIBUTION)
     if attribution is not None:
         for metric in dict.fromkeys(attribution["metric"]):

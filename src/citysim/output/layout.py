@@ -27,6 +27,7 @@ INPUTS = "inputs.json"
 HOURLY = "hourly.csv"
 DISTRICTS = "districts.csv"
 SAMPLES = "samples.csv"
+MAP = "map.csv"  # each situation's map layers (district land, roads, posts, replication 0's incidents)
 STORE = "units"  # the result store: one file per finished run
 RESOLVED_SCENARIOS = "scenarios"  # <situation>.baseline.yaml and <situation>.smart.yaml
 

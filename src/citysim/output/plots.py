@@ -149,6 +149,35 @@ def district_map(districts: pd.DataFrame, situation: str) -> Figure:
     return figure
 
 
+def city_map(layers: pd.DataFrame, situation: str) -> Figure:
+    """Incident density (replication 0) over the district land, with the road network, stations and
+    patrol posts: for checking placement by eye."""
+    data = layers[layers["situation"] == situation]
+    figure = new_figure(7.0, 7.0)
+    axis = figure.subplots()
+    lat0 = float(data["lat"].mean())
+    aspect = 1.0 / np.cos(np.radians(lat0))  # degrees of longitude are shorter than of latitude
+    for layer, colour, width in (("district", "#777777", 0.6), ("road", "#bbbbbb", 0.5)):
+        for _, part in data[data["layer"] == layer].groupby("group", sort=False):
+            axis.plot(part["lon"], part["lat"], color=colour, lw=width, zorder=1 if layer == "road" else 2)
+    incidents = data[data["layer"] == "incident"]
+    if len(incidents):
+        hexes = axis.hexbin(incidents["lon"], incidents["lat"], gridsize=90, bins="log", mincnt=1, cmap="YlOrRd",
+                            linewidths=0, zorder=0)
+        figure.colorbar(hexes, ax=axis, shrink=0.6, label="incidents per hexagon (log scale)")
+    for layer, marker, colour, label in (("post", ".", BASELINE, "patrol posts"),
+                                         ("station", "^", "black", "police stations")):
+        points = data[data["layer"] == layer]
+        axis.scatter(points["lon"], points["lat"], s=4 if layer == "post" else 10, marker=marker, color=colour,
+                     label=f"{label} ({len(points):,})", zorder=3, linewidths=0)
+    axis.set_aspect(aspect)
+    axis.set_xlabel("longitude (WGS84)")
+    axis.set_ylabel("latitude (WGS84)")
+    axis.legend(loc="lower left", frameon=False, fontsize=8)
+    axis.set_title(f"{situation}: incidents of replication 0, stations and posts on district land and roads")
+    return styled(figure)
+
+
 def attribution_waterfall(attribution: pd.DataFrame, metric: str) -> Figure:
     """Each lever group's contribution to a reduction, stacked from 0 to the total (Shapley values)."""
     data = attribution[attribution["metric"] == metric]

@@ -14,6 +14,7 @@ import numpy as np
 from citysim.arrays import BoolArray, FloatArray, IntArray
 from citysim.city.crashes import CrashPlan
 from citysim.city.geography import DistrictGrid
+from citysim.city.surface import DemandSurface
 from citysim.clock import poisson_by_hour
 from citysim.config.distributions import categorical_ppf
 from citysim.config.lever_effects import VIDEO_DETECTION_MIN, LeverEffects
@@ -45,7 +46,6 @@ class IncidentPlan:
     crash: IntArray  # index into the replication's CrashPlan, -1 for ordinary calls
     avl: BoolArray  # the AVL lever covers this incident: nearest unit across districts
     current_route: BoolArray  # the routing lever routes this incident's units on current times
-    patrol: BoolArray  # shape (n, slots): the unit patrols where it clears (deployment lever)
 
     @property
     def size(self) -> int:
@@ -64,6 +64,7 @@ def arrival_times(scenario: Scenario, generator: np.random.Generator) -> FloatAr
 def generate_incidents(
     scenario: Scenario,
     grid: DistrictGrid,
+    surface: DemandSurface,
     streams: Streams,
     crashes: CrashPlan | None = None,
     effects: LeverEffects | None = None,
@@ -90,9 +91,11 @@ def generate_incidents(
     category = categorical_ppf(shares, streams.uniforms("demand.category", n_calls))
     district_shares = np.array([d.call_share for d in scenario.districts])
     district = categorical_ppf(district_shares, streams.uniforms("demand.district", n_calls))
-    x_km, y_km = grid.sample_locations(
-        district, streams.uniforms("demand.location.radius", n_calls),
-        streams.uniforms("demand.location.angle", n_calls),
+    hot_share = np.array([c.hot_spot_share for c in categories])[category]
+    at_hot_spot = streams.uniforms("demand.location.hot", n_calls) < hot_share
+    x_km, y_km = surface.sample(
+        district, at_hot_spot, streams.uniforms("demand.location.cell", n_calls),
+        streams.uniforms("demand.location.a", n_calls), streams.uniforms("demand.location.b", n_calls),
     )
     t_occur = t_calls
     crash_index = np.full(n_calls, -1, dtype=np.intp)
@@ -150,7 +153,6 @@ def generate_incidents(
     noise_u = np.column_stack([uniforms(f"travel.noise.{k}") for k in range(slots)])
     avl = uniforms("lever.avl") < effects.avl_share
     current_route = uniforms("lever.routing") < effects.current_routing_share
-    patrol = np.column_stack([uniforms(f"lever.patrol.{k}") for k in range(slots)]) < effects.patrol_share
     t_call = t_occur + report_delay
     kept = np.flatnonzero(happens)
     order = kept[np.argsort(t_call[kept], kind="stable")]
@@ -172,5 +174,4 @@ def generate_incidents(
         crash=crash_index[order],
         avl=avl[order],
         current_route=current_route[order],
-        patrol=patrol[order],
     )

@@ -139,8 +139,7 @@ def nearest_available(
     units = first + np.flatnonzero(candidates)
     if units.size == 0:
         return None
-    minutes = travel.estimate_min(fleet.places(units, now), destination, clock_h)
-    return int(units[int(np.argmin(minutes))])
+    return int(units[travel.nearest(fleet.places(units, now), destination, clock_h)])
 
 
 class Dispatcher:

@@ -3,7 +3,7 @@
 A SimPy resource per unit would cost bookkeeping for every one of ~1,500 units; instead the state is
 kept in plain lists (cheap scalar access on the hot path) mirrored by the numpy masks that the
 vectorised nearest-unit choice needs. A unit is *available* when on duty and idle or returning to
-its station (it can be re-tasked on the way back). The hourly roster (how many of each district's
+where it waits (it can be re-tasked on the way back). The hourly roster (how many of each district's
 units are on duty) is applied here too.
 """
 
@@ -62,78 +62,46 @@ class Fleet:
         self.district_units = [np.flatnonzero(home_district == d) for d in range(n_districts)]
         # Units are numbered district by district, so a district's units are one slice of the fleet.
         self.district_slices = [(int(u[0]), int(u[-1]) + 1) if u.size else (0, 0) for u in self.district_units]
-        #: Each unit's station as a trip destination.
+        #: Where each unit waits (its station or post), as a trip destination.
         self.home_places = list(map(Place, home_x.tolist(), home_y.tolist(), home_node.tolist(),
                                     home_access_km.tolist()))
 
     def places(self, units: IntArray, now: float) -> Places:
-        """Where the given units are now, as trip origins."""
-        x, y = self.positions(units, now)
-        return Places(x, y, *self.network_places(units, now))
-
-    def place_of(self, unit: int, now: float) -> Place:
-        """Where one unit is now, as a trip origin (scalar fast path of `places`)."""
-        x, y = self.position_of(unit, now)
-        node, access, lead = self.network_place_of(unit, now)
-        return Place(x, y, node, access, lead)
-
-    def place_now(self, unit: int) -> Place:
-        """The unit's recorded place (where it stands, not interpolated along a trip)."""
-        return Place(float(self.x[unit]), float(self.y[unit]), int(self.node[unit]), float(self.access_km[unit]))
-
-
-    def positions(self, units: IntArray, now: float) -> tuple[FloatArray, FloatArray]:
-        """Where the given units are now (returning units interpolated along their way home)."""
-        x, y = self.x[units], self.y[units]
-        if not self.n_returning:
-            return x, y
-        returning = self.returning[units]
-        t0, t1 = self.return_t0[units], self.return_t1[units]
-        span = np.where(t1 > t0, t1 - t0, 1.0)
-        # A return trip of no length is already home (share 1), as in `position_of`.
-        share = np.where(returning, np.where(t1 > t0, np.clip((now - t0) / span, 0.0, 1.0), 1.0), 0.0)
-        hx, hy = self.home_x[units], self.home_y[units]
-        return x + share * (hx - x), y + share * (hy - y)
-
-    def network_places(self, units: IntArray, now: float) -> tuple[IntArray, FloatArray,
-                                                                            FloatArray]:
-        """Node, access km and lead minutes to reach that node, of each unit now.
+        """Where the given units are now, as trip origins.
 
         A unit driving home is placed at whichever end of its trip is nearer in time (the scene it left
-        or its station), with the minutes to get there: a cheap, conservative stand-in for its exact
-        position on the route.
+        or where it waits), with the lead minutes to get there: a cheap, conservative stand-in for its
+        exact position on the route, and the same place for local streets and the network, so that no
+        trip starts from a point between two banks.
         """
+        x, y = self.x[units], self.y[units]
         node, access = self.node[units], self.access_km[units]
         lead = np.zeros(units.size)
         if not self.n_returning:
-            return node, access, lead
+            return Places(x, y, node, access, lead)
         returning = self.returning[units]
         t0, t1 = self.return_t0[units], self.return_t1[units]
-        share = np.where(returning & (t1 > t0), np.clip((now - t0) / np.where(t1 > t0, t1 - t0, 1.0), 0.0, 1.0), 0.0)
+        span = np.where(t1 > t0, t1 - t0, 1.0)
+        share = np.where(returning, np.clip((now - t0) / span, 0.0, 1.0), 0.0)
         to_home = returning & (share >= 0.5)
-        node = np.where(to_home, self.home_node[units], node)
-        access = np.where(to_home, self.home_access_km[units], access)
-        lead = np.where(returning, np.where(to_home, 1.0 - share, share) * (t1 - t0), 0.0)
-        return node, access, lead
+        return Places(np.where(to_home, self.home_x[units], x), np.where(to_home, self.home_y[units], y),
+                      np.where(to_home, self.home_node[units], node),
+                      np.where(to_home, self.home_access_km[units], access),
+                      np.where(returning, np.where(to_home, 1.0 - share, share) * (t1 - t0), 0.0))
 
-    def network_place_of(self, unit: int, now: float) -> tuple[int, float, float]:
-        """`network_places` for one unit (scalar fast path)."""
+    def place_of(self, unit: int, now: float) -> Place:
+        """`places` for one unit (scalar fast path)."""
         if self.state[unit] != RETURNING:
-            return int(self.node[unit]), float(self.access_km[unit]), 0.0
+            return self.place_now(unit)
         t0, t1 = float(self.return_t0[unit]), float(self.return_t1[unit])
         share = min(max((now - t0) / (t1 - t0), 0.0), 1.0) if t1 > t0 else 0.0
         if share >= 0.5:
-            return int(self.home_node[unit]), float(self.home_access_km[unit]), (1.0 - share) * (t1 - t0)
-        return int(self.node[unit]), float(self.access_km[unit]), share * (t1 - t0)
+            return self.home_places[unit]._replace(lead=(1.0 - share) * (t1 - t0))
+        return self.place_now(unit)._replace(lead=share * (t1 - t0))
 
-    def position_of(self, unit: int, now: float) -> tuple[float, float]:
-        """Where one unit is now (scalar fast path of `positions`)."""
-        x, y = float(self.x[unit]), float(self.y[unit])
-        if self.state[unit] != RETURNING:
-            return x, y
-        t0, t1 = float(self.return_t0[unit]), float(self.return_t1[unit])
-        share = min(max((now - t0) / (t1 - t0), 0.0), 1.0) if t1 > t0 else 1.0
-        return x + share * (float(self.home_x[unit]) - x), y + share * (float(self.home_y[unit]) - y)
+    def place_now(self, unit: int) -> Place:
+        """The unit's recorded place (where it stands, not along a trip)."""
+        return Place(float(self.x[unit]), float(self.y[unit]), int(self.node[unit]), float(self.access_km[unit]))
 
     def set_state(self, unit: int, state: int) -> None:
         old = self.state[unit]
@@ -150,7 +118,7 @@ class Fleet:
             self.n_returning += 1 if state == RETURNING else -1
 
     def at_home(self, unit: int) -> None:
-        """Place the unit at its station."""
+        """Place the unit where it waits (its station or post)."""
         self.x[unit], self.y[unit] = self.home_x[unit], self.home_y[unit]
         self.node[unit], self.access_km[unit] = self.home_node[unit], self.home_access_km[unit]
 

@@ -23,7 +23,7 @@ class IncidentLedger:
 
     __slots__ = (
         "area", "arrived", "assigned", "call_times", "counted_waiting", "crash", "current_route", "decision",
-        "outcome", "patrol", "place", "priority", "remaining", "resolution", "scene", "t_answer", "t_arrive",
+        "outcome", "place", "priority", "remaining", "resolution", "scene", "t_answer", "t_arrive",
         "t_clear", "t_dispatch", "t_queue", "talk", "units_needed", "work_done",
     )
 
@@ -41,7 +41,6 @@ class IncidentLedger:
         self.area = [areas[d][c] for d, c in zip(plan.district.tolist(), city_wide, strict=True)]
         self.crash = plan.crash.tolist()
         self.current_route = plan.current_route.tolist()
-        self.patrol = plan.patrol.tolist()
         self.priority = plan.priority.tolist()
         self.units_needed = plan.units_needed.tolist()
         self.outcome = plan.outcome.tolist()
@@ -66,7 +65,8 @@ class IncidentLedger:
 
 
 class AssignmentLog:
-    """One row per unit assignment: unit, incident, t_dispatch, t_arrive, t_clear, travel km, travel min."""
+    """One row per unit assignment: unit, incident, t_dispatch, t_arrive, t_clear, travel km, travel min,
+    the trip's origin x and y (km) and the barrier crossing it used (-1: none)."""
 
     __slots__ = ("_row_of_unit", "rows")
 
@@ -74,9 +74,10 @@ class AssignmentLog:
         self.rows: list[list[float]] = []
         self._row_of_unit = [-1] * n_units
 
-    def dispatched(self, unit: int, incident: int, now: float, km: float, travel_min: float) -> None:
+    def dispatched(self, unit: int, incident: int, now: float, km: float, travel_min: float, origin: Place,
+                   crossing: int) -> None:
         self._row_of_unit[unit] = len(self.rows)
-        self.rows.append([unit, incident, now, math.nan, math.nan, km, travel_min])
+        self.rows.append([unit, incident, now, math.nan, math.nan, km, travel_min, origin.x, origin.y, crossing])
 
     def arrived(self, unit: int, now: float) -> None:
         self.rows[self._row_of_unit[unit]][3] = now

@@ -9,7 +9,8 @@ incident_id     index in call order within the replication
 category        incident category (scenario key)
 priority        1 = emergency .. larger = less urgent
 district        district name
-x_km, y_km      location on the district grid
+x_km, y_km      location on the district grid (km east / north of the projection's centre)
+lon, lat        the same location in WGS84 degrees
 t_occur         when the event happened
 t_call          when the 110 centre learned of it
 t_answer        when a call-taker took it
@@ -27,7 +28,9 @@ crash           the crash (crash log crash_id) this incident reports, -1 for ord
 =============== =====================================================================
 
 Unit log (one row per unit assignment): replication, unit, unit_district, incident_id,
-incident_district, t_dispatch, t_arrive, t_clear, travel_km, travel_min.
+incident_district, t_dispatch, t_arrive, t_clear, travel_km, travel_min, and where the trip started:
+from_x_km, from_y_km (grid km) and from_lon, from_lat (WGS84), and crossing (the bridge or tunnel over
+a barrier the trip used; missing if it crossed none).
 
 Duty log (one row per on-duty interval of a unit): replication, unit, unit_district, t_start, t_end.
 
@@ -66,13 +69,14 @@ from citysim.simulation.ledger import (
 )
 
 INCIDENT_COLUMNS = [
-    "replication", "incident_id", "category", "priority", "district", "x_km", "y_km",
+    "replication", "incident_id", "category", "priority", "district", "x_km", "y_km", "lon", "lat",
     "t_occur", "t_call", "t_answer", "t_talk_end", "t_queue", "t_dispatch", "t_arrive", "t_clear",
     "units_needed", "n_units", "first_unit", "resolution", "warmup", "crash",
 ]
 UNIT_COLUMNS = [
     "replication", "unit", "unit_district", "incident_id", "incident_district",
     "t_dispatch", "t_arrive", "t_clear", "travel_km", "travel_min",
+    "from_x_km", "from_y_km", "from_lon", "from_lat", "crossing",
 ]
 RESOLUTIONS = [RESOLUTION_DISPATCHED, RESOLUTION_PHONE, RESOLUTION_DIVERTED, RESOLUTION_OPEN]
 LOG_NAMES = ("incidents", "units", "duty", "traffic", "crashes")
@@ -105,6 +109,7 @@ class RunRecord:
     end_min: float
     warmup_min: float
     grid: DistrictGrid
+    crossing_names: list[str]  # barrier crossings of the road network (the unit log's `crossing`)
     category_names: list[str]
     severity_names: list[str]
     plan: IncidentPlan
@@ -124,6 +129,7 @@ def build_logs(record: RunRecord) -> RunLogs:
     names = list(record.grid.names)
     districts = _categorical(plan.district, categories=names)
     categories = _categorical(plan.category, categories=record.category_names)
+    lat, lon = record.grid.projection.to_deg(plan.x_km, plan.y_km)
     first_unit = pd.array([a[0] if a else pd.NA for a in ledger.assigned], dtype="Int64")
     incidents = pd.DataFrame({
         "replication": np.full(plan.size, rep, dtype=np.int64),
@@ -133,6 +139,8 @@ def build_logs(record: RunRecord) -> RunLogs:
         "district": districts,
         "x_km": plan.x_km,
         "y_km": plan.y_km,
+        "lon": lon,
+        "lat": lat,
         "t_occur": plan.t_occur,
         "t_call": plan.t_call,
         "t_answer": np.array(ledger.t_answer),
@@ -149,9 +157,11 @@ def build_logs(record: RunRecord) -> RunLogs:
         "crash": plan.crash.astype(np.int64),
     })[known].reset_index(drop=True)
 
-    unit_rows = np.array(record.assignments.rows, dtype=np.float64).reshape(-1, 7)
+    unit_rows = np.array(record.assignments.rows, dtype=np.float64).reshape(-1, 10)
     unit_ids = unit_rows[:, 0].astype(np.int64)
     incident_ids = unit_rows[:, 1].astype(np.int64)
+    from_lat, from_lon = record.grid.projection.to_deg(unit_rows[:, 7], unit_rows[:, 8])
+    crossing = unit_rows[:, 9].astype(np.int64)
     units = pd.DataFrame({
         "replication": np.full(unit_ids.size, rep, dtype=np.int64),
         "unit": unit_ids,
@@ -163,6 +173,11 @@ def build_logs(record: RunRecord) -> RunLogs:
         "t_clear": unit_rows[:, 4],
         "travel_km": unit_rows[:, 5],
         "travel_min": unit_rows[:, 6],
+        "from_x_km": unit_rows[:, 7],
+        "from_y_km": unit_rows[:, 8],
+        "from_lon": from_lon,
+        "from_lat": from_lat,
+        "crossing": pd.Categorical.from_codes(crossing, categories=pd.Index(record.crossing_names)),
     })
 
     duty_rows = np.array(record.duty_intervals, dtype=np.float64).reshape(-1, 3)

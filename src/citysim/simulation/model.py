@@ -5,7 +5,8 @@ a call-taker answers (t_answer) and talks; the call is closed on the phone, dive
 the dispatcher, who after a decision delay queues it (t_queue) and assigns units (t_dispatch = first
 assignment). Units drive there (t_arrive = first arrival); on-scene work starts at the first arrival
 and the incident clears (t_clear) when the work is done and every dispatched unit has arrived. Units
-then return to station (re-taskable on the way) or patrol where they are.
+then return to where they wait (their station or patrol post; re-taskable on the way), or stay where
+they cleared (`fleet.idle_at: where_cleared`).
 
 Arrivals are a chain of timeouts and the incident flow after the call is callback-driven; SimPy
 processes are used where they read best (call-taking, rosters, the end of the warm-up). All
@@ -26,6 +27,7 @@ import simpy
 from citysim.city.context import city_context
 from citysim.city.crashes import generate_crashes
 from citysim.city.geography import DistrictGrid
+from citysim.city.surface import demand_surface
 from citysim.city.traffic import TrafficState
 from citysim.city.traffic_layer import TrafficLayer
 from citysim.city.travel import make_travel
@@ -37,6 +39,7 @@ from citysim.police.callcentre import CallCentre
 from citysim.police.demand import OUTCOME_DISPATCH, OUTCOME_PHONE, generate_incidents
 from citysim.police.dispatch import DISPATCH_POLICIES, Dispatcher, DispatchPolicy
 from citysim.police.fleet import EN_ROUTE, IDLE, ON_SCENE, RETURNING, Fleet
+from citysim.police.posts import placement, unit_homes
 from citysim.simulation.ledger import (
     RESOLUTION_DISPATCHED,
     RESOLUTION_DIVERTED,
@@ -75,7 +78,8 @@ class CityModel:
         self.replication = replication
         self.seed = scenario.run.seed if seed is None else seed
         streams = Streams(self.seed, replication)
-        self.grid = DistrictGrid.from_districts(scenario.districts)
+        self.grid = DistrictGrid.from_scenario(scenario)
+        surface = demand_surface(scenario, self.grid)
         self.env = simpy.Environment()
         self.traffic_layer: TrafficLayer | None = None
         crashes = None
@@ -92,7 +96,7 @@ class CityModel:
             self.travel = make_travel(scenario.travel, city, traffic)
         else:
             self.travel = make_travel(scenario.travel)
-        self.plan = generate_incidents(scenario, self.grid, streams, crashes, self.effects)
+        self.plan = generate_incidents(scenario, self.grid, surface, streams, crashes, self.effects)
         if self.plan.size > MAX_INCIDENTS:
             raise InputError(None, f"{scenario.name}: one replication would simulate {self.plan.size:,} incidents, "
                              f"more than the limit of {MAX_INCIDENTS:,} (hours of computing); shorten "
@@ -101,12 +105,16 @@ class CityModel:
         self.noise = self.travel.noise_factor(self.plan.noise_u)
 
         districts = scenario.districts
-        home, home_x, home_y = self.grid.unit_homes([d.stations for d in districts], [d.units for d in districts])
+        self.sites = placement(scenario, surface)
+        follows = streams.uniforms("lever.predictive", sum(d.units for d in districts)) < self.effects.predictive_share
+        home, home_x, home_y = unit_homes(scenario, self.sites, follows)
         self.fleet = Fleet(home, home_x, home_y, *self.travel.locate(home_x, home_y), len(districts))
+        # Units go back to where they wait after each job, except under idle_at 'where_cleared' (where
+        # only units following the forecast return, to their forecast posts).
+        self.returns = (follows | (scenario.fleet.idle_at != "where_cleared")).tolist()
         policy = policy if policy is not None else DISPATCH_POLICIES[scenario.dispatch.policy]
         self.dispatcher = Dispatcher(policy, self.fleet, self.travel, len(districts), lambda: self.env.now,
                                      self._clock_hour)
-        self.return_to_station = scenario.fleet.after_clear == "return_to_station"
         self.call_centre = (
             CallCentre(self.env, scenario.call_centre.call_takers_by_hour)
             if isinstance(scenario.call_centre, StaffedCallCentre)
@@ -211,16 +219,17 @@ class CityModel:
             ledger.t_dispatch[incident] = now
             if ledger.counted_waiting[incident]:
                 self.waiting.add(now, -1)
-        km, drive_min = self.travel.drive(fleet.place_of(unit, now), ledger.place[incident], now, self._clock_hour(),
-                                          ledger.current_route[incident])
-        drive_min *= self.effects.driving_factor  # signal pre-emption speeds emergency trips only
+        origin = fleet.place_of(unit, now)
+        trip = self.travel.drive(origin, ledger.place[incident], now, self._clock_hour(),
+                                 ledger.current_route[incident])
+        drive_min = trip.minutes * self.effects.driving_factor  # signal pre-emption speeds emergency trips only
         travel = self.turnout_min.item(incident, slot) + drive_min * self.noise.item(incident, slot)
         fleet.token[unit] += 1
         fleet.set_state(unit, EN_ROUTE)
         self.busy_units.add(now, 1)
         ledger.remaining[incident] -= 1
         ledger.assigned[incident].append(unit)
-        self.assignments.dispatched(unit, incident, now, km, travel)
+        self.assignments.dispatched(unit, incident, now, trip.km, travel, origin, trip.crossing)
         if travel > 0:
             self.env.timeout(travel).callbacks.append(partial(self._on_arrive, unit, incident))
         else:
@@ -255,14 +264,13 @@ class CityModel:
         crash = ledger.crash[incident]
         if crash >= 0 and self.traffic_layer is not None:
             self.traffic_layer.cleared(crash)
-        patrol = ledger.patrol[incident]
         current_route = ledger.current_route[incident]
-        for slot, unit in enumerate(ledger.assigned[incident]):
-            self._release(unit, patrol[slot], current_route)
+        for unit in ledger.assigned[incident]:
+            self._release(unit, current_route)
 
-    def _release(self, unit: int, patrol: bool, current_route: bool) -> None:
-        """The unit is free: off duty if its shift ended, else back to its station (or, under the
-        deployment lever, patrolling where it is), and available at once."""
+    def _release(self, unit: int, current_route: bool) -> None:
+        """The unit is free: off duty if its shift ended, else on its way back to where it waits (or
+        staying where it cleared), and available at once."""
         now = self.env.now
         fleet = self.fleet
         self.assignments.cleared(unit, now)
@@ -270,9 +278,9 @@ class CityModel:
         if fleet.going_off[unit]:
             fleet.go_off_duty(unit, now)
             return
-        if self.return_to_station and not patrol:
-            _km, back = self.travel.drive(fleet.place_now(unit), fleet.home_places[unit], now, self._clock_hour(),
-                                          current_route)
+        if self.returns[unit]:
+            back = self.travel.drive(fleet.place_now(unit), fleet.home_places[unit], now, self._clock_hour(),
+                                     current_route).minutes
             if back > 0:
                 fleet.set_state(unit, RETURNING)
                 fleet.return_t0[unit], fleet.return_t1[unit] = now, now + back
@@ -327,6 +335,7 @@ class CityModel:
         crashes = self.scenario.crashes
         return RunRecord(
             replication=self.replication, end_min=end, warmup_min=self.scenario.run.warmup_min, grid=self.grid,
+            crossing_names=list(layer.traffic.profile.network.crossing_names) if layer is not None else [],
             category_names=self.scenario.category_names,
             severity_names=[s.name for s in crashes.severities] if crashes else [],
             plan=self.plan, ledger=self.ledger, assignments=self.assignments,
