@@ -13,9 +13,9 @@ from citysim.city.network import RoadNetwork, build_network
 from citysim.city.routing import Router
 from citysim.city.traffic import TrafficProfile
 from citysim.config.schema import Scenario
+from citysim.memo import ScenarioCache
 
-_CACHE: dict[str, CityContext] = {}
-_CACHE_SIZE = 4
+_CACHE: ScenarioCache[CityContext] = ScenarioCache()
 
 
 @dataclass
@@ -39,15 +39,14 @@ class CityContext:
 def city_context(scenario: Scenario, grid: DistrictGrid) -> CityContext:
     """Build (or reuse) the city of a scenario that has `network` and `traffic` blocks."""
     assert scenario.network is not None and scenario.traffic is not None
-    key = scenario.model_dump_json(include={"districts", "network", "traffic"})
-    context = _CACHE.get(key)
-    if context is None:
-        network = build_network(scenario.network, grid)
+    network_spec, traffic = scenario.network, scenario.traffic
+
+    def build() -> CityContext:
+        network = build_network(network_spec, grid)
         names = [d.name for d in scenario.districts]
-        parking = [names.index(name) for name in scenario.traffic.parking.districts]
-        profile = TrafficProfile(network, scenario.network.classes, scenario.traffic, parking)
-        context = CityContext(network, profile, Router(network, network.arc_free_flow_min))
-        if len(_CACHE) >= _CACHE_SIZE:
-            _CACHE.pop(next(iter(_CACHE)))
-        _CACHE[key] = context
-    return context
+        parking = [names.index(name) for name in traffic.parking.districts]
+        profile = TrafficProfile(network, network_spec.classes, traffic, parking)
+        return CityContext(network, profile, Router(network, network.arc_free_flow_min))
+
+    # The lattice lies on the districts' land, so the city depends on the geography block too.
+    return _CACHE.get(scenario.model_dump_json(include={"districts", "geography", "network", "traffic"}), build)

@@ -22,12 +22,10 @@ import shapely
 
 from citysim.arrays import BoolArray, FloatArray, IntArray
 from citysim.config.schema import Scenario
+from citysim.earth import KM_PER_DEG_LAT, KM_PER_DEG_LON_EQUATOR, REGION_KM
 from citysim.errors import InputError
+from citysim.memo import ScenarioCache
 
-KM_PER_DEG_LAT = 110.574
-KM_PER_DEG_LON_EQUATOR = 111.320
-#: Every coordinate of a scenario must lie this close to the districts' centre.
-REGION_KM = 200.0
 #: Two districts may share at most this share of the smaller one's land.
 OVERLAP_TOLERANCE = 0.01
 DISC_SEGMENTS = 16  # quarter-circle segments of a disc district's polygon
@@ -71,14 +69,7 @@ class DistrictGrid:
     @classmethod
     def from_scenario(cls, scenario: Scenario) -> DistrictGrid:
         """The scenario's districts: polygons from its GeoJSON, else discs (raises InputError if broken)."""
-        key = scenario.model_dump_json(include={"districts", "geography"})
-        grid = _GRIDS.get(key)
-        if grid is None:
-            grid = _build(scenario)
-            if len(_GRIDS) >= 4:
-                _GRIDS.pop(next(iter(_GRIDS)))
-            _GRIDS[key] = grid
-        return grid
+        return _GRIDS.get(land_key(scenario), lambda: _build(scenario))
 
     @property
     def area_km2(self) -> FloatArray:
@@ -112,7 +103,12 @@ class DistrictGrid:
         return float(b[:, 0].min()), float(b[:, 1].min()), float(b[:, 2].max()), float(b[:, 3].max())
 
 
-_GRIDS: dict[str, DistrictGrid] = {}
+_GRIDS: ScenarioCache[DistrictGrid] = ScenarioCache()
+
+
+def land_key(scenario: Scenario) -> str:
+    """What a scenario's district land depends on (the cache key of everything built on it)."""
+    return scenario.model_dump_json(include={"districts", "geography"})
 
 
 def projection_of(scenario: Scenario) -> Projection:

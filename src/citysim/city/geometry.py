@@ -57,9 +57,6 @@ class BarrierLines:
             self._lines.append((box, [(min(a, c), min(b, d), max(a, c), max(b, d), a, b, c, d)
                                       for a, b, c, d in segments]))
 
-    def __bool__(self) -> bool:
-        return bool(self._lines)
-
     def crosses(self, x0: float, y0: float, x1: float, y1: float) -> bool:
         """Whether the segment (x0, y0)-(x1, y1) properly crosses any barrier line."""
         lo_x, hi_x = (x0, x1) if x0 < x1 else (x1, x0)

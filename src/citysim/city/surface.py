@@ -14,14 +14,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import shapely
 
 from citysim.arrays import BoolArray, FloatArray, IntArray
-from citysim.city.geography import DistrictGrid
+from citysim.city.geography import DistrictGrid, land_key
 from citysim.config.schema import Geography, Scenario
 from citysim.errors import InputError
+from citysim.memo import ScenarioCache
 
 #: The most cells a demand surface may have (a guard before any array is sized by cell_km).
 MAX_CELLS = 400_000
@@ -82,13 +84,9 @@ class DemandSurface:
         chosen = np.minimum(np.searchsorted(keys, district + u, side="right"), last[district])
         return members[chosen]
 
-    @property
+    @cached_property
     def _tables(self) -> dict[bool, tuple[FloatArray, IntArray, IntArray]]:
-        tables: dict[bool, tuple[FloatArray, IntArray, IntArray]] | None = self.__dict__.get("_cached_tables")
-        if tables is None:
-            tables = {hot: self._table(hot) for hot in (False, True)}
-            object.__setattr__(self, "_cached_tables", tables)
-        return tables
+        return {hot: self._table(hot) for hot in (False, True)}
 
     def _table(self, hot: bool) -> tuple[FloatArray, IntArray, IntArray]:
         """Monotone keys d + (cumulative weight share within district d) over the chosen triangles, the
@@ -105,19 +103,12 @@ class DemandSurface:
         return keys, members, np.maximum(last, 0)
 
 
-_SURFACES: dict[str, DemandSurface] = {}
+_SURFACES: ScenarioCache[DemandSurface] = ScenarioCache()
 
 
 def demand_surface(scenario: Scenario, grid: DistrictGrid) -> DemandSurface:
     """The scenario's demand surface, built once per process (raises InputError if too fine)."""
-    key = scenario.model_dump_json(include={"districts", "geography"})
-    surface = _SURFACES.get(key)
-    if surface is None:
-        surface = _build(scenario.geography, grid)
-        if len(_SURFACES) >= 4:
-            _SURFACES.pop(next(iter(_SURFACES)))
-        _SURFACES[key] = surface
-    return surface
+    return _SURFACES.get(land_key(scenario), lambda: _build(scenario.geography, grid))
 
 
 def _build(geography: Geography | None, grid: DistrictGrid) -> DemandSurface:

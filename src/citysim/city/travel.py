@@ -198,7 +198,7 @@ class OnNetwork(_Noisy):
         return network, local
 
     def _local_blocked(self, ox: float, oy: float, destination: Place) -> bool:
-        return bool(self._barriers) and self._barriers.crosses(ox, oy, destination.x, destination.y)
+        return self._barriers.crosses(ox, oy, destination.x, destination.y)
 
     def estimate_min(self, origins: Places, destination: Place, clock_h: float) -> FloatArray:
         network, local = self._estimates(origins, destination, clock_h)

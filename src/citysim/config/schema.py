@@ -15,6 +15,7 @@ from pydantic import Field, field_validator, model_validator
 from citysim.config.base import Probability, Strict
 from citysim.config.distributions import PROBABILITY_TOLERANCE, Distribution
 from citysim.config.levers import Levers
+from citysim.earth import KM_PER_DEG_LAT, KM_PER_DEG_LON_EQUATOR, REGION_KM
 from citysim.errors import KeyPath
 
 NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
@@ -386,15 +387,11 @@ class Scenario(Strict):
         return list(self.demand.categories)
 
 
-#: Every coordinate of a scenario must lie this close to the median district centre (a typo guard).
-REGION_KM = 200.0
-
-
 def _coordinate_problems(scenario: Scenario) -> list[tuple[KeyPath, str]]:
     """Coordinates far from the districts' median centre: a sign flip, swapped lat/lon, or km for degrees."""
     lat0 = sorted(d.lat for d in scenario.districts)[len(scenario.districts) // 2]
     lon0 = sorted(d.lon for d in scenario.districts)[len(scenario.districts) // 2]
-    km_lon = 111.320 * math.cos(math.radians(lat0))
+    km_lon = KM_PER_DEG_LON_EQUATOR * math.cos(math.radians(lat0))
     points: list[tuple[KeyPath, float, float]] = []
     for i, d in enumerate(scenario.districts):
         points.append((("districts", i), d.lat, d.lon))
@@ -411,7 +408,7 @@ def _coordinate_problems(scenario: Scenario) -> list[tuple[KeyPath, str]]:
         points.extend((("network", "extra_nodes", k), n.lat, n.lon) for k, n in enumerate(network.extra_nodes))
     problems = []
     for key, lat, lon in points:
-        far = math.hypot((lon - lon0) * km_lon, (lat - lat0) * 110.574)
+        far = math.hypot((lon - lon0) * km_lon, (lat - lat0) * KM_PER_DEG_LAT)
         if far > REGION_KM:
             problems.append((key, f"this point ([lat, lon] = [{lat:g}, {lon:g}]) lies {far:,.0f} km from the "
                              f"districts' median centre ({lat0:g}, {lon0:g}); expected within {REGION_KM:.0f} km. "

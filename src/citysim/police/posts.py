@@ -15,8 +15,10 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from citysim.arrays import BoolArray, FloatArray, IntArray
+from citysim.city.geography import land_key
 from citysim.city.surface import DemandSurface
 from citysim.config.schema import Scenario
+from citysim.memo import ScenarioCache
 
 MAX_LLOYD_ITERATIONS = 25  # Lloyd creeps on large districts; sites snap to 0.5 km cells anyway
 LLOYD_TOLERANCE_KM = 0.05  # stop when no centre moves further than this in an iteration
@@ -114,27 +116,25 @@ class Placement:
     forecast_posts: Sites
 
 
-_PLACEMENTS: dict[str, Placement] = {}
+_PLACEMENTS: ScenarioCache[Placement] = ScenarioCache()
 
 
 def placement(scenario: Scenario, surface: DemandSurface) -> Placement:
-    """Where the scenario's police wait; built once per process per geography and fleet."""
-    key = scenario.model_dump_json(include={"districts", "geography"}) + repr(forecast_hot_share(scenario))
-    found = _PLACEMENTS.get(key)
-    if found is None:
-        units = [d.units for d in scenario.districts]
-        stations, _ = place_sites(surface, [d.stations for d in scenario.districts], surface.density)
-        posts, centres = place_sites(surface, units, surface.density)
-        # The forecast moves the baseline's posts to the forecast demand; where that is the residential
-        # density itself (no hot spots, or no category at them) the forecast posts are the baseline's.
-        forecast_weights = surface.weights(forecast_hot_share(scenario))
-        forecast = posts if forecast_weights is surface.density else place_sites(
-            surface, units, forecast_weights, start=centres)[0]
-        found = Placement(stations, posts, forecast)
-        if len(_PLACEMENTS) >= 4:
-            _PLACEMENTS.pop(next(iter(_PLACEMENTS)))
-        _PLACEMENTS[key] = found
-    return found
+    """Where the scenario's police wait; built once per process per land, fleet and forecast."""
+    share = forecast_hot_share(scenario)
+    return _PLACEMENTS.get(land_key(scenario) + repr(share), lambda: _place(scenario, surface, share))
+
+
+def _place(scenario: Scenario, surface: DemandSurface, share: float) -> Placement:
+    units = [d.units for d in scenario.districts]
+    stations, _ = place_sites(surface, [d.stations for d in scenario.districts], surface.density)
+    posts, centres = place_sites(surface, units, surface.density)
+    # The forecast moves the baseline's posts to the forecast demand; where that is the residential
+    # density itself (no hot spots, or no category at them) the forecast posts are the baseline's.
+    forecast_weights = surface.weights(share)
+    forecast = posts if forecast_weights is surface.density else place_sites(
+        surface, units, forecast_weights, start=centres)[0]
+    return Placement(stations, posts, forecast)
 
 
 def unit_homes(scenario: Scenario, sites: Placement, follows_forecast: BoolArray) -> tuple[IntArray, FloatArray,
