@@ -43,7 +43,7 @@ ADCODES = {  # 2020 administrative codes (National Bureau of Statistics)
 # its water is a 0.2 km band either side of the centreline.
 RIVER_HALF_WIDTH_KM = 0.2
 SIMPLIFY_KM = 0.03
-COAST_OFFSET_KM = 0.8  # mainland; Chongming's is the same (its channel is 5-7 km wide)
+COAST_OFFSET_KM = 0.8  # ASSUMPTION: barriers lie 0.8 km offshore (mainland and Chongming; channels are 5-7 km wide)
 MAINLAND_ENDS = ((121.3350, 31.5110), (121.9740, 30.9205))  # Taicang border, Nanhuizui (lon, lat)
 CHONGMING_ENDS = ((121.35, 31.58), (122.05, 31.48))  # west of Changxing, east of Hengsha
 LAT0, LON0 = 31.2304, 121.4737  # People's Square: the projection used only for buffering and areas here
