@@ -137,6 +137,37 @@ def scenario_file(tmp_path: Path) -> Path:
     return path
 
 
+#: An operations block for the small scenario (appended to it by `ops_scenario_file`): radio look-ups through a
+#: one-desk back office, 15 min reports (half filed at the station), a little other work.
+SMALL_OPERATIONS_YAML = textwrap.dedent("""\
+    operations:
+      other_work:
+        - {name: patrol, starts_per_hour: 0.3, duration: {dist: lognormal, mean_min: 20, cv: 0.5},
+           on_dispatch: interrupt, interrupt_delay: {dist: fixed, value_min: 1}, deferrable: false}
+      lookups:
+        back_office:
+          staff_by_hour: [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]
+          service: {dist: exponential, mean_min: 2}
+        terminal: {dist: fixed, value_min: 0.5}
+      case_closure: {station_trip_share: 0.5, terminal_report_factor: 1.0}
+      by_category:
+        urgent: {lookups_mean: 2.0, report: {dist: fixed, value_min: 15}}
+        routine: {lookups_mean: 2.0, report: {dist: fixed, value_min: 15}}
+      driving:
+        lights_and_siren_priorities: [1]
+        signals: {arterial_per_km: 2.0, local_per_km: 1.0, delay_min: 0.35, lights_siren_share: 0.7}
+    """)
+
+
+@pytest.fixture
+def ops_scenario_file(scenario_file: Path) -> Path:
+    """The small scenario with an operations block and twice the units (operations take unit time, and the
+    small scenario is already heavily loaded), written to tmp_path/scenario.yaml."""
+    text = SMALL_SCENARIO_YAML.replace("units: 4", "units: 8").replace("units: 3", "units: 6")
+    scenario_file.write_text(text + SMALL_OPERATIONS_YAML, encoding="utf-8")
+    return scenario_file
+
+
 @pytest.fixture
 def small_yaml() -> str:
     """The small scenario's YAML text (to look up line numbers or patch)."""

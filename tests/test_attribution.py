@@ -19,9 +19,9 @@ SMART = textwrap.dedent("""\
     extends: scenario.yaml
     name: small-smart
     levers:
-      command_centre: {strength: 0.34}
-      mobile_terminals: {strength: 0.2}
-      signal_preemption: {strength: 0.16}
+      command_centre: {strength: 0.34, location_share: 0.5}
+      mobile_terminals: {strength: 0.8}
+      signal_preemption: {strength: 0.5}
     """)
 METRICS = textwrap.dedent("""\
     metrics:
@@ -81,7 +81,7 @@ def test_shapley_sampled_over_all_orderings_equals_exact():
     assert shapley_sampled(players, value, orderings) == pytest.approx(shapley_exact(players, value))
 
 
-def test_attribution_experiment_sums_to_the_total(scenario_file, write_yaml, tmp_path):
+def test_attribution_experiment_sums_to_the_total(ops_scenario_file, write_yaml, tmp_path):
     """`citysim experiment` on an attribution file: contributions sum to the total reduction, per metric."""
     write_yaml("smart.yaml", SMART)
     path = write_yaml("attribution.yaml", ATTRIBUTION)
@@ -93,8 +93,8 @@ def test_attribution_experiment_sums_to_the_total(scenario_file, write_yaml, tmp
         total = rows[rows["group"] == "total"]["contribution_pct"].iloc[0]
         assert parts == pytest.approx(total, abs=1e-9), metric
     handling = table[(table["metric"] == "handling")].set_index("group")["contribution_pct"]
-    # Only mobile terminals act on on-scene work, so they carry almost all of the handling reduction.
-    assert handling["terminals"] > 0.9 * handling["total"] > 0
+    # Only mobile terminals act on on-scene work (the look-ups), so they carry most of the handling reduction.
+    assert handling["terminals"] > 0.5 * handling["total"] > 0
     assert (out / "manifest.json").exists()
 
 
@@ -107,9 +107,10 @@ def test_attribution_refuses_unknown_lever(scenario_file, write_yaml, tmp_path):
 
 def test_scaled_levers_scale_and_cap_at_the_sourced_high():
     """Scaling multiplies each strength and caps it at the high end of the lever's range."""
-    from citysim.config.levers import Lever, Levers
+    from citysim.config.levers import CommandCentreLever, Lever, Levers
 
-    levers = Levers(command_centre=Lever(strength=0.34), signal_preemption=Lever(strength=0.16))
+    levers = Levers(command_centre=CommandCentreLever(strength=0.34, location_share=0.5),
+                    signal_preemption=Lever(strength=0.16))
     half = scaled_levers(levers, 0.5)
     assert half.command_centre is not None and half.command_centre.strength == pytest.approx(0.17)
     big = scaled_levers(levers, 10.0)
@@ -117,7 +118,7 @@ def test_scaled_levers_scale_and_cap_at_the_sourced_high():
     assert big.signal_preemption is not None and big.signal_preemption.strength == LEVERS["signal_preemption"].high
 
 
-def test_sensitivity_experiment_writes_tornado_and_search(scenario_file, write_yaml, tmp_path):
+def test_sensitivity_experiment_writes_tornado_and_search(ops_scenario_file, write_yaml, tmp_path):
     """The tornado has a low and a high row per lever and metric; the search reports reachability."""
     write_yaml("smart.yaml", SMART)
     path = write_yaml("sensitivity.yaml", SENSITIVITY)
@@ -127,7 +128,7 @@ def test_sensitivity_experiment_writes_tornado_and_search(scenario_file, write_y
     assert len(tornado) == 3 * 2 * 2  # levers x settings x metrics
     handling = tornado[(tornado["metric"] == "handling") & (tornado["lever"] == "mobile_terminals")]
     low, high = (handling[handling["setting"] == s]["reduction_pct"].iloc[0] for s in ("low", "high"))
-    assert high > low  # more on-scene saving, more handling reduction
+    assert high > low  # more units with terminals, fewer radio look-ups, more handling reduction
     search = pd.read_csv(out / "what_would_it_take.csv").set_index("metric")
     for metric in ("arrival", "handling"):
         row = search.loc[metric]

@@ -135,8 +135,8 @@ SMART_LEVERS = textwrap.dedent("""\
     extends: scenario.yaml
     name: small-smart
     levers:
-      command_centre: {strength: 0.34}
-      mobile_terminals: {strength: 0.2}
+      command_centre: {strength: 0.34, location_share: 0.5}
+      mobile_terminals: {strength: 0.8}
     """)
 BUSY = textwrap.dedent("""\
     extends: scenario.yaml
@@ -163,7 +163,7 @@ EXPERIMENT = textwrap.dedent("""\
 
 
 @pytest.fixture
-def experiment_file(scenario_file: Path, write_yaml) -> Path:
+def experiment_file(ops_scenario_file: Path, write_yaml) -> Path:
     """A claim-check file over the small scenario and a busier variant, with its smart-levers file."""
     write_yaml("smart.yaml", SMART_LEVERS)
     write_yaml("busy.yaml", BUSY)
@@ -257,8 +257,8 @@ def test_experiment_writes_claims(claim_run):
                               row["ci_low_pct"], row["ci_high_pct"], row["replications"])
         assert row["verdict"] == verdict(reduction, row["claimed_pct"])
     handling = claims[(claims["metric"] == "handling") & (claims["priority"] == "all")]
-    # mobile_terminals (0.2) scales on-scene handling by 0.8; censoring at the run's end blurs it a little
-    assert handling["reduction_pct"].between(10.0, 30.0).all(), handling
+    # mobile terminals on 80 % of units spare them the back office's queue for look-ups: handling falls
+    assert (handling["reduction_pct"] > 0).all(), handling
 
 
 def test_experiment_claims_match_runs(claim_run):

@@ -21,7 +21,7 @@ from citysim.simulation.model import simulate_one
 from citysim.simulation.replications import simulate
 
 #: The life of an incident, in the order its times must occur.
-ORDER = ["t_occur", "t_call", "t_answer", "t_queue", "t_dispatch", "t_arrive", "t_clear"]
+ORDER = ["t_occur", "t_call", "t_answer", "t_queue", "t_dispatch", "t_arrive", "t_clear", "t_closed"]
 #: Columns decided before dispatch: identical across dispatch/fleet variants under CRN.
 UPSTREAM = ["incident_id", "category", "priority", "district", "x_km", "y_km", "t_occur", "t_call",
             "t_answer", "t_queue", "units_needed", "warmup"]
@@ -44,7 +44,10 @@ def check_invariants(logs: RunLogs, scenario: Scenario) -> None:
             bad = ~np.isnan(a) & ~np.isnan(b) & (a > b + EPS)
             assert not bad.any(), f"{ORDER[i]} > {ORDER[j]} for incidents {inc.loc[bad, 'incident_id'].tolist()[:5]}"
     assert inc["t_occur"].notna().all() and inc["t_call"].notna().all() and inc["t_occur"].ge(0).all()
-    assert inc["t_call"].lt(scenario.run.duration_min).all()
+    assert inc["t_call"].lt(scenario.run.horizon_min).all()
+    assert (inc["drain"] == (inc["t_call"] >= scenario.run.duration_min)).all()
+    # Closed at or after clearance (ORDER), and closed iff cleared unless the report was still being written.
+    assert not (inc["t_closed"].notna() & inc["t_clear"].isna()).any()
     # No stage is reached after a stage that was skipped, except t_clear for phone/diverted calls.
     for earlier, later in [("t_answer", "t_queue"), ("t_queue", "t_dispatch"), ("t_dispatch", "t_arrive"),
                            ("t_answer", "t_clear")]:
@@ -56,7 +59,8 @@ def check_invariants(logs: RunLogs, scenario: Scenario) -> None:
     assert ((inc["resolution"] == "open") == inc["t_clear"].isna()).all()
     assert not inc.duplicated(["replication", "incident_id"]).any()
     dispatched = inc["resolution"] == "dispatched"
-    assert inc.loc[dispatched, ORDER].notna().all().all(), "a dispatched incident lacks a time"
+    # (a report may still be being written at the end of the run: t_closed may be missing)
+    assert inc.loc[dispatched, ORDER[:-1]].notna().all().all(), "a dispatched incident lacks a time"
     assert (inc.loc[dispatched, "n_units"] >= 1).all()
     off_phone = inc["resolution"].isin(["phone", "diverted"])
     assert (inc.loc[off_phone, "n_units"] == 0).all()
@@ -84,11 +88,13 @@ def check_invariants(logs: RunLogs, scenario: Scenario) -> None:
     # Unit log: ordered, and a unit never holds two incidents at overlapping times.
     assert (units["t_dispatch"] <= units["t_arrive"].fillna(np.inf) + EPS).all()
     assert (units["t_arrive"].fillna(-np.inf) <= units["t_clear"].fillna(np.inf) + EPS).all()
+    assert (units["t_clear"].fillna(-np.inf) <= units["t_free"].fillna(np.inf) + EPS).all()
     assert not (units["t_arrive"].isna() & units["t_clear"].notna()).any()
+    assert not (units["t_clear"].isna() & units["t_free"].notna()).any()
     ordered = units.sort_values(["replication", "unit", "t_dispatch"], kind="stable")
     same_unit = (ordered["unit"].to_numpy()[1:] == ordered["unit"].to_numpy()[:-1]) & (
         ordered["replication"].to_numpy()[1:] == ordered["replication"].to_numpy()[:-1])
-    previous_end = ordered["t_clear"].fillna(np.inf).to_numpy()[:-1]
+    previous_end = ordered["t_free"].fillna(np.inf).to_numpy()[:-1]
     overlap = same_unit & (ordered["t_dispatch"].to_numpy()[1:] < previous_end - EPS)
     assert not overlap.any(), "a unit serves two incidents at overlapping times"
 
@@ -114,7 +120,7 @@ def check_invariants(logs: RunLogs, scenario: Scenario) -> None:
     # A unit is only assigned while on duty, and its duty intervals do not overlap.
     units_i = units.reset_index(drop=True).reset_index(names="row")
     pairs = units_i.merge(duty, on=["replication", "unit"], how="left")
-    end = pairs["t_clear"].fillna(pairs["t_dispatch"])
+    end = pairs["t_free"].fillna(pairs["t_dispatch"])
     inside = (pairs["t_start"] <= pairs["t_dispatch"] + EPS) & (end <= pairs["t_end"] + EPS)
     covered = inside.groupby(pairs["row"]).any()
     assert covered.reindex(units_i["row"], fill_value=False).all(), "a unit was assigned while off duty"
@@ -123,8 +129,9 @@ def check_invariants(logs: RunLogs, scenario: Scenario) -> None:
         d["replication"].to_numpy()[1:] == d["replication"].to_numpy()[:-1])
     assert not (same & (d["t_start"].to_numpy()[1:] < d["t_end"].to_numpy()[:-1] - EPS)).any()
     assert (duty["t_start"] <= duty["t_end"] + EPS).all()
-    assert (duty["t_end"] <= scenario.run.duration_min + EPS).all()
+    assert (duty["t_end"] <= scenario.run.horizon_min + EPS).all()
 
+    check_other_work(logs)
     check_no_idle_unit_while_waiting(logs, scenario)
 
     if scenario.call_centre.kind == "none":
@@ -132,9 +139,38 @@ def check_invariants(logs: RunLogs, scenario: Scenario) -> None:
         assert np.allclose(inc["t_answer"], inc["t_call"], rtol=0, atol=EPS)
 
 
+def _overlaps(a: pd.DataFrame, a_from: str, a_to: str, b: pd.DataFrame, b_from: str, b_to: str) -> pd.DataFrame:
+    """Pairs of rows of the same unit and replication whose intervals overlap by more than EPS."""
+    pairs = a.merge(b, on=["replication", "unit"], suffixes=("_a", "_b"))
+    lo = np.maximum(pairs[a_from], pairs[b_from])
+    hi = np.minimum(pairs[a_to].fillna(np.inf), pairs[b_to].fillna(np.inf))
+    return pairs[hi - lo > EPS]
+
+
+def check_other_work(logs: RunLogs) -> None:
+    """Spells of other work lie inside a duty interval and never overlap a 110 job or each other."""
+    tasks, units, duty = logs.tasks, logs.units, logs.duty
+    assert (tasks["t_start"] <= tasks["t_end"] + EPS).all()
+    jobs = units[["replication", "unit", "t_dispatch", "t_free"]]
+    clash = _overlaps(tasks[["replication", "unit", "t_start", "t_end"]], "t_start", "t_end", jobs, "t_dispatch",
+                      "t_free")
+    assert clash.empty, f"a unit on other work and a 110 job at once: {clash.head(3).to_dict('records')}"
+    spells = tasks.sort_values(["replication", "unit", "t_start"], kind="stable")
+    same = (spells["unit"].to_numpy()[1:] == spells["unit"].to_numpy()[:-1]) & (
+        spells["replication"].to_numpy()[1:] == spells["replication"].to_numpy()[:-1])
+    assert not (same & (spells["t_start"].to_numpy()[1:] < spells["t_end"].to_numpy()[:-1] - EPS)).any()
+    pairs = tasks.reset_index(names="row").merge(duty, on=["replication", "unit"], suffixes=("", "_duty"))
+    inside = (pairs["t_start_duty"] <= pairs["t_start"] + EPS) & (pairs["t_end"] <= pairs["t_end_duty"] + EPS)
+    assert inside.groupby(pairs["row"]).any().reindex(range(len(tasks)), fill_value=False).all(), \
+        "other work outside a duty interval"
+
+
 def check_no_idle_unit_while_waiting(logs: RunLogs, scenario: Scenario) -> None:
-    """While an incident waits for its first unit, no on-duty unit that may serve it is idle."""
-    end = scenario.run.duration_min
+    """While an incident waits for its first unit, no on-duty unit that may serve it is idle (or on other
+    work it may leave: `on_dispatch: interrupt`)."""
+    ops = scenario.operations
+    locked = {t.name for t in ops.other_work if t.on_dispatch == "unavailable"} if ops else set()
+    end = scenario.run.horizon_min
     home_policy = scenario.dispatch.policy == "home_district"
     for rep, inc in logs.incidents.groupby("replication"):
         units = logs.units[logs.units["replication"] == rep]
@@ -144,8 +180,10 @@ def check_no_idle_unit_while_waiting(logs: RunLogs, scenario: Scenario) -> None:
         start = waited["t_queue"].to_numpy()
         middle = (start + stop) / 2  # a generic instant of the wait (its ends may be event ties)
         districts = waited["district"].astype(str).to_numpy()
-        u_unit, u_from = units["unit"].to_numpy(), units["t_dispatch"].to_numpy()
-        u_to = units["t_clear"].fillna(np.inf).to_numpy()
+        tasks = logs.tasks[(logs.tasks["replication"] == rep) & logs.tasks["task"].astype(str).isin(locked)]
+        u_unit = np.concatenate([units["unit"].to_numpy(), tasks["unit"].to_numpy()])
+        u_from = np.concatenate([units["t_dispatch"].to_numpy(), tasks["t_start"].to_numpy()])
+        u_to = np.concatenate([units["t_free"].fillna(np.inf).to_numpy(), tasks["t_end"].to_numpy()])
         d_unit, d_from, d_to = duty["unit"].to_numpy(), duty["t_start"].to_numpy(), duty["t_end"].to_numpy()
         d_district = duty["unit_district"].astype(str).to_numpy()
         for tau, district, span in zip(middle, districts, stop - start, strict=True):
@@ -163,6 +201,7 @@ def assert_logs_equal(a: RunLogs, b: RunLogs) -> None:
     pd.testing.assert_frame_equal(a.incidents, b.incidents, check_exact=True)
     pd.testing.assert_frame_equal(a.units, b.units, check_exact=True)
     pd.testing.assert_frame_equal(a.duty, b.duty, check_exact=True)
+    pd.testing.assert_frame_equal(a.tasks, b.tasks, check_exact=True)
 
 
 # --------------------------------------------------------------------------- determinism

@@ -39,10 +39,33 @@ CRASH_CATEGORY: dict[str, Any] = {
 CRASHES: dict[str, Any] = {
     "crashes_per_day": 150, "category": "crash", "severities": [
         {"name": "minor", "share": 0.8, "capacity_factor": 0.5,
-         "self_clear": {"dist": "lognormal", "mean_min": 15, "cv": 0.6}},
-        {"name": "injury", "share": 0.2, "capacity_factor": 0.2, "self_clear": None},
+         "self_clear": {"dist": "lognormal", "mean_min": 15, "cv": 0.6},
+         "self_cleared_check": {"dist": "fixed", "value_min": 4}},
+        {"name": "injury", "share": 0.2, "capacity_factor": 0.2, "self_clear": None, "self_cleared_check": None},
     ],
 }
+
+
+def operations_block(categories: list[str]) -> dict[str, Any]:
+    """An operations block for these categories: two look-ups each (one for 'routine'), 15 min reports, half
+    filed at the station, a little other work, priority 1 with lights and siren."""
+    return {
+        "other_work": [
+            {"name": "patrol", "starts_per_hour": 0.3, "duration": {"dist": "lognormal", "mean_min": 20, "cv": 0.5},
+             "on_dispatch": "interrupt", "interrupt_delay": {"dist": "fixed", "value_min": 1.0}, "deferrable": False},
+            {"name": "paperwork", "starts_per_hour": 0.1, "duration": {"dist": "fixed", "value_min": 20},
+             "on_dispatch": "unavailable", "interrupt_delay": None, "deferrable": True},
+        ],
+        "lookups": {"back_office": {"staff_by_hour": [1] * 24,
+                                    "service": {"dist": "exponential", "mean_min": 2.0}},
+                    "terminal": {"dist": "fixed", "value_min": 0.5}},
+        "case_closure": {"station_trip_share": 0.5, "terminal_report_factor": 1.0},
+        "by_category": {name: {"lookups_mean": 1.0 if name == "routine" else 2.0,
+                               "report": {"dist": "fixed", "value_min": 15}} for name in categories},
+        "driving": {"lights_and_siren_priorities": [1],
+                    "signals": {"arterial_per_km": 2.0, "local_per_km": 1.0, "delay_min": 0.35,
+                                "lights_siren_share": 0.7}},
+    }
 #: Columns fixed before the 110 centre learns of an incident.
 UPSTREAM = ["category", "priority", "district", "x_km", "y_km", "t_occur", "t_call", "crash", "units_needed"]
 
@@ -50,6 +73,8 @@ UPSTREAM = ["category", "priority", "district", "x_km", "y_km", "t_occur", "t_ca
 def lever(name: str, strength: float, crash_strength: float = 0.0) -> dict[str, Any]:
     """The YAML block of one lever (category levers act on 'routine')."""
     block: dict[str, Any] = {"strength": strength}
+    if name == "command_centre":
+        block["location_share"] = strength
     if name in ("community_diversion", "prevention"):
         block["categories"] = ["routine"]
     if name == "prevention":
@@ -104,10 +129,20 @@ def road_data(light_data: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.fixture
 def city_data(road_data: dict[str, Any]) -> dict[str, Any]:
-    """The road-network scenario with about 150 crashes a day, each a 'crash' incident."""
+    """The road-network scenario with about 150 crashes a day, each a 'crash' incident, and operations
+    (other work, look-ups, reports, lights and siren for priority 1)."""
     road_data["demand"]["categories"]["crash"] = copy.deepcopy(CRASH_CATEGORY)
     road_data["crashes"] = copy.deepcopy(CRASHES)
+    road_data["operations"] = operations_block(list(road_data["demand"]["categories"]))
     return road_data
+
+
+@pytest.fixture
+def ops_data(light_data: dict[str, Any]) -> dict[str, Any]:
+    """The lightly loaded small scenario with operations and a locate step in call-taking."""
+    light_data["operations"] = operations_block(list(light_data["demand"]["categories"]))
+    light_data["call_centre"]["locate"] = {"dist": "lognormal", "mean_min": 0.5, "cv": 1.0}
+    return light_data
 
 
 # --------------------------------------------------------------------------- registry
@@ -126,8 +161,10 @@ def test_no_levers_are_neutral_effects(small_scenario_data):
     scenario = scenario_of(small_scenario_data)
     assert all(getattr(scenario.levers, name) is None for name in LEVERS)
     effects = lever_effects(scenario)
-    assert effects.call_handling_factor == effects.scene_factor == effects.driving_factor == 1.0
+    assert effects.decision_factor == effects.crash_self_clear_factor == 1.0
     assert effects.avl_share == effects.predictive_share == effects.prevention_share == effects.community_share == 0.0
+    assert effects.terminal_share == effects.preemption_share == effects.ai_signal_share == 0.0
+    assert effects.auto_location_share == 0.0
 
 
 # --------------------------------------------------------------------------- common random numbers
@@ -158,7 +195,9 @@ def shanghai_runs(shanghai_path: Path) -> dict[str, RunLogs]:
     for name in LEVERS:
         on = getattr(smart.levers, name)
         assert on.strength > 0, name
-        zero = {"strength": 0.0, "crash_strength": 0.0} if name == "prevention" else {"strength": 0.0}
+        zero: dict[str, float] = {"strength": 0.0}
+        zero.update({"crash_strength": 0.0} if name == "prevention" else {})
+        zero.update({"location_share": 0.0} if name == "command_centre" else {})
         updates[name] = on.model_copy(update=zero)
     off = smart.model_copy(update={"levers": smart.levers.model_copy(update=updates)})
     avl = baseline.model_copy(update={"levers": Levers.model_validate({"avl_dispatch": {"strength": 1.0}})})
@@ -245,46 +284,89 @@ def test_crash_prevention_keeps_surviving_crashes(city_data):
 # --------------------------------------------------------------------------- each lever's direction
 
 
-def test_command_centre_scales_talk_and_decision(light_data):
-    """command_centre multiplies each call's talk + decision time by 1 - strength and cuts answer-to-dispatch."""
-    strength = 0.34
-    base = logs(light_data).incidents
-    smart = logs(light_data, lever("command_centre", strength)).incidents
+def test_command_centre_acts_on_decision_and_location(ops_data):
+    """command_centre multiplies the dispatcher's decision time (t_queue - t_talk_end) by 1 - strength and
+    shortens only the call-taking of calls that get a unit (their locate step); phone calls keep their talk."""
+    strength = 0.4
+    base = logs(ops_data).incidents
+    smart = logs(ops_data, lever("command_centre", strength)).incidents
     both = base["t_queue"].notna() & smart["t_queue"].notna()
     assert both.sum() > 50
-    np.testing.assert_allclose((smart["t_queue"] - smart["t_answer"])[both],
-                               (1 - strength) * (base["t_queue"] - base["t_answer"])[both], rtol=1e-9)
+    np.testing.assert_allclose((smart["t_queue"] - smart["t_talk_end"])[both],
+                               (1 - strength) * (base["t_queue"] - base["t_talk_end"])[both], rtol=1e-9)
+    talk_b, talk_s = base["t_talk_end"] - base["t_answer"], smart["t_talk_end"] - smart["t_answer"]
+    assert (talk_s[both] <= talk_b[both] + 1e-9).all() and (talk_s[both] < talk_b[both] - 1e-9).mean() > 0.2
     phone = (base["resolution"] == "phone") & (smart["resolution"] == "phone")
     assert phone.sum() > 10
-    np.testing.assert_allclose((smart["t_clear"] - smart["t_answer"])[phone],  # a phone call's end: its talk time
-                               (1 - strength) * (base["t_clear"] - base["t_answer"])[phone], rtol=1e-9)
-    wait_b = police_cases(base)["t_dispatch"].sub(police_cases(base)["t_answer"]).mean()
-    wait_s = police_cases(smart)["t_dispatch"].sub(police_cases(smart)["t_answer"]).mean()
-    assert wait_s < 0.95 * wait_b, (wait_s, wait_b)
+    np.testing.assert_allclose(talk_s[phone], talk_b[phone], rtol=1e-12)
 
 
-def test_mobile_terminals_scale_handling(light_data):
-    """mobile_terminals multiplies single-unit on-scene handling by 1 - strength, and mean handling by about that."""
-    strength = 0.2
-    base = logs(light_data).incidents
-    smart = logs(light_data, lever("mobile_terminals", strength)).incidents
-    handling_b, handling_s = base["t_clear"] - base["t_arrive"], smart["t_clear"] - smart["t_arrive"]
-    single = (base["units_needed"] == 1) & handling_b.notna() & handling_s.notna()
-    assert single.sum() > 30
-    np.testing.assert_allclose(handling_s[single], (1 - strength) * handling_b[single], rtol=1e-9)
-    ratio = police_cases(smart)["t_clear"].sub(police_cases(smart)["t_arrive"]).mean() / police_cases(base)[
-        "t_clear"].sub(police_cases(base)["t_arrive"]).mean()
-    assert ratio == pytest.approx(1 - strength, abs=0.05)
+def _on_scene(incidents: pd.DataFrame) -> pd.Series:
+    return incidents["t_clear"] - incidents["t_arrive"]
 
 
-def test_signal_preemption_cuts_travel(light_data):
-    """signal_preemption lowers the units' mean travel time, by less than its strength (turn-out is untouched)."""
-    strength = 0.2
-    base = [logs(light_data, None, k).units for k in range(2)]
-    smart = [logs(light_data, lever("signal_preemption", strength), k).units for k in range(2)]
-    mean_b = pd.concat(base)["travel_min"].mean()
-    mean_s = pd.concat(smart)["travel_min"].mean()
-    assert (1 - strength) * mean_b < mean_s < 0.98 * mean_b, (mean_s, mean_b)
+def test_mobile_terminals_act_on_lookups_and_reports(ops_data):
+    """With terminals on every unit, on-scene time is not one constant times the baseline's: incidents without
+    look-ups keep their on-scene time exactly, those with look-ups lose their radio waits; no report needs a
+    station trip, so closure (t_closed - t_clear) is the report time itself."""
+    base = logs(ops_data).incidents
+    smart = logs(ops_data, lever("mobile_terminals", 1.0)).incidents
+    single = (base["units_needed"] == 1) & _on_scene(base).notna() & _on_scene(smart).notna()
+    none = single & (base["lookups"] == 0)
+    some = single & (base["lookups"] > 0)
+    assert none.sum() > 5 and some.sum() > 30
+    np.testing.assert_allclose(_on_scene(smart)[none], _on_scene(base)[none], rtol=1e-12)
+    ratio = (_on_scene(smart) / _on_scene(base))[some]
+    assert ratio.std() > 0.01, "terminals must not scale on-scene time by one constant"
+    assert ratio.mean() < 0.98
+    # on a terminal each look-up takes its fixed 0.5 min, so look-up time is 0.5 x look-ups
+    np.testing.assert_allclose(smart.loc[some, "lookup_min"], 0.5 * smart.loc[some, "lookups"], rtol=1e-9)
+    closed = smart["t_closed"].notna() & (smart["n_units"] > 0)
+    np.testing.assert_allclose((smart["t_closed"] - smart["t_clear"])[closed], 15.0, rtol=1e-9)
+    base_closure = (base["t_closed"] - base["t_clear"])[base["t_closed"].notna() & (base["n_units"] > 0)]
+    assert (base_closure > 15.0 + 1e-6).mean() > 0.3  # the station trips the terminals avoid
+
+
+def test_case_closure_after_clear(city_data):
+    """Every closed incident closes at or after it clears; without operations it closes when it clears."""
+    incidents = logs(city_data).incidents
+    closed = incidents["t_closed"].notna()
+    assert closed.sum() > 100
+    assert (incidents.loc[closed, "t_closed"] >= incidents.loc[closed, "t_clear"]).all()
+    assert incidents.loc[incidents["t_clear"].isna(), "t_closed"].isna().all()
+    plain = logs({k: v for k, v in city_data.items() if k != "operations"}).incidents
+    done = plain["t_clear"].notna()
+    np.testing.assert_array_equal(plain.loc[done, "t_closed"], plain.loc[done, "t_clear"])
+
+
+def test_signal_preemption_needs_lights_and_siren(city_data):
+    """Pre-emption acts on lights-and-siren trips only: with no priority driving with them it changes no log;
+    with priority 1 it shortens priority-1 trips."""
+    quiet = copy.deepcopy(city_data)
+    quiet["operations"]["driving"]["lights_and_siren_priorities"] = []
+    assert_same_logs(logs(quiet), logs(quiet, lever("signal_preemption", 0.9)))
+    units = [pd.concat([logs(city_data, levers, k).units for k in range(3)])
+             for levers in (None, lever("signal_preemption", 0.9))]
+    incidents = logs(city_data).incidents
+    urgent = set(incidents.loc[incidents["priority"] == 1, "incident_id"])
+    per_km = [(u["travel_min"] / u["travel_km"])[u["incident_id"].isin(urgent) & (u["travel_km"] > 0)].mean()
+              for u in units]
+    assert per_km[1] < 0.99 * per_km[0], per_km
+
+
+def test_ai_signal_timing_acts_on_signal_delay(city_data):
+    """AI signal timing cuts the signals' delay on every trip, leaving road speeds (the traffic log) alone; with
+    no signals on the streets it changes nothing."""
+    base, smart = logs(city_data), logs(city_data, lever("ai_signal_timing", 1.0))
+    speeds = ["t_min", "expressway_kmh", "arterial_kmh"]
+    pd.testing.assert_frame_equal(base.traffic[speeds], smart.traffic[speeds], check_exact=True)
+    units = [pd.concat([logs(city_data, levers, k).units for k in range(3)])
+             for levers in (None, lever("ai_signal_timing", 1.0))]
+    per_km = [u["travel_min"].sum() / u["travel_km"].sum() for u in units]
+    assert per_km[1] < 0.99 * per_km[0], per_km
+    no_signals = copy.deepcopy(city_data)
+    no_signals["operations"]["driving"]["signals"].update(arterial_per_km=0.0, local_per_km=0.0)
+    assert_same_logs(logs(no_signals), logs(no_signals, lever("ai_signal_timing", 0.3)))
 
 
 def test_avl_dispatch_crosses_districts(light_data):
@@ -328,35 +410,18 @@ def test_video_detection_shortens_crash_reports(city_data):
     assert ordinary_s == ordinary_b
 
 
-def test_fast_crash_handling_shortens_crashes(city_data):
-    """fast_crash_handling shortens crash blockages and scales crash incidents' handling by 1 - strength."""
-    strength = 0.4
-    base, smart = logs(city_data), logs(city_data, lever("fast_crash_handling", strength))
-    assert smart.crashes["blockage_min"].mean() < base.crashes["blockage_min"].mean()
-    assert (smart.crashes["blockage_min"] <= base.crashes["blockage_min"] + 1e-9).mean() > 0.9
-    handling = [(f["t_clear"] - f["t_arrive"]).where(f["crash"] >= 0) for f in (base.incidents, smart.incidents)]
-    both = handling[0].notna() & handling[1].notna()
-    assert both.sum() > 10
-    np.testing.assert_allclose(handling[1][both], (1 - strength) * handling[0][both], rtol=1e-9)
-    ordinary = [(f["t_clear"] - f["t_arrive"]).where((f["crash"] < 0) & (f["units_needed"] == 1))
-                for f in (base.incidents, smart.incidents)]
-    same = ordinary[0].notna() & ordinary[1].notna()
-    np.testing.assert_allclose(ordinary[1][same], ordinary[0][same], rtol=1e-12)
+def test_fast_crash_handling_acts_on_self_clearing(city_data):
+    """fast_crash_handling makes drivers clear minor crashes sooner: blockages shorten, and more crash incidents
+    end in the short check (4 min) because the drivers were gone before the police came."""
+    base, smart = logs(city_data), logs(city_data, lever("fast_crash_handling", 0.4))
+    minor = [c.loc[c["severity"] == "minor", "blockage_min"] for c in (base.crashes, smart.crashes)]
+    assert minor[1].mean() < 0.8 * minor[0].mean()
 
+    def checks(incidents: pd.DataFrame) -> int:
+        crash = incidents[(incidents["crash"] >= 0) & incidents["t_clear"].notna() & (incidents["units_needed"] == 1)]
+        return int((np.abs(_on_scene(crash) - 4.0) < 1e-9).sum())
 
-def test_ai_signal_timing_speeds_arterials(road_data):
-    """ai_signal_timing raises every logged arterial speed by exactly 1 + strength and leaves expressways alone."""
-    strength = 0.129
-    base, smart = logs(road_data).traffic, logs(road_data, lever("ai_signal_timing", strength)).traffic
-    np.testing.assert_allclose(smart["arterial_kmh"] / base["arterial_kmh"], 1 + strength, rtol=1e-9)
-    np.testing.assert_allclose(smart["expressway_kmh"], base["expressway_kmh"], rtol=1e-12)
-
-
-def test_ai_signal_timing_straight_line_travel(small_scenario_data):
-    """ai_signal_timing speeds straight-line travel too: units' mean travel time falls."""
-    base = pd.concat([logs(small_scenario_data, None, k).units for k in range(2)])
-    smart = pd.concat([logs(small_scenario_data, lever("ai_signal_timing", 0.2), k).units for k in range(2)])
-    assert smart["travel_min"].mean() < 0.98 * base["travel_min"].mean()
+    assert checks(smart.incidents) > checks(base.incidents) > 0
 
 
 def test_parking_guidance_raises_speeds(road_data):
@@ -494,7 +559,8 @@ def _levers_file(write_yaml, small_yaml: str, block: str) -> Path:
 
 
 @pytest.mark.parametrize(("block", "key", "needle"), [
-    ("levers:\n  command_centre: {strength: 1.5}\n", "levers.command_centre.strength", "less than or equal to 1"),
+    ("levers:\n  command_centre: {strength: 1.5, location_share: 0.5}\n", "levers.command_centre.strength",
+     "less than or equal to 1"),
     ("levers:\n  mobile_terminals:\n    strength: -0.1\n", "levers.mobile_terminals.strength",
      "greater than or equal to 0"),
     ("levers:\n  command_center: {strength: 0.3}\n", "levers.command_center", "Did you mean 'command_centre'"),
@@ -525,6 +591,7 @@ def test_good_levers_validate(write_yaml, small_yaml, capsys):
     for name, info in LEVERS.items():
         extra = ", categories: [routine]" if name in ("community_diversion", "prevention") else ""
         extra += ", crash_strength: 0.1" if name == "prevention" else ""
+        extra += ", location_share: 0.8" if name == "command_centre" else ""
         blocks.append(f"  {name}: {{strength: {info.default}{extra}}}\n")
     path = _levers_file(write_yaml, small_yaml, "levers:\n" + "".join(blocks))
     assert main(["validate", str(path)]) == 0

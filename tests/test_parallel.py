@@ -8,7 +8,7 @@ import pytest
 
 from citysim.cli import EXIT_OK, main
 
-SMART = "extends: scenario.yaml\nname: small-smart\nlevers:\n  command_centre: {strength: 0.34}\n"
+SMART = "extends: scenario.yaml\nname: small-smart\nlevers:\n  command_centre: {strength: 0.34, location_share: 0.5}\n"
 EXPERIMENT = textwrap.dedent("""\
     kind: claim_check
     name: parallel-check
@@ -130,8 +130,9 @@ def test_a_failing_run_is_reported_and_the_others_complete(scenario_file, write_
 
 def test_attribution_is_the_same_on_one_or_two_workers(scenario_file, write_yaml, tmp_path):
     """Attribution's replications run in parallel with identical Shapley values."""
-    write_yaml("smart.yaml", SMART.replace("command_centre: {strength: 0.34}",
-                                           "command_centre: {strength: 0.34}\n  mobile_terminals: {strength: 0.2}"))
+    write_yaml("smart.yaml", SMART.replace("command_centre: {strength: 0.34, location_share: 0.5}",
+                                           "command_centre: {strength: 0.34, location_share: 0.5}\n"
+                                           "  mobile_terminals: {strength: 0.2}"))
     path = write_yaml("attribution.yaml", textwrap.dedent("""\
         kind: attribution
         name: attr

@@ -24,8 +24,8 @@ from citysim.city.surface import demand_surface
 from citysim.config.schema import Scenario
 from citysim.errors import InputError
 from citysim.machine import machine_line
-from citysim.simulation.kpis import t_interval
-from citysim.simulation.logs import RunLogs
+from citysim.simulation.kpis import in_window, overlap_minutes, t_interval
+from citysim.simulation.logs import LOG_NAMES, RunLogs
 from citysim.simulation.replications import Simulation, simulate
 
 #: The seven districts of the central city (中心城区).
@@ -42,31 +42,40 @@ class Target:
     low: float
     high: float
     source: str
+    year: str  # when the target was measured: the baseline is "before" (2015-2016) wherever figures exist
 
 
 TARGETS = {
-    "calls_per_day": Target("110 calls per day", "about 28,000 (+-5 %)", 26_600, 29_400,
-                            "Xinmin Weekly, Nov 2020"),
-    "units_sent_per_day": Target("incidents sent a unit per day", "about 12,000 (+-10 %)", 10_800, 13_200,
-                                 "Xinmin Weekly, Nov 2020"),
+    "calls_per_day": Target("110 calls per day", "about 35,000 (+-5 %)", 33_250, 36_750,
+                            "Shanghai Daily, 2016 (12.6 M calls a year)", "2016"),
+    "units_sent_per_day": Target("incidents sent a unit per day", "about 13,000 (+-10 %)", 11_700, 14_300,
+                                 "Shanghai Daily, 2016", "2016"),
+    "committed_share": Target("share of unit time committed to 110 work and reports", "<= 0.6 ('rule of 60')",
+                              0.0, 0.6, "CPSM/ICMA patrol staffing guidance (US, 2010s)", "2010s"),
+    "station_paperwork_share": Target("share of unit time on reports and administration", "about 0.18 (0.1-0.25)",
+                                      0.10, 0.25, "England & Wales officer diaries: 41 % of 43 % in-station time "
+                                      "on paperwork (Knox & McDonald, Home Office PRS 149, 2001)", "2001"),
     "expressway_kmh_am_peak": Target("expressway speed 07-09 h (km/h)", "40.7 (+-15 %)", 34.6, 46.8,
-                                     "2019 Shanghai Comprehensive Transportation Operation Annual Report (Puxi)"),
+                                     "2019 Shanghai Comprehensive Transportation Operation Annual Report (Puxi)",
+                                     "2019 (no earlier series found)"),
     "expressway_kmh_pm_peak": Target("expressway speed 17-19 h (km/h)", "43.5 (+-15 %)", 37.0, 50.0,
-                                     "same report"),
+                                     "same report", "2019"),
     "travel_time_index_peak_hour": Target("peak-hour travel time index", "1.9-2.2", 1.9, 2.2,
-                                          "AutoNavi delay index 1.94 (Q1 2015), 2.17 (Q4 2014)"),
+                                          "AutoNavi delay index 1.94 (Q1 2015), 2.17 (Q4 2014)", "2014-2015"),
     "crashes_per_day": Target("traffic crashes per day", "1,000-1,400", 1_000, 1_400,
-                              "Shanghai traffic police, simple-procedure crashes 2017-2019 (~1,200 on holidays)"),
+                              "Shanghai traffic police, simple-procedure crashes 2017-2019 (~1,200 on holidays)",
+                              "2017-2019"),
     "network_circuity": Target("network circuity (node pairs > 10 km apart)", "1.324 (1.2-1.45)", 1.2, 1.45,
-                               "25 Chinese cities, Annals of GIS 2021"),
+                               "25 Chinese cities, Annals of GIS 2021", "2021 (road geometry)"),
     "crash_congestion_per_blockage_min": Target("congestion minutes per minute of lane blockage", "4-5",
-                                                3.5, 6.0, "ITE Journal 1992, via MnDOT"),
+                                                3.5, 6.0, "ITE Journal 1992, via MnDOT", "1992"),
     "arrival_central_mean": Target("mean arrival time, central districts (min)", "<= 8 (target)", 0.0, 8.0,
-                                   "Shanghai emergency centre target, c. 2004 (date unverified)"),
+                                   "Shanghai emergency centre target, c. 2004 (date unverified)", "c. 2004"),
     "arrival_other_mean": Target("mean arrival time, other districts (min)", "<= 15 (target)", 0.0, 15.0,
-                                 "same"),
+                                 "same", "c. 2004"),
     "crash_call_to_clear_mean": Target("crash report to clearance, with police (min)", "about 59 (range 30-120)",
-                                       30.0, 120.0, "Pudong minor crashes after 2021 measures (SHINE, Jun 2021)"),
+                                       30.0, 120.0, "Pudong minor crashes after 2021 measures (SHINE, Jun 2021)",
+                                       "2021 (after the platform)"),
 }
 
 
@@ -89,7 +98,7 @@ def _per_replication(simulation: Simulation) -> pd.DataFrame:
     days = (run.duration_min - run.warmup_min) / 1440.0
     kpis = simulation.kpis[simulation.kpis["priority"] == "all"].pivot(index="replication", columns="kpi",
                                                                           values="value")
-    incidents = simulation.logs.incidents[~simulation.logs.incidents["warmup"]]
+    incidents = in_window(simulation.logs.incidents)
     arrival = incidents["t_arrive"] - incidents["t_call"]
     central = incidents["district"].isin(CENTRAL_DISTRICTS)
     crash = (incidents["crash"] >= 0) & incidents["t_clear"].notna() & (incidents["n_units"] > 0)
@@ -101,11 +110,26 @@ def _per_replication(simulation: Simulation) -> pd.DataFrame:
         "arrival_other_mean": arrival[~central].groupby(incidents["replication"]).mean(),
         "crash_call_to_clear_mean": (incidents["t_clear"] - incidents["t_call"])[crash]
         .groupby(incidents["replication"]).mean(),
+        "committed_share": kpis["unit_utilisation"],
+        "station_paperwork_share": kpis["report_share_of_duty"] + _task_share(simulation, "administration"),
     })
     for kpi in ("expressway_kmh_am_peak", "expressway_kmh_pm_peak", "travel_time_index_peak_hour",
                 "crashes_per_day", "crash_congestion_per_blockage_min"):
         frame[kpi] = kpis.get(kpi, np.nan)
     return frame
+
+
+def _task_share(simulation: Simulation, task: str) -> pd.Series:
+    """Per replication: the share of on-duty time spent on one kind of other work in the KPI window."""
+    run = simulation.scenario.run
+    tasks, duty = simulation.logs.tasks, simulation.logs.duty
+    rows = {}
+    for replication, spells in tasks[tasks["task"].astype(str) == task].groupby("replication"):
+        shifts = duty[duty["replication"] == replication]
+        on_duty = overlap_minutes(shifts["t_start"], shifts["t_end"], run.warmup_min, run.duration_min)
+        rows[replication] = overlap_minutes(spells["t_start"], spells["t_end"], run.warmup_min,
+                                            run.duration_min) / on_duty
+    return pd.Series(rows, dtype=np.float64).reindex(range(simulation.replications), fill_value=0.0)
 
 
 def calibration_table(simulation: Simulation) -> pd.DataFrame:
@@ -118,7 +142,7 @@ def calibration_table(simulation: Simulation) -> pd.DataFrame:
         else:
             mean, _std, low, high = t_interval(values[key].to_numpy(dtype=np.float64))
         rows.append({
-            "quantity": target.quantity, "target": target.target, "source": target.source,
+            "quantity": target.quantity, "target": target.target, "source": target.source, "year": target.year,
             "model_mean": mean, "ci_low": low, "ci_high": high,
             "within": bool(target.low <= mean <= target.high),
         })
@@ -127,7 +151,7 @@ def calibration_table(simulation: Simulation) -> pd.DataFrame:
 
 def arrival_distribution(simulation: Simulation) -> pd.DataFrame:
     """Share of arrivals (call to first unit on scene) by Ankang's bins, model against Ankang."""
-    incidents = simulation.logs.incidents[~simulation.logs.incidents["warmup"]]
+    incidents = in_window(simulation.logs.incidents)
     arrival = (incidents["t_arrive"] - incidents["t_call"]).dropna()
     rows = []
     for low, high, share in ANKANG_BINS:
@@ -164,8 +188,7 @@ def geography_rows(simulation: Simulation) -> pd.DataFrame:
     rows = []
     for replication in simulation.logs.incidents["replication"].unique():
         logs = RunLogs(*(frame[frame["replication"] == replication] for frame in (
-            simulation.logs.incidents, simulation.logs.units, simulation.logs.duty, simulation.logs.traffic,
-            simulation.logs.crashes)))
+            getattr(simulation.logs, name) for name in LOG_NAMES)))
         placement = incident_placement(simulation.scenario, logs)
         trips = barrier_trips(simulation.scenario, logs)
         rows.append({"replication": replication, **placement,
@@ -204,15 +227,15 @@ def calibration_markdown(simulation: Simulation, command: str, machine: str,
         f"warm-up; {simulation.wall_seconds:.0f} s on {machine}. Model values are means over replications "
         "with 95 % t-intervals; 'within' says whether the mean lies in the accepted band.",
         "",
-        "| quantity | target | model mean [95 % CI] | within | source |",
-        "|---|---|---|---|---|",
+        "| quantity | target | model mean [95 % CI] | within | source | year measured |",
+        "|---|---|---|---|---|---|",
     ]
     for row in table.to_dict("records"):
         low, high, mean = float(row["ci_low"]), float(row["ci_high"]), float(row["model_mean"])
         deterministic = abs(high - low) <= 1e-9 * max(1.0, abs(mean))  # no run-to-run variation
         interval = "" if deterministic else f" [{_number(low)}, {_number(high)}]"
         lines.append(f"| {row['quantity']} | {row['target']} | {_number(mean)}{interval} | "
-                     f"{'yes' if row['within'] else '**no**'} | {row['source']} |")
+                     f"{'yes' if row['within'] else '**no**'} | {row['source']} | {row['year']} |")
     lines += [
         "",
         "## Arrival-time distribution against Ankang",

@@ -36,13 +36,13 @@ def hourly_table(result: RunResult, keys: tuple[str, str, int]) -> pd.DataFrame:
     for start in starts:
         end = min(start + 60.0, run.duration_min)
         hour = int(clock_hour(run.start_clock_h, start))
-        busy[hour] += overlap_minutes(units["t_dispatch"], units["t_clear"].fillna(run.duration_min), start, end)
+        busy[hour] += overlap_minutes(units["t_dispatch"], units["t_free"].fillna(run.duration_min), start, end)
         duty[hour] += overlap_minutes(shifts["t_start"], shifts["t_end"], start, end)
         talking[hour] += overlap_minutes(calls["t_answer"], calls["t_talk_end"], start, end)
         staffed[hour] += roster[hour] * (end - start) if roster is not None else 0.0
 
     traffic = result.logs.traffic
-    traffic = traffic[traffic["t_min"] >= run.warmup_min]
+    traffic = traffic[(traffic["t_min"] >= run.warmup_min) & (traffic["t_min"] < run.duration_min)]
     speed = traffic.groupby(traffic["clock_h"].astype(int))["expressway_kmh"].mean() if len(traffic) else None
     crashes = result.logs.crashes
     crashes = crashes[crashes["t_occur"] >= run.warmup_min]

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from citysim.config.lever_effects import lever_effects
 from citysim.config.schema import Scenario
 from citysim.police.dispatch import CITY_WIDE, DISPATCH_POLICIES
 
@@ -23,13 +22,12 @@ def load_warnings(scenario: Scenario) -> list[str]:
     profile = np.asarray(demand.hourly_profile, dtype=np.float64)
     peak_hour = int(profile.argmax())
     per_hour_peak = demand.calls_per_day / 24.0 * profile[peak_hour] / profile.mean()
-    effects = lever_effects(scenario)
     turnout = scenario.travel.turnout.mean if hasattr(scenario.travel, "turnout") else 0.0
     work_per_call = 0.0  # unit-minutes per call (all categories, including those closed on the phone)
     for category in demand.categories.values():
         dispatched = 1.0 - category.phone_resolution_prob - category.diversion_prob
         work_per_call += category.share * dispatched * category.units_needed * (
-            category.scene.mean * effects.scene_factor + turnout)
+            category.scene.mean + turnout)
     on_duty = scenario.fleet.on_duty_fraction_by_hour[peak_hour]
     warnings = []
     policy = DISPATCH_POLICIES[scenario.dispatch.policy]

@@ -47,7 +47,7 @@ def generate_crashes(
     daily = np.array([profile.vehicle_km_per_hour(h + 0.5).sum() for h in range(24)])
     per_min_by_hour = spec.crashes_per_day / 1440.0 * daily / daily.mean()
     t_occur, crash_hours = poisson_by_hour(streams.generator("crash.arrivals"), per_min_by_hour, run.start_clock_h,
-                                           run.duration_min)
+                                           run.horizon_min)
     order = np.argsort(t_occur, kind="stable")
     t_occur, crash_hours = t_occur[order], crash_hours[order]
     n = t_occur.size

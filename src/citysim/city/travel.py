@@ -22,6 +22,7 @@ import numpy as np
 from citysim.arrays import FloatArray, IntArray
 from citysim.city.context import CityContext
 from citysim.city.geometry import BarrierLines
+from citysim.city.network import ARTERIAL
 from citysim.city.routing import Router
 from citysim.city.traffic import TrafficState
 from citysim.config.schema import InstantTravel, NetworkTravel, StraightLineTravel
@@ -48,11 +49,14 @@ class Places(NamedTuple):
 
 
 class Trip(NamedTuple):
-    """A drive: road km, minutes (before noise) and the barrier crossing it used (-1: none)."""
+    """A drive: road km, minutes (before noise), the barrier crossing it used (-1: none), and how many of
+    its km are on arterials and on local streets (where the signals are; the rest is expressway)."""
 
     km: float
     minutes: float
     crossing: int = -1
+    arterial_km: float = 0.0
+    local_km: float = 0.0
 
 
 class TravelModel(Protocol):
@@ -133,7 +137,7 @@ class StraightLine(_Noisy):
         self, origin: Place, destination: Place, now: float, clock_h: float, current_routing: bool = False
     ) -> Trip:
         km = math.hypot(origin.x - destination.x, origin.y - destination.y) * self._circuity
-        return Trip(km, km * self._min_per_km[int(clock_h) % 24] + origin.lead)
+        return Trip(km, km * self._min_per_km[int(clock_h) % 24] + origin.lead, local_km=km)
 
 
 class Instant:
@@ -238,14 +242,18 @@ class OnNetwork(_Noisy):
         access = origin.access + destination.access
         minutes = self.traffic.route_minutes(arcs, now, self._queue_share) + access * per_km + origin.lead
         if local < minutes and not self._local_blocked(origin.x, origin.y, destination):
-            return Trip(straight * self._access_circuity, local)
-        km = float(network.arc_km[arcs].sum()) + access * self._access_circuity
+            km = straight * self._access_circuity
+            return Trip(km, local, local_km=km)
+        arc_km = network.arc_km[arcs]
+        local_km = access * self._access_circuity
+        km = float(arc_km.sum()) + local_km
+        arterial_km = float(arc_km[network.arc_class[arcs] == ARTERIAL].sum())
         crossings = network.arc_crossing[arcs]
         used = crossings[crossings >= 0]
-        if used.size:
-            return Trip(km, minutes, int(used[0]))
         # A trip that starts or ends on a bridge's or tunnel's own node crosses there.
-        return Trip(km, minutes, int(max(network.node_crossing[origin.node], network.node_crossing[destination.node])))
+        crossing = int(used[0]) if used.size else int(max(network.node_crossing[origin.node],
+                                                            network.node_crossing[destination.node]))
+        return Trip(km, minutes, crossing, arterial_km, local_km)
 
 
 def make_travel(

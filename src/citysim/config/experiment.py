@@ -15,7 +15,7 @@ from citysim.config.loading import resolve_data_files, validation_error_to_input
 from citysim.config.yaml_loader import LoadedDocument, load_yaml_document
 from citysim.errors import InputError, KeyPath
 
-TimeColumn = Literal["t_occur", "t_call", "t_answer", "t_queue", "t_dispatch", "t_arrive", "t_clear"]
+TimeColumn = Literal["t_occur", "t_call", "t_answer", "t_queue", "t_dispatch", "t_arrive", "t_clear", "t_closed"]
 
 
 class Situation(Strict):
@@ -25,7 +25,7 @@ class Situation(Strict):
     scenario: str = Field(description="path of the baseline scenario, relative to the experiment file")
 
 
-TIME_ORDER = ("t_occur", "t_call", "t_answer", "t_queue", "t_dispatch", "t_arrive", "t_clear")
+TIME_ORDER = ("t_occur", "t_call", "t_answer", "t_queue", "t_dispatch", "t_arrive", "t_clear", "t_closed")
 
 
 class Metric(Strict):

@@ -15,6 +15,7 @@ from pydantic import Field, field_validator, model_validator
 from citysim.config.base import Probability, Strict
 from citysim.config.distributions import PROBABILITY_TOLERANCE, Distribution
 from citysim.config.levers import Levers
+from citysim.config.operations import Operations
 from citysim.earth import KM_PER_DEG_LAT, KM_PER_DEG_LON_EQUATOR, REGION_KM
 from citysim.errors import KeyPath
 
@@ -37,12 +38,20 @@ class RunSettings(Strict):
     start_clock_h: float = Field(ge=0, lt=24, description="clock hour of day at simulation time 0")
     duration_min: Positive
     warmup_min: NonNegative = Field(description="initial period excluded from every KPI")
+    drain_min: NonNegative = Field(
+        default=0.0, description="minutes simulated after duration_min so that incidents reported before it are "
+        "followed to closure; calls keep arriving in the drain but are not counted")
 
     @model_validator(mode="after")
     def _warmup_shorter_than_run(self) -> RunSettings:
         if self.warmup_min >= self.duration_min:
             raise ValueError("warmup_min must be shorter than duration_min")
         return self
+
+    @property
+    def horizon_min(self) -> float:
+        """Where the simulation stops: the end of the KPI window plus the drain."""
+        return self.duration_min + self.drain_min
 
 
 class District(Strict):
@@ -107,6 +116,9 @@ class StaffedCallCentre(Strict):
 
     kind: Literal["staffed"]
     call_takers_by_hour: Annotated[list[Annotated[int, Field(ge=0)]], Field(min_length=24, max_length=24)]
+    locate: Distribution | None = Field(
+        default=None, description="minutes to establish where the caller is, for calls that get a unit (before "
+        "talk); null: locating is part of talk")
 
     @field_validator("call_takers_by_hour")
     @classmethod
@@ -309,6 +321,15 @@ class Severity(Strict):
     self_clear: Distribution | None = Field(
         description="time until the drivers clear it themselves (simple procedure); null: only police clear it"
     )
+    self_cleared_check: Distribution | None = Field(
+        description="on-scene minutes when the police arrive after the drivers have cleared it (a short check "
+        "instead of the category's scene work); null when self_clear is null")
+
+    @model_validator(mode="after")
+    def _check_matches(self) -> Severity:
+        if (self.self_clear is None) != (self.self_cleared_check is None):
+            raise ValueError("self_cleared_check is required when self_clear is given, and must be null otherwise")
+        return self
 
 
 class Crashes(Strict):
@@ -368,6 +389,8 @@ class Scenario(Strict):
     network: Network | None = None
     traffic: Traffic | None = None
     crashes: Crashes | None = None
+    operations: Operations | None = Field(
+        default=None, description="null: units do 110 work only, no look-ups, and incidents close when they clear")
     levers: Levers = Field(default_factory=Levers, description="smart levers; none by default (the baseline)")
 
     @field_validator("districts")
@@ -457,6 +480,13 @@ def cross_field_problems(scenario: Scenario) -> list[tuple[KeyPath, str]]:
                 if getattr(link, end) not in extra:
                     problems.append((("network", "extra_links", index, end),
                                      f"'{getattr(link, end)}' is not one of network.extra_nodes."))
+    if scenario.operations is not None:
+        listed, categories = set(scenario.operations.by_category), set(scenario.demand.categories)
+        for name in sorted(categories - listed):
+            problems.append((("operations", "by_category"), f"category '{name}' is missing; expected one entry per "
+                             f"demand category: {', '.join(scenario.demand.categories)}."))
+        for name in sorted(listed - categories):
+            problems.append((("operations", "by_category", name), f"'{name}' is not a demand category."))
     for name in ("community_diversion", "prevention"):
         lever = getattr(scenario.levers, name)
         for index, category in enumerate(lever.categories if lever is not None else []):

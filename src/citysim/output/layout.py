@@ -10,7 +10,7 @@ from __future__ import annotations
 MANIFEST = "manifest.json"
 
 # citysim run
-LOG_FILES = {name: f"{name}.parquet" for name in ("incidents", "units", "duty", "traffic", "crashes")}
+LOG_FILES = {name: f"{name}.parquet" for name in ("incidents", "units", "duty", "traffic", "crashes", "tasks")}
 KPIS = "kpis.csv"
 SUMMARY = "summary.csv"
 TRAFFIC_BY_HOUR = "traffic_by_hour.csv"

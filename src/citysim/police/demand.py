@@ -7,6 +7,7 @@ Baseline and smart runs of the same replication therefore share every incident a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,12 +18,11 @@ from citysim.city.geography import DistrictGrid
 from citysim.city.surface import DemandSurface
 from citysim.clock import poisson_by_hour
 from citysim.config.distributions import categorical_ppf
-from citysim.config.lever_effects import VIDEO_DETECTION_MIN, LeverEffects
+from citysim.config.lever_effects import AUTO_LOCATE_CONFIRM_MIN, VIDEO_DETECTION_MIN, LeverEffects
 from citysim.config.schema import Scenario, StaffedCallCentre
 from citysim.streams import Streams
 
 OUTCOME_DISPATCH, OUTCOME_PHONE, OUTCOME_DIVERTED = 0, 1, 2
-
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,16 @@ class IncidentPlan:
     crash: IntArray  # index into the replication's CrashPlan, -1 for ordinary calls
     avl: BoolArray  # the AVL lever covers this incident: nearest unit across districts
     current_route: BoolArray  # the routing lever routes this incident's units on current times
+    interrupt_u: FloatArray  # shape (n, slots): uniforms for a unit's interruption delay (leaving other work)
+    # Operations (all zero / NaN without an `operations` block):
+    lookups: IntArray  # look-ups made on scene
+    lookup_first: IntArray  # where this incident's look-ups start in the two arrays below
+    lookup_radio_min: FloatArray  # flat: each look-up's back-office service time, if made by radio
+    lookup_terminal_min: FloatArray  # flat: each look-up's time, if made on a terminal
+    report_min: FloatArray  # report-writing time (at a desk)
+    station_u: FloatArray  # uniforms: a report without a terminal is filed at the station if < station_trip_share
+    self_clear_at: FloatArray  # when the drivers clear this crash themselves (NaN: never, or not a crash)
+    check_min: FloatArray  # on-scene minutes if the police arrive after the drivers cleared it
 
     @property
     def size(self) -> int:
@@ -57,7 +67,7 @@ def arrival_times(scenario: Scenario, generator: np.random.Generator) -> FloatAr
     demand = scenario.demand
     profile = np.asarray(demand.hourly_profile, dtype=np.float64)
     per_min = demand.calls_per_day / 1440.0 * profile / profile.mean()
-    times, _hours = poisson_by_hour(generator, per_min, scenario.run.start_clock_h, scenario.run.duration_min)
+    times, _hours = poisson_by_hour(generator, per_min, scenario.run.start_clock_h, scenario.run.horizon_min)
     return np.sort(times)
 
 
@@ -126,12 +136,6 @@ def generate_incidents(
         seen = crashes.video_u < effects.video_detection_share
         report_delay[n_calls:] = np.where(seen, np.minimum(VIDEO_DETECTION_MIN, report_delay[n_calls:]),
                                           report_delay[n_calls:])
-    staffed = isinstance(scenario.call_centre, StaffedCallCentre)
-    talk = (per_category("callcentre.talk", "talk") if staffed else np.zeros(n)) * effects.call_handling_factor
-    scene = per_category("scene.handling", "scene") * np.where(
-        is_crash, effects.scene_factor * effects.crash_scene_factor, effects.scene_factor)
-    decision = scenario.dispatch.decision_delay.ppf(uniforms("dispatch.decision")) * effects.call_handling_factor
-
     u_outcome = uniforms("callcentre.outcome")
     phone_p = np.array([c.phone_resolution_prob for c in categories])[category]
     divert_p = np.array([c.diversion_prob for c in categories])[category]
@@ -148,11 +152,26 @@ def generate_incidents(
     if crashes is not None and n_crashes:
         happens[n_calls:] = crashes.happens
 
+    call_centre = scenario.call_centre
+    staffed = isinstance(call_centre, StaffedCallCentre)
+    talk = per_category("callcentre.talk", "talk") if staffed else np.zeros(n)
+    if isinstance(call_centre, StaffedCallCentre) and call_centre.locate is not None:
+        # The call-taker locates the caller of every call that gets a unit; the command centre's automatic
+        # location turns that step into a short confirmation (never longer than locating would have been).
+        locate = call_centre.locate.ppf(uniforms("callcentre.locate"))
+        located = uniforms("lever.location") < effects.auto_location_share
+        locate = np.where(located, np.minimum(locate, AUTO_LOCATE_CONFIRM_MIN), locate)
+        talk = talk + np.where(outcome == OUTCOME_DISPATCH, locate, 0.0)
+    scene = per_category("scene.handling", "scene")
+    decision = scenario.dispatch.decision_delay.ppf(uniforms("dispatch.decision")) * effects.decision_factor
+
     slots = max(c.units_needed for c in categories)
     turnout_u = np.column_stack([uniforms(f"travel.turnout.{k}") for k in range(slots)])
     noise_u = np.column_stack([uniforms(f"travel.noise.{k}") for k in range(slots)])
+    interrupt_u = np.column_stack([uniforms(f"fleet.interrupt.{k}") for k in range(slots)])
     avl = uniforms("lever.avl") < effects.avl_share
     current_route = uniforms("lever.routing") < effects.current_routing_share
+    ops = _operations_draws(scenario, category, crashes, n_calls, uniforms, streams)
     t_call = t_occur + report_delay
     kept = np.flatnonzero(happens)
     order = kept[np.argsort(t_call[kept], kind="stable")]
@@ -174,4 +193,67 @@ def generate_incidents(
         crash=crash_index[order],
         avl=avl[order],
         current_route=current_route[order],
+        interrupt_u=interrupt_u[order],
+        lookups=ops.lookups[order],
+        lookup_first=ops.lookup_first[order],
+        lookup_radio_min=ops.radio_min,
+        lookup_terminal_min=ops.terminal_min,
+        report_min=ops.report_min[order],
+        station_u=ops.station_u[order],
+        self_clear_at=ops.self_clear_at[order],
+        check_min=ops.check_min[order],
     )
+
+
+@dataclass(frozen=True)
+class _OperationsDraws:
+    lookups: IntArray
+    lookup_first: IntArray
+    radio_min: FloatArray
+    terminal_min: FloatArray
+    report_min: FloatArray
+    station_u: FloatArray
+    self_clear_at: FloatArray
+    check_min: FloatArray
+
+
+def _operations_draws(scenario: Scenario, category: IntArray, crashes: CrashPlan | None, n_calls: int,
+                      uniforms: Callable[[str], FloatArray], streams: Streams) -> _OperationsDraws:
+    """Look-ups, reports and crash self-clearing of every incident (before the prevention filter and the
+    sort, like every other draw). Streams are drawn only with an `operations` block, so scenarios without
+    one keep their numbers."""
+    n = category.size
+    self_clear_at = np.full(n, np.nan)
+    check_min = np.full(n, np.nan)
+    if crashes is not None and crashes.size:
+        assert scenario.crashes is not None
+        self_clear_at[n_calls:] = crashes.t_occur + crashes.self_clear_min
+        u_check = uniforms("scene.check")[n_calls:]
+        for index, severity in enumerate(scenario.crashes.severities):
+            mask = crashes.severity == index
+            if severity.self_cleared_check is not None:
+                check_min[n_calls:][mask] = severity.self_cleared_check.ppf(u_check[mask])
+    ops = scenario.operations
+    if ops is None:
+        none = np.zeros(n, dtype=np.intp)
+        return _OperationsDraws(none, none, np.zeros(0), np.zeros(0), np.zeros(n), np.ones(n), self_clear_at,
+                                check_min)
+    from scipy.stats import poisson
+
+    per_category = [ops.by_category[name] for name in scenario.demand.categories]
+    means = np.array([c.lookups_mean for c in per_category])[category]
+    u_lookups = uniforms("scene.lookups")
+    lookups = np.where(means > 0, poisson.ppf(u_lookups, np.where(means > 0, means, 1.0)), 0).astype(np.intp)
+    lookups = np.maximum(lookups, 0)
+    first = np.concatenate([[0], np.cumsum(lookups)[:-1]]).astype(np.intp)
+    total = int(lookups.sum())
+    radio = ops.lookups.back_office.service.ppf(streams.uniforms("scene.lookup.radio", total))
+    terminal = ops.lookups.terminal.ppf(streams.uniforms("scene.lookup.terminal", total))
+    u_report = uniforms("closure.report")
+    report = np.zeros(n)
+    for index, spec in enumerate(per_category):
+        mask = category == index
+        report[mask] = spec.report.ppf(u_report[mask])
+    return _OperationsDraws(lookups, first, radio, terminal, report, uniforms("closure.station"), self_clear_at,
+                            check_min)
+

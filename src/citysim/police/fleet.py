@@ -2,9 +2,11 @@
 
 A SimPy resource per unit would cost bookkeeping for every one of ~1,500 units; instead the state is
 kept in plain lists (cheap scalar access on the hot path) mirrored by the numpy masks that the
-vectorised nearest-unit choice needs. A unit is *available* when on duty and idle or returning to
-where it waits (it can be re-tasked on the way back). The hourly roster (how many of each district's
-units are on duty) is applied here too.
+vectorised nearest-unit choice needs. A unit is *available* when on duty and idle, returning to
+where it waits (it can be re-tasked on the way back), or on other work it may leave for a call (`TASK`,
+after an interruption delay). It is not available on scene, en route, writing a report (`REPORTING`)
+or on other work it cannot leave (`LOCKED`). The hourly roster (how many of each district's units are
+on duty) is applied here too.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ import numpy as np
 from citysim.arrays import FloatArray, IntArray
 from citysim.city.travel import Place, Places
 
-OFF, IDLE, EN_ROUTE, ON_SCENE, RETURNING = 0, 1, 2, 3, 4
+OFF, IDLE, EN_ROUTE, ON_SCENE, RETURNING, TASK, LOCKED, REPORTING = 0, 1, 2, 3, 4, 5, 6, 7
+AVAILABLE_STATES = frozenset((IDLE, RETURNING, TASK))
 
 
 class Fleet:
@@ -30,8 +33,10 @@ class Fleet:
         home_node: IntArray,
         home_access_km: FloatArray,
         n_districts: int,
+        clock: Callable[[], float] = lambda: 0.0,
     ) -> None:
         n = home_district.size
+        self.clock = clock
         self.size = n
         self.home_district = home_district
         self.home_x = home_x
@@ -53,6 +58,13 @@ class Fleet:
         self.return_t0 = np.zeros(n)
         self.return_t1 = np.zeros(n)
         self.token = [0] * n
+        #: Expected interruption delay of a unit on interruptible other work (the dispatcher adds it to
+        #: the unit's travel estimate); 0 otherwise.
+        self.task_lead = np.zeros(n)
+        self.current_task = [-1] * n
+        self._task_start = [0.0] * n
+        #: One row per spell of other work: unit, task index, start, end.
+        self.task_intervals: list[tuple[int, int, float, float]] = []
         self.duty_start = np.full(n, np.nan)
         self.duty_intervals: list[tuple[int, float, float]] = []
         # Available units per home district, kept in Python so an empty area is found without numpy.
@@ -76,7 +88,7 @@ class Fleet:
         """
         x, y = self.x[units], self.y[units]
         node, access = self.node[units], self.access_km[units]
-        lead = np.zeros(units.size)
+        lead = self.task_lead[units]
         if not self.n_returning:
             return Places(x, y, node, access, lead)
         returning = self.returning[units]
@@ -87,10 +99,11 @@ class Fleet:
         return Places(np.where(to_home, self.home_x[units], x), np.where(to_home, self.home_y[units], y),
                       np.where(to_home, self.home_node[units], node),
                       np.where(to_home, self.home_access_km[units], access),
-                      np.where(returning, np.where(to_home, 1.0 - share, share) * (t1 - t0), 0.0))
+                      np.where(returning, np.where(to_home, 1.0 - share, share) * (t1 - t0), lead))
 
     def place_of(self, unit: int, now: float) -> Place:
-        """`places` for one unit (scalar fast path)."""
+        """Where one unit starts a trip now: as `places`, but without the interruption lead of other work
+        (the model draws that delay itself)."""
         if self.state[unit] != RETURNING:
             return self.place_now(unit)
         t0, t1 = float(self.return_t0[unit]), float(self.return_t1[unit])
@@ -106,8 +119,12 @@ class Fleet:
     def set_state(self, unit: int, state: int) -> None:
         old = self.state[unit]
         self.state[unit] = state
-        was_available = old in (IDLE, RETURNING)
-        is_available = state in (IDLE, RETURNING)
+        was_available = old in AVAILABLE_STATES
+        is_available = state in AVAILABLE_STATES
+        if old in (TASK, LOCKED) and state not in (TASK, LOCKED):
+            self.task_lead[unit] = 0.0
+            self.task_intervals.append((unit, self.current_task[unit], self._task_start[unit], self.clock()))
+            self.current_task[unit] = -1
         if was_available != is_available:
             self.available[unit] = is_available
             change = 1 if is_available else -1
@@ -116,6 +133,13 @@ class Fleet:
         if (old == RETURNING) != (state == RETURNING):
             self.returning[unit] = state == RETURNING
             self.n_returning += 1 if state == RETURNING else -1
+
+    def start_task(self, unit: int, task: int, interruptible: bool, lead: float, now: float) -> None:
+        """The unit starts other work: available after `lead` expected minutes if interruptible, else not."""
+        self.set_state(unit, TASK if interruptible else LOCKED)
+        self.current_task[unit] = task
+        self._task_start[unit] = now
+        self.task_lead[unit] = lead if interruptible else 0.0
 
     def at_home(self, unit: int) -> None:
         """Place the unit where it waits (its station or post)."""
@@ -158,6 +182,9 @@ class Fleet:
                     came_on(int(unit))
 
     def close_duty(self, now: float) -> None:
-        """Record the open duty intervals at the end of the run."""
+        """Record the open duty intervals and spells of other work at the end of the run."""
         for unit in np.flatnonzero(~np.isnan(self.duty_start)):
             self.duty_intervals.append((int(unit), float(self.duty_start[unit]), now))
+        for index, task in enumerate(self.current_task):
+            if task >= 0:
+                self.task_intervals.append((index, task, self._task_start[index], now))

@@ -159,3 +159,15 @@ def unit_homes(scenario: Scenario, sites: Placement, follows_forecast: BoolArray
         ys.append(np.where(follows, sites.forecast_posts.y[forecast], y))
         districts.append(np.full(district.units, d, dtype=np.intp))
     return np.concatenate(districts), np.concatenate(xs), np.concatenate(ys)
+
+
+def unit_stations(scenario: Scenario, sites: Placement) -> tuple[FloatArray, FloatArray]:
+    """The station each unit belongs to (where it files reports without a terminal): its district's
+    stations dealt round-robin, as under `idle_at: station`."""
+    xs, ys = [], []
+    for d, district in enumerate(scenario.districts):
+        own = np.flatnonzero(sites.stations.district == d)
+        k = np.arange(district.units) % own.size
+        xs.append(sites.stations.x[own][k])
+        ys.append(sites.stations.y[own][k])
+    return np.concatenate(xs), np.concatenate(ys)

@@ -1,8 +1,9 @@
 """KPIs of a run, computed from its logs, and their summary across replications.
 
-Only incidents reported after the warm-up count; time-based KPIs (utilisation) use the window
-[warm-up, end]. Response KPIs use every incident that was sent a unit, whether or not it was cleared
-by the end of the run, and each duration is taken over the incidents where both its times exist
+Only incidents reported in the KPI window [warm-up, end) count (not those of the warm-up, nor those of
+the drain after it); time-based KPIs (utilisation) use the same window. Response KPIs use every incident
+that was sent a unit, whether or not it was cleared by the end of the run (the drain follows most to
+closure), and each duration is taken over the incidents where both its times exist
 (so an incident still waiting for its first unit at the end is censored: `open_at_end` and
 `p_no_unit_at_end` report how many). KPIs are returned long: one row per (replication, kpi, priority),
 priority being "all" or a priority class.
@@ -25,13 +26,23 @@ DURATIONS = {
     "arrival_min": ("t_arrive", "t_call"),
     "handling_min": ("t_clear", "t_arrive"),
     "call_to_clear_min": ("t_clear", "t_call"),
+    "call_to_closed_min": ("t_closed", "t_call"),
+    "arrival_to_closed_min": ("t_closed", "t_arrive"),
+    "closure_min": ("t_closed", "t_clear"),
+    "lookup_min": ("lookup_min", None),
     "dispatch_wait_min": ("t_dispatch", "t_queue"),
 }
 
 
+def in_window(incidents: pd.DataFrame) -> pd.DataFrame:
+    """The incidents reported in the KPI window (not in the warm-up or the drain)."""
+    return incidents[~incidents["warmup"] & ~incidents["drain"]]
+
+
 def police_cases(incidents: pd.DataFrame) -> pd.DataFrame:
-    """The incidents the response metrics count: sent a unit, reported after the warm-up."""
-    return incidents[~incidents["warmup"] & (incidents["n_units"] > 0)]
+    """The incidents the response metrics count: sent a unit, reported in the KPI window."""
+    window = in_window(incidents)
+    return window[window["n_units"] > 0]
 
 
 def overlap_minutes(start: pd.Series | np.ndarray, end: pd.Series | np.ndarray, low: float, high: float) -> float:
@@ -41,12 +52,14 @@ def overlap_minutes(start: pd.Series | np.ndarray, end: pd.Series | np.ndarray, 
 
 
 def run_kpis(
-    logs: RunLogs, monitors: dict[str, float], replication: int, warmup_min: float, end_min: float
+    logs: RunLogs, monitors: dict[str, float], replication: int, warmup_min: float, end_min: float,
+    start_clock_h: float = 0.0,
 ) -> pd.DataFrame:
-    """KPIs of one replication (its logs hold that replication only)."""
+    """KPIs of one replication (its logs hold that replication only); `end_min` ends the KPI window and
+    `start_clock_h` is the clock hour at time 0 (for the peak hour)."""
     rep = replication
     rows: list[tuple[int, str, str, float]] = []
-    incidents = logs.incidents[~logs.incidents["warmup"]]
+    incidents = in_window(logs.incidents)
     window_days = (end_min - warmup_min) / 1440.0
 
     sent = incidents[incidents["n_units"] > 0]
@@ -54,7 +67,7 @@ def run_kpis(
     groups += [(str(p), frame) for p, frame in sent.groupby("priority")]
     for label, frame in groups:
         for name, (end_col, start_col) in DURATIONS.items():
-            values = (frame[end_col] - frame[start_col]).dropna()
+            values = (frame[end_col] - frame[start_col] if start_col else frame[end_col]).dropna()
             rows.append((rep, f"{name}_mean", label, float(values.mean()) if len(values) else math.nan))
             if name in ("arrival_min", "handling_min"):
                 rows.append((rep, f"{name}_median", label, float(values.median()) if len(values) else math.nan))
@@ -69,15 +82,23 @@ def run_kpis(
     for resolution in ("dispatched", "phone", "diverted", "open"):
         rows.append((rep, f"{resolution}_per_day", "all", float(counts.get(resolution, 0)) / window_days))
     rows.append((rep, "open_at_end", "all", float(counts.get("open", 0))))
+    rows.append((rep, "share_not_closed_at_end", "all", float(incidents["t_closed"].isna().mean())
+                 if len(incidents) else math.nan))
+    rows.append((rep, "p_wait_for_unit_peak_hour", "all", _peak_hour_wait(sent, start_clock_h)))
     needing_unit = incidents["t_queue"].notna()
     unserved = needing_unit & incidents["t_dispatch"].isna()
     rows.append((rep, "p_no_unit_at_end", "all", float(unserved.sum() / needing_unit.sum()) if needing_unit.any()
                  else math.nan))
 
     units = logs.units
-    busy = overlap_minutes(units["t_dispatch"], units["t_clear"].fillna(end_min), warmup_min, end_min)
+    busy = overlap_minutes(units["t_dispatch"], units["t_free"].fillna(end_min), warmup_min, end_min)
     on_duty = overlap_minutes(logs.duty["t_start"], logs.duty["t_end"], warmup_min, end_min)
     rows.append((rep, "unit_utilisation", "all", busy / on_duty if on_duty > 0 else math.nan))
+    reporting = overlap_minutes(units["t_clear"], units["t_free"].fillna(end_min), warmup_min, end_min)
+    rows.append((rep, "report_share_of_duty", "all", reporting / on_duty if on_duty > 0 else math.nan))
+    tasks = logs.tasks
+    other = overlap_minutes(tasks["t_start"], tasks["t_end"], warmup_min, end_min)
+    rows.append((rep, "other_work_share_of_duty", "all", other / on_duty if on_duty > 0 else math.nan))
     staffed = monitors.get("call_takers_staffed_mean", math.nan)
     talking = monitors.get("call_takers_talking_mean", math.nan)
     rows.append((rep, "call_taker_utilisation", "all", talking / staffed if staffed > 0 else math.nan))
@@ -91,13 +112,24 @@ def run_kpis(
     return pd.DataFrame(rows, columns=KPI_COLUMNS)
 
 
+def _peak_hour_wait(sent: pd.DataFrame, start_clock_h: float) -> float:
+    """P(wait for a unit) among the incidents queued in the clock hour with the most of them."""
+    queued = sent[sent["t_queue"].notna()]
+    if queued.empty:
+        return math.nan
+    hour = ((start_clock_h + queued["t_queue"] / 60.0) % 24).astype(int)
+    peak = hour.value_counts().idxmax()
+    waits = (queued["t_dispatch"] - queued["t_queue"])[hour == peak]
+    return float((waits.fillna(math.inf) > 1e-9).mean())
+
+
 #: Clock-hour windows of the traffic KPIs (hours h with start <= h < end).
 AM_PEAK, PM_PEAK = (7, 9), (17, 19)  # 07:00-09:00 and 17:00-19:00, the usual Chinese peak periods
 
 
 def _traffic_kpis(logs: RunLogs, warmup_min: float, end_min: float) -> dict[str, float]:
     """Speeds, travel time index and crash figures after the warm-up (none without a road network)."""
-    traffic = logs.traffic[logs.traffic["t_min"] >= warmup_min]
+    traffic = logs.traffic[(logs.traffic["t_min"] >= warmup_min) & (logs.traffic["t_min"] < end_min)]
     if traffic.empty:
         return {}
     hour = traffic["clock_h"].astype(int)
@@ -107,7 +139,7 @@ def _traffic_kpis(logs: RunLogs, warmup_min: float, end_min: float) -> dict[str,
         return float(hourly.loc[(hourly.index >= hours[0]) & (hourly.index < hours[1]), column].mean())
 
     days = (end_min - warmup_min) / 1440.0
-    crashes = logs.crashes[logs.crashes["t_occur"] >= warmup_min]
+    crashes = logs.crashes[(logs.crashes["t_occur"] >= warmup_min) & (logs.crashes["t_occur"] < end_min)]
     queued = crashes[crashes["queue_dissolve_min"] > 0]
     return {
         "expressway_kmh_mean": float(traffic["expressway_kmh"].mean()),

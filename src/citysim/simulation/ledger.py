@@ -22,9 +22,10 @@ class IncidentLedger:
     """What is known of each incident (index = call order), as parallel lists."""
 
     __slots__ = (
-        "area", "arrived", "assigned", "call_times", "counted_waiting", "crash", "current_route", "decision",
-        "outcome", "place", "priority", "remaining", "resolution", "scene", "t_answer", "t_arrive",
-        "t_clear", "t_dispatch", "t_queue", "talk", "units_needed", "work_done",
+        "area", "arrived", "assigned", "call_times", "check", "counted_waiting", "crash", "current_route",
+        "decision", "lookup_first", "lookup_min", "lookups", "outcome", "place", "priority", "remaining",
+        "report", "resolution", "scene", "self_clear_at", "station_u", "t_answer", "t_arrive", "t_clear",
+        "t_closed", "t_dispatch", "t_queue", "talk", "units_needed", "work_done",
     )
 
     def __init__(self, plan: IncidentPlan, travel: TravelModel, policy: DispatchPolicy,
@@ -48,6 +49,14 @@ class IncidentLedger:
         self.scene = plan.scene_min.tolist()
         self.talk = plan.talk_min.tolist()
         self.call_times = plan.t_call.tolist()
+        self.lookups = plan.lookups.tolist()
+        self.lookup_first = plan.lookup_first.tolist()
+        self.report = plan.report_min.tolist()
+        self.station_u = plan.station_u.tolist()
+        self.self_clear_at = plan.self_clear_at.tolist()
+        self.check = plan.check_min.tolist()
+        self.lookup_min = [0.0] * n  # minutes on scene spent on look-ups (waits included)
+        self.t_closed = [nan] * n
         self.t_answer = [nan] * n
         self.t_queue = [nan] * n
         self.t_dispatch = [nan] * n
@@ -66,7 +75,8 @@ class IncidentLedger:
 
 class AssignmentLog:
     """One row per unit assignment: unit, incident, t_dispatch, t_arrive, t_clear, travel km, travel min,
-    the trip's origin x and y (km) and the barrier crossing it used (-1: none)."""
+    the trip's origin x and y (km), the barrier crossing it used (-1: none) and t_free (when the unit was
+    free again: t_clear, or later for the unit that files the report)."""
 
     __slots__ = ("_row_of_unit", "rows")
 
@@ -77,10 +87,14 @@ class AssignmentLog:
     def dispatched(self, unit: int, incident: int, now: float, km: float, travel_min: float, origin: Place,
                    crossing: int) -> None:
         self._row_of_unit[unit] = len(self.rows)
-        self.rows.append([unit, incident, now, math.nan, math.nan, km, travel_min, origin.x, origin.y, crossing])
+        self.rows.append([unit, incident, now, math.nan, math.nan, km, travel_min, origin.x, origin.y, crossing,
+                          math.nan])
 
     def arrived(self, unit: int, now: float) -> None:
         self.rows[self._row_of_unit[unit]][3] = now
 
     def cleared(self, unit: int, now: float) -> None:
         self.rows[self._row_of_unit[unit]][4] = now
+
+    def freed(self, unit: int, now: float) -> None:
+        self.rows[self._row_of_unit[unit]][10] = now

@@ -18,19 +18,29 @@ t_talk_end      when the call-taker finished with it (= t_answer without a call 
 t_queue         when it entered the dispatch queue (after call-taking and decision)
 t_dispatch      when the first unit was assigned
 t_arrive        when the first unit reached the scene
-t_clear         when the last unit cleared it (phone/diverted: end of the call)
+t_clear         when the scene was cleared: the work done and every unit arrived (phone/diverted: end
+                of the call)
+t_closed        when its report was filed (= t_clear for phone/diverted calls, and without an
+                ``operations`` block); NaN if still open at the end of the run
+lookups         look-ups made on scene
+lookup_min      minutes on scene spent on them (waits for the back office included)
 units_needed    units the category asks for
 n_units         units actually assigned
 first_unit      id of the first unit assigned (<NA> if none)
 resolution      dispatched, phone, diverted, or open (not closed when the run ended)
 warmup          True if t_call falls in the warm-up period (excluded from KPIs)
+drain           True if t_call falls in the drain after the KPI window (run.drain_min; excluded too)
 crash           the crash (crash log crash_id) this incident reports, -1 for ordinary calls
 =============== =====================================================================
 
 Unit log (one row per unit assignment): replication, unit, unit_district, incident_id,
 incident_district, t_dispatch, t_arrive, t_clear, travel_km, travel_min, and where the trip started:
-from_x_km, from_y_km (grid km) and from_lon, from_lat (WGS84), and crossing (the bridge or tunnel over
-a barrier the trip used; missing if it crossed none).
+from_x_km, from_y_km (grid km) and from_lon, from_lat (WGS84), crossing (the bridge or tunnel over a
+barrier the trip used; missing if it crossed none), and t_free (when the unit was free again: t_clear,
+or after the report for the unit that filed it).
+
+Task log (one row per spell of other work, `operations.other_work`): replication, unit, unit_district,
+task, t_start, t_end (ended by the task's end, a call, going off duty, or the end of the run).
 
 Duty log (one row per on-duty interval of a unit): replication, unit, unit_district, t_start, t_end.
 
@@ -70,16 +80,16 @@ from citysim.simulation.ledger import (
 
 INCIDENT_COLUMNS = [
     "replication", "incident_id", "category", "priority", "district", "x_km", "y_km", "lon", "lat",
-    "t_occur", "t_call", "t_answer", "t_talk_end", "t_queue", "t_dispatch", "t_arrive", "t_clear",
-    "units_needed", "n_units", "first_unit", "resolution", "warmup", "crash",
+    "t_occur", "t_call", "t_answer", "t_talk_end", "t_queue", "t_dispatch", "t_arrive", "t_clear", "t_closed",
+    "lookups", "lookup_min", "units_needed", "n_units", "first_unit", "resolution", "warmup", "drain", "crash",
 ]
 UNIT_COLUMNS = [
     "replication", "unit", "unit_district", "incident_id", "incident_district",
     "t_dispatch", "t_arrive", "t_clear", "travel_km", "travel_min",
-    "from_x_km", "from_y_km", "from_lon", "from_lat", "crossing",
+    "from_x_km", "from_y_km", "from_lon", "from_lat", "crossing", "t_free",
 ]
 RESOLUTIONS = [RESOLUTION_DISPATCHED, RESOLUTION_PHONE, RESOLUTION_DIVERTED, RESOLUTION_OPEN]
-LOG_NAMES = ("incidents", "units", "duty", "traffic", "crashes")
+LOG_NAMES = ("incidents", "units", "duty", "traffic", "crashes", "tasks")
 
 
 @dataclass(frozen=True)
@@ -91,6 +101,7 @@ class RunLogs:
     duty: pd.DataFrame
     traffic: pd.DataFrame
     crashes: pd.DataFrame
+    tasks: pd.DataFrame
 
     @staticmethod
     def concat(parts: list[RunLogs]) -> RunLogs:
@@ -108,6 +119,7 @@ class RunRecord:
     replication: int
     end_min: float
     warmup_min: float
+    window_end_min: float  # end of the KPI window (the drain follows)
     grid: DistrictGrid
     crossing_names: list[str]  # barrier crossings of the road network (the unit log's `crossing`)
     category_names: list[str]
@@ -117,6 +129,8 @@ class RunRecord:
     assignments: AssignmentLog
     unit_district: IntArray
     duty_intervals: list[tuple[int, float, float]]
+    task_names: list[str]
+    task_intervals: list[tuple[int, int, float, float]]
     traffic_rows: list[tuple[Any, ...]]
     crash_rows: list[tuple[Any, ...]]
 
@@ -149,15 +163,19 @@ def build_logs(record: RunRecord) -> RunLogs:
         "t_dispatch": np.array(ledger.t_dispatch),
         "t_arrive": np.array(ledger.t_arrive),
         "t_clear": np.array(ledger.t_clear),
+        "t_closed": np.array(ledger.t_closed),
+        "lookups": plan.lookups.astype(np.int64),
+        "lookup_min": np.array(ledger.lookup_min),
         "units_needed": plan.units_needed.astype(np.int64),
         "n_units": np.array([len(a) for a in ledger.assigned], dtype=np.int64),
         "first_unit": first_unit,
         "resolution": pd.Categorical(ledger.resolution, categories=RESOLUTIONS),
         "warmup": plan.t_call < record.warmup_min,
+        "drain": plan.t_call >= record.window_end_min,
         "crash": plan.crash.astype(np.int64),
     })[known].reset_index(drop=True)
 
-    unit_rows = np.array(record.assignments.rows, dtype=np.float64).reshape(-1, 10)
+    unit_rows = np.array(record.assignments.rows, dtype=np.float64).reshape(-1, 11)
     unit_ids = unit_rows[:, 0].astype(np.int64)
     incident_ids = unit_rows[:, 1].astype(np.int64)
     from_lat, from_lon = record.grid.projection.to_deg(unit_rows[:, 7], unit_rows[:, 8])
@@ -178,6 +196,7 @@ def build_logs(record: RunRecord) -> RunLogs:
         "from_lon": from_lon,
         "from_lat": from_lat,
         "crossing": pd.Categorical.from_codes(crossing, categories=pd.Index(record.crossing_names)),
+        "t_free": unit_rows[:, 10],
     })
 
     duty_rows = np.array(record.duty_intervals, dtype=np.float64).reshape(-1, 3)
@@ -189,7 +208,17 @@ def build_logs(record: RunRecord) -> RunLogs:
         "t_start": duty_rows[:, 1],
         "t_end": duty_rows[:, 2],
     })
-    return RunLogs(incidents, units, duty, _traffic_log(record), _crash_log(record, incidents))
+    task_rows = np.array([row[1:] for row in record.task_intervals], dtype=np.float64).reshape(-1, 3)
+    task_units = np.array([row[0] for row in record.task_intervals], dtype=np.int64)
+    tasks = pd.DataFrame({
+        "replication": np.full(task_units.size, rep, dtype=np.int64),
+        "unit": task_units,
+        "unit_district": _categorical(record.unit_district[task_units], categories=names),
+        "task": _categorical(task_rows[:, 0].astype(np.int64), record.task_names),
+        "t_start": task_rows[:, 1],
+        "t_end": task_rows[:, 2],
+    })
+    return RunLogs(incidents, units, duty, _traffic_log(record), _crash_log(record, incidents), tasks)
 
 
 def _traffic_log(record: RunRecord) -> pd.DataFrame:

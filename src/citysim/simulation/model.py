@@ -1,16 +1,21 @@
 """CityModel: one replication of the 110 police service as a SimPy simulation.
 
 Life of an incident: it occurs (t_occur); after a report delay the 110 centre learns of it (t_call);
-a call-taker answers (t_answer) and talks; the call is closed on the phone, diverted, or passed to
-the dispatcher, who after a decision delay queues it (t_queue) and assigns units (t_dispatch = first
-assignment). Units drive there (t_arrive = first arrival); on-scene work starts at the first arrival
-and the incident clears (t_clear) when the work is done and every dispatched unit has arrived. Units
-then return to where they wait (their station or patrol post; re-taskable on the way), or stay where
-they cleared (`fleet.idle_at: where_cleared`).
+a call-taker answers (t_answer), locates the caller and talks; the call is closed on the phone,
+diverted, or passed to the dispatcher, who after a decision delay queues it (t_queue) and assigns units
+(t_dispatch = first assignment). Units drive there (t_arrive = first arrival), with lights and siren for
+the priorities the scenario names. On scene the first unit makes its look-ups (by radio through the
+back office, or on its terminal), then does the scene work; a crash the drivers cleared before the
+police came gets a short check instead. The incident clears (t_clear) when the work is done and every
+dispatched unit has arrived; it closes (t_closed) when the first unit's report is filed: on scene with
+a terminal, else in the car or after a trip to the station. Units then return to where they wait (their
+station or patrol post; re-taskable on the way), or stay where they cleared (`fleet.idle_at:
+where_cleared`). Between calls, units start other work (`operations.other_work`) as it falls due.
 
-Arrivals are a chain of timeouts and the incident flow after the call is callback-driven; SimPy
-processes are used where they read best (call-taking, rosters, the end of the warm-up). All
-randomness is pre-drawn in `IncidentPlan`. The model only wires events: what is known of each
+Arrivals (of calls and of other work) are chains of timeouts, call-takers and the back office are
+callback-driven `ServerPool`s, and the incident flow after the call is callback-driven; SimPy processes
+are used where they read best (rosters, the end of the warm-up). All randomness is pre-drawn in
+`IncidentPlan` and `TaskPlan`. The model only wires events: what is known of each
 incident lives in the `IncidentLedger`, the choice of unit in the `Dispatcher` (under a
 `DispatchPolicy`), unit state and the roster in the `Fleet`, and the logs are built from a plain
 `RunRecord`.
@@ -30,16 +35,18 @@ from citysim.city.geography import DistrictGrid
 from citysim.city.surface import demand_surface
 from citysim.city.traffic import TrafficState
 from citysim.city.traffic_layer import TrafficLayer
-from citysim.city.travel import make_travel
+from citysim.city.travel import Place, Trip, make_travel
 from citysim.clock import clock_hour, hourly_segments
 from citysim.config.lever_effects import effective_scenario, lever_effects
 from citysim.config.schema import Scenario, StaffedCallCentre
 from citysim.errors import InputError
-from citysim.police.callcentre import CallCentre
 from citysim.police.demand import OUTCOME_DISPATCH, OUTCOME_PHONE, generate_incidents
 from citysim.police.dispatch import DISPATCH_POLICIES, Dispatcher, DispatchPolicy
-from citysim.police.fleet import EN_ROUTE, IDLE, ON_SCENE, RETURNING, Fleet
-from citysim.police.posts import placement, unit_homes
+from citysim.police.driving import SignalDelay
+from citysim.police.fleet import EN_ROUTE, IDLE, OFF, ON_SCENE, REPORTING, RETURNING, TASK, Fleet
+from citysim.police.other_work import plan_tasks
+from citysim.police.posts import placement, unit_homes, unit_stations
+from citysim.police.server_pool import ServerPool
 from citysim.simulation.ledger import (
     RESOLUTION_DISPATCHED,
     RESOLUTION_DIVERTED,
@@ -103,23 +110,33 @@ class CityModel:
                              "run.duration_min or lower demand.calls_per_day.", ("run", "duration_min"))
         self.turnout_min = self.travel.turnout_min(self.plan.turnout_u)
         self.noise = self.travel.noise_factor(self.plan.noise_u)
+        ops = self.ops = scenario.operations
+        self.signals = SignalDelay(ops.driving if ops else None, self.effects)
 
         districts = scenario.districts
+        n_units = sum(d.units for d in districts)
         self.sites = placement(scenario, surface)
-        follows = streams.uniforms("lever.predictive", sum(d.units for d in districts)) < self.effects.predictive_share
+        follows = streams.uniforms("lever.predictive", n_units) < self.effects.predictive_share
         home, home_x, home_y = unit_homes(scenario, self.sites, follows)
-        self.fleet = Fleet(home, home_x, home_y, *self.travel.locate(home_x, home_y), len(districts))
+        self.fleet = Fleet(home, home_x, home_y, *self.travel.locate(home_x, home_y), len(districts),
+                           clock=lambda: self.env.now)
+        # Operations: terminals, stations for reports, the back office, other work.
+        self.terminal = (streams.uniforms("lever.terminals", n_units) < self.effects.terminal_share).tolist()
+        station_x, station_y = unit_stations(scenario, self.sites)
+        self.station_places = list(map(Place, station_x.tolist(), station_y.tolist(),
+                                       *(a.tolist() for a in self.travel.locate(station_x, station_y))))
+        self.back_office = ServerPool(self.env, ops.lookups.back_office.staff_by_hour) if ops else None
+        self.tasks = ops.other_work if ops else []
+        self.task_plan = plan_tasks(self.tasks, n_units, scenario.run.horizon_min, streams)
+        self.interrupt_min = {k: task.interrupt_delay.ppf(self.plan.interrupt_u) for k, task in enumerate(self.tasks)
+                              if task.interrupt_delay is not None}
+        self.backlog: list[list[tuple[int, float]]] = [[] for _ in range(n_units)]
         # Units go back to where they wait after each job, except under idle_at 'where_cleared' (where
         # only units following the forecast return, to their forecast posts).
         self.returns = (follows | (scenario.fleet.idle_at != "where_cleared")).tolist()
         policy = policy if policy is not None else DISPATCH_POLICIES[scenario.dispatch.policy]
         self.dispatcher = Dispatcher(policy, self.fleet, self.travel, len(districts), lambda: self.env.now,
                                      self._clock_hour)
-        self.call_centre = (
-            CallCentre(self.env, scenario.call_centre.call_takers_by_hour)
-            if isinstance(scenario.call_centre, StaffedCallCentre)
-            else None
-        )
         self.ledger = IncidentLedger(self.plan, self.travel, policy, [d.units == 0 for d in districts])
         self.assignments = AssignmentLog(self.fleet.size)
 
@@ -128,6 +145,11 @@ class CityModel:
         self.busy_units = TimeAverage(now)  # units en route or on scene
         self.talking = TimeAverage(now)  # call-takers in a call
         self.staffed = TimeAverage(now)  # call-takers on the roster
+        self.call_centre = (
+            ServerPool(self.env, scenario.call_centre.call_takers_by_hour, on_busy=self.talking.add)
+            if isinstance(scenario.call_centre, StaffedCallCentre)
+            else None
+        )
 
     # ----------------------------------------------------------------- processes
     def _schedule_next_call(self, incident: int) -> None:
@@ -140,32 +162,27 @@ class CityModel:
     def _on_call(self, incident: int, _event: simpy.Event) -> None:
         self._schedule_next_call(incident + 1)
         if self.call_centre is not None:
-            self.env.process(self._call(incident))
+            self.call_centre.request(self.ledger.talk[incident], partial(self._after_call, incident),
+                                     started=partial(self._answered, incident))
         else:
             self.ledger.t_answer[incident] = self.env.now
             self._after_call(incident)
 
-    def _call(self, incident: int) -> Any:
-        assert self.call_centre is not None
-        env = self.env
-        with self.call_centre.request() as request:
-            yield request
-            self.ledger.t_answer[incident] = env.now
-            self.talking.add(env.now, 1)
-            yield env.timeout(self.ledger.talk[incident])
-            self.talking.add(env.now, -1)
-        self._after_call(incident)
+    def _answered(self, incident: int) -> None:
+        self.ledger.t_answer[incident] = self.env.now
 
     def _rosters(self) -> Any:
         env = self.env
         run = self.scenario.run
-        for start, _end, hour in hourly_segments(run.start_clock_h, run.duration_min):
+        for start, _end, hour in hourly_segments(run.start_clock_h, run.horizon_min):
             if start > env.now:
                 yield env.timeout(start - env.now)
-            self.fleet.apply_roster(self.scenario.fleet.on_duty_fraction_by_hour[hour], env.now, self._offer)
+            self.fleet.apply_roster(self.scenario.fleet.on_duty_fraction_by_hour[hour], env.now, self._came_on)
             if self.call_centre is not None:
                 self.call_centre.staff(hour)
                 self.staffed.add(env.now, self.call_centre.by_hour[hour] - self.staffed.level)
+            if self.back_office is not None:
+                self.back_office.staff(hour)
 
     def _end_warmup(self) -> Any:
         yield self.env.timeout(self.scenario.run.warmup_min)
@@ -178,7 +195,7 @@ class CityModel:
         outcome = ledger.outcome[incident]
         if outcome != OUTCOME_DISPATCH:
             ledger.resolution[incident] = RESOLUTION_PHONE if outcome == OUTCOME_PHONE else RESOLUTION_DIVERTED
-            ledger.t_clear[incident] = self.env.now
+            ledger.t_clear[incident] = ledger.t_closed[incident] = self.env.now
             return
         delay = ledger.decision[incident]
         if delay > 0:
@@ -220,10 +237,14 @@ class CityModel:
             if ledger.counted_waiting[incident]:
                 self.waiting.add(now, -1)
         origin = fleet.place_of(unit, now)
+        leaving = 0.0
+        if fleet.state[unit] == TASK:  # it leaves interruptible other work
+            leaving = self.interrupt_min[fleet.current_task[unit]].item(incident, slot)
         trip = self.travel.drive(origin, ledger.place[incident], now, self._clock_hour(),
                                  ledger.current_route[incident])
-        drive_min = trip.minutes * self.effects.driving_factor  # signal pre-emption speeds emergency trips only
-        travel = self.turnout_min.item(incident, slot) + drive_min * self.noise.item(incident, slot)
+        lights_siren = ledger.priority[incident] in self.signals.lights_siren_priorities
+        drive_min = self.signals.minutes(trip, lights_siren)
+        travel = self.turnout_min.item(incident, slot) + leaving + drive_min * self.noise.item(incident, slot)
         fleet.token[unit] += 1
         fleet.set_state(unit, EN_ROUTE)
         self.busy_units.add(now, 1)
@@ -246,9 +267,42 @@ class CityModel:
         ledger.arrived[incident] += 1
         if ledger.arrived[incident] == 1:
             ledger.t_arrive[incident] = now
-            self.env.timeout(ledger.scene[incident]).callbacks.append(partial(self._on_work_done, incident))
+            self._start_scene(unit, incident)
         elif ledger.work_done[incident] and ledger.arrived[incident] == len(ledger.assigned[incident]):
             self._clear(incident)
+
+    def _start_scene(self, unit: int, incident: int) -> None:
+        """The first unit on scene: look-ups first (the officer waits for each answer), then the scene work;
+        a crash the drivers cleared before the police came gets only a short check."""
+        ledger = self.ledger
+        now = self.env.now
+        if ledger.self_clear_at[incident] <= now:
+            self._work(incident, ledger.check[incident])
+            return
+        count = ledger.lookups[incident]
+        if not count:
+            self._work(incident, ledger.scene[incident])
+            return
+        first = ledger.lookup_first[incident]
+        if self.terminal[unit]:
+            minutes = float(self.plan.lookup_terminal_min[first:first + count].sum())
+            ledger.lookup_min[incident] = minutes
+            self._work(incident, minutes + ledger.scene[incident])
+        else:
+            self._next_lookup(incident, first, first + count, now)
+
+    def _next_lookup(self, incident: int, k: int, end: int, started: float) -> None:
+        """Radio look-ups one after another through the back office, then the scene work."""
+        if k == end:
+            self.ledger.lookup_min[incident] = self.env.now - started
+            self._work(incident, self.ledger.scene[incident])
+            return
+        assert self.back_office is not None
+        self.back_office.request(float(self.plan.lookup_radio_min[k]),
+                                 partial(self._next_lookup, incident, k + 1, end, started))
+
+    def _work(self, incident: int, minutes: float) -> None:
+        self.env.timeout(minutes).callbacks.append(partial(self._on_work_done, incident))
 
     def _on_work_done(self, incident: int, _event: simpy.Event) -> None:
         ledger = self.ledger
@@ -265,22 +319,59 @@ class CityModel:
         if crash >= 0 and self.traffic_layer is not None:
             self.traffic_layer.cleared(crash)
         current_route = ledger.current_route[incident]
+        now = self.env.now
+        reporter, *others = ledger.assigned[incident]
         for unit in ledger.assigned[incident]:
+            self.assignments.cleared(unit, now)
+        for unit in others:
             self._release(unit, current_route)
+        self._file_report(reporter, incident)
+
+    def _file_report(self, unit: int, incident: int) -> None:
+        """The first unit assigned files the report that closes the incident: on scene with a terminal;
+        without one in the car, or at its station after a trip there. It is unavailable meanwhile."""
+        ledger = self.ledger
+        if self.ops is None:
+            ledger.t_closed[incident] = self.env.now
+            self._release(unit, ledger.current_route[incident])
+            return
+        closure = self.ops.case_closure
+        minutes = ledger.report[incident]
+        station: Place | None = None
+        if self.terminal[unit]:
+            minutes *= closure.terminal_report_factor
+        elif ledger.station_u[incident] < closure.station_trip_share:
+            station = self.station_places[unit]
+            minutes += self._admin_trip(self.fleet.place_now(unit), station, ledger.current_route[incident]).minutes
+        self.fleet.set_state(unit, REPORTING)
+        self.env.timeout(minutes).callbacks.append(partial(self._on_report_filed, unit, incident, station))
+
+    def _admin_trip(self, origin: Place, destination: Place, current_routing: bool) -> Trip:
+        """A drive without lights and siren (to the station, or home), its signal delay adjusted."""
+        trip = self.travel.drive(origin, destination, self.env.now, self._clock_hour(), current_routing)
+        return trip._replace(minutes=self.signals.minutes(trip, lights_siren=False))
+
+    def _on_report_filed(self, unit: int, incident: int, station: Place | None, _event: simpy.Event) -> None:
+        ledger = self.ledger
+        ledger.t_closed[incident] = self.env.now
+        if station is not None:
+            fleet = self.fleet
+            fleet.x[unit], fleet.y[unit] = station.x, station.y
+            fleet.node[unit], fleet.access_km[unit] = station.node, station.access
+        self._release(unit, ledger.current_route[incident])
 
     def _release(self, unit: int, current_route: bool) -> None:
         """The unit is free: off duty if its shift ended, else on its way back to where it waits (or
         staying where it cleared), and available at once."""
         now = self.env.now
         fleet = self.fleet
-        self.assignments.cleared(unit, now)
+        self.assignments.freed(unit, now)
         self.busy_units.add(now, -1)
         if fleet.going_off[unit]:
             fleet.go_off_duty(unit, now)
             return
         if self.returns[unit]:
-            back = self.travel.drive(fleet.place_now(unit), fleet.home_places[unit], now, self._clock_hour(),
-                                     current_route).minutes
+            back = self._admin_trip(fleet.place_now(unit), fleet.home_places[unit], current_route).minutes
             if back > 0:
                 fleet.set_state(unit, RETURNING)
                 fleet.return_t0[unit], fleet.return_t1[unit] = now, now + back
@@ -291,6 +382,7 @@ class CityModel:
         else:
             fleet.set_state(unit, IDLE)
         self._offer(unit)
+        self._start_backlog(unit)
 
     def _on_home(self, unit: int, token: int, _event: simpy.Event) -> None:
         fleet = self.fleet
@@ -298,6 +390,55 @@ class CityModel:
             return  # re-tasked or off duty since this return trip began
         fleet.at_home(unit)
         fleet.set_state(unit, IDLE)
+        self._start_backlog(unit)
+
+    def _came_on(self, unit: int) -> None:
+        self.backlog[unit].clear()  # work deferred in an earlier shift is not carried over
+        self._offer(unit)
+
+    # ----------------------------------------------------------------- other work
+    def _schedule_next_task(self, index: int) -> None:
+        """Due tasks as a chain of timeouts, like the calls."""
+        plan = self.task_plan
+        if index < plan.size:
+            self.env.timeout(float(plan.t_due[index]) - self.env.now).callbacks.append(
+                partial(self._on_task_due, index))
+
+    def _on_task_due(self, index: int, _event: simpy.Event) -> None:
+        self._schedule_next_task(index + 1)
+        plan = self.task_plan
+        unit, task, minutes = int(plan.unit[index]), int(plan.task[index]), float(plan.duration_min[index])
+        state = self.fleet.state[unit]
+        if state == IDLE:
+            self._start_task(unit, task, minutes)
+        elif state != OFF and self.tasks[task].deferrable:
+            self.backlog[unit].append((task, minutes))
+
+    def _start_task(self, unit: int, task: int, minutes: float) -> None:
+        spec = self.tasks[task]
+        fleet = self.fleet
+        lead = spec.interrupt_delay.mean if spec.interrupt_delay is not None else 0.0
+        fleet.start_task(unit, task, spec.on_dispatch == "interrupt", lead, self.env.now)
+        fleet.token[unit] += 1
+        self.env.timeout(minutes).callbacks.append(partial(self._on_task_end, unit, fleet.token[unit]))
+
+    def _on_task_end(self, unit: int, token: int, _event: simpy.Event) -> None:
+        fleet = self.fleet
+        if fleet.token[unit] != token:
+            return  # sent to a call, or off duty, since the task began
+        if fleet.going_off[unit]:
+            fleet.go_off_duty(unit, self.env.now)
+            return
+        fleet.set_state(unit, IDLE)
+        self._offer(unit)
+        self._start_backlog(unit)
+
+    def _start_backlog(self, unit: int) -> None:
+        """An idle unit takes up the oldest deferred task, if any."""
+        backlog = self.backlog[unit]
+        if backlog and self.fleet.state[unit] == IDLE:
+            task, minutes = backlog.pop(0)
+            self._start_task(unit, task, minutes)
 
     def _offer(self, unit: int) -> None:
         """A unit became available: give it the most urgent incident waiting in a queue it serves."""
@@ -315,11 +456,12 @@ class CityModel:
         env = self.env
         env.process(self._rosters())
         self._schedule_next_call(0)
+        self._schedule_next_task(0)
         if self.traffic_layer is not None:
             self.traffic_layer.start()
         if self.scenario.run.warmup_min > 0:
             env.process(self._end_warmup())
-        end = self.scenario.run.duration_min
+        end = self.scenario.run.horizon_min
         env.run(until=end)
         self.fleet.close_duty(end)
         monitors = {
@@ -334,12 +476,14 @@ class CityModel:
         layer = self.traffic_layer
         crashes = self.scenario.crashes
         return RunRecord(
-            replication=self.replication, end_min=end, warmup_min=self.scenario.run.warmup_min, grid=self.grid,
+            replication=self.replication, end_min=end, warmup_min=self.scenario.run.warmup_min,
+            window_end_min=self.scenario.run.duration_min, grid=self.grid,
             crossing_names=list(layer.traffic.profile.network.crossing_names) if layer is not None else [],
             category_names=self.scenario.category_names,
             severity_names=[s.name for s in crashes.severities] if crashes else [],
             plan=self.plan, ledger=self.ledger, assignments=self.assignments,
             unit_district=self.fleet.home_district, duty_intervals=self.fleet.duty_intervals,
+            task_names=[t.name for t in self.tasks], task_intervals=self.fleet.task_intervals,
             traffic_rows=layer.traffic.log if layer is not None else [],
             crash_rows=layer.crash_rows(end) if layer is not None else [],
         )

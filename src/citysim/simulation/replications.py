@@ -44,7 +44,7 @@ def simulate(scenario: Scenario | str | Path, replications: int = 1, seed: int |
         result = simulate_one(scenario, replication, root_seed, policy)
         parts.append(result.logs)
         kpi_frames.append(run_kpis(result.logs, result.monitors, replication, scenario.run.warmup_min,
-                                   scenario.run.duration_min))
+                                   scenario.run.duration_min, scenario.run.start_clock_h))
     kpis = pd.concat(kpi_frames, ignore_index=True)
     return Simulation(
         scenario=scenario,
