@@ -596,3 +596,27 @@ def test_good_levers_validate(write_yaml, small_yaml, capsys):
     path = _levers_file(write_yaml, small_yaml, "levers:\n" + "".join(blocks))
     assert main(["validate", str(path)]) == 0
     assert "ok" in capsys.readouterr().out
+
+
+def test_signal_delay_arithmetic():
+    """SignalDelay: an ordinary trip keeps its time unless AI timing covers signals; pre-emption changes only
+    lights-and-siren trips; the two compose on the same delay (never more than the whole signal delay)."""
+    from citysim.city.travel import Trip
+    from citysim.config.lever_effects import AI_SIGNAL_DELAY_CUT, LeverEffects
+    from citysim.config.operations import Driving
+    from citysim.police.driving import SignalDelay
+
+    driving = Driving.model_validate({"lights_and_siren_priorities": [1], "signals": {
+        "arterial_per_km": 2.0, "local_per_km": 1.0, "delay_min": 0.4, "lights_siren_share": 0.5}})
+    trip = Trip(km=6.0, minutes=12.0, arterial_km=4.0, local_km=1.0)  # 9 signals, 3.6 min of ordinary delay
+    plain = SignalDelay(driving, LeverEffects())
+    assert plain.signals(trip) == pytest.approx(9.0)
+    assert plain.minutes(trip, lights_siren=False) == 12.0
+    assert plain.minutes(trip, lights_siren=True) == pytest.approx(12.0 - 1.8)
+    preempt = SignalDelay(driving, LeverEffects(preemption_share=1.0))
+    assert preempt.minutes(trip, lights_siren=False) == 12.0
+    assert preempt.minutes(trip, lights_siren=True) == pytest.approx(12.0 - 3.6)
+    both = SignalDelay(driving, LeverEffects(preemption_share=1.0, ai_signal_share=1.0))
+    assert both.minutes(trip, lights_siren=True) == pytest.approx(12.0 - 3.6)  # not counted twice
+    assert both.minutes(trip, lights_siren=False) == pytest.approx(12.0 - 3.6 * AI_SIGNAL_DELAY_CUT)
+    assert SignalDelay(None, LeverEffects(preemption_share=1.0)).minutes(trip, lights_siren=True) == 12.0

@@ -34,10 +34,20 @@ def incident_placement(scenario: Scenario, logs: RunLogs) -> dict[str, float]:
             "outside_own_district_share": float((~inside_own).mean())}
 
 
+def _via(points: np.ndarray, ox: np.ndarray, oy: np.ndarray, dx: np.ndarray, dy: np.ndarray) -> np.ndarray:
+    """Straight km from each origin through the nearest of `points` to its destination."""
+    best = np.full(ox.size, np.inf)
+    for cx, cy in points:
+        best = np.minimum(best, np.hypot(ox - cx, oy - cy) + np.hypot(dx - cx, dy - cy))
+    return best
+
+
 def barrier_trips(scenario: Scenario, logs: RunLogs) -> pd.DataFrame:
     """Per barrier: trips from one bank to the other (their straight line crosses it an odd number of
     times; a line across a meander and back is a same-bank trip), how many recorded no crossing, and how
-    many drove fewer km than the straight detour through the barrier's nearest crossing. Trips to a
+    many drove fewer km than the straight detour through the barrier's nearest crossing. A barrier line
+    is open: a trip that drove at least the straight way round one of its ends (upstream of the last
+    bridge, say) need not cross it, so only trips shorter than that way round can be faults. Trips to a
     crash on a bridge or tunnel itself are left out (they stop on the crossing) and counted apart."""
     assert scenario.network is not None
     grid = DistrictGrid.from_scenario(scenario)
@@ -56,14 +66,14 @@ def barrier_trips(scenario: Scenario, logs: RunLogs) -> pd.DataFrame:
         line = np.array([grid.projection.to_km(lat, lon) for lat, lon in barrier.points])
         across = segment_crossing_counts(ox, oy, dx, dy, line) % 2 == 1  # ends on opposite banks
         crossings = np.array([grid.projection.to_km(c.lat, c.lon) for c in barrier.crossings]).reshape(-1, 2)
-        detour = np.full(across.sum(), np.inf)
-        for cx, cy in crossings:
-            detour = np.minimum(detour, np.hypot(ox[across] - cx, oy[across] - cy)
-                                + np.hypot(dx[across] - cx, dy[across] - cy))
+        ends = (ox[across], oy[across], dx[across], dy[across])
+        detour, around = _via(crossings, *ends), _via(line[[0, -1]], *ends)
+        km = units["travel_km"].to_numpy()[across]
+        must_cross = km < around - 1e-9
         rows.append({
             "barrier": barrier.name, "trips": len(units), "to_crash_on_crossing": int(to_crossing.sum()),
             "trips_across": int(across.sum()),
-            "across_without_crossing": int(units["crossing"][across].isna().sum()),
-            "shorter_than_detour": int((units["travel_km"].to_numpy()[across] < detour - 1e-9).sum()),
+            "across_without_crossing": int((units["crossing"][across].isna().to_numpy() & must_cross).sum()),
+            "shorter_than_detour": int((must_cross & (km < detour - 1e-9)).sum()),
         })
     return pd.DataFrame(rows)
