@@ -79,7 +79,7 @@ def shanghai() -> dict[str, str]:
             text = _csv(getattr(run.logs, name))
             digests.append({"config": config, "log": name, "rows": len(getattr(run.logs, name)),
                             "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest()})
-    claims = compare_scenarios(baseline, smart, 1, baseline.run.seed)
+    claims, _steps = compare_scenarios(baseline, smart, 1, baseline.run.seed)
     return {"shanghai_kpis.csv": _csv(base_run.kpis), "shanghai_claims.csv": _csv(claims),
             "shanghai_log_digests.csv": _csv(pd.DataFrame(digests))}
 

@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from citysim.analysis.steps import STEPS
 from citysim.city.loading import load_scenario
 from citysim.cli import EXIT_BAD_INPUT, EXIT_OK, main
 from citysim.config.experiment import load_experiment
@@ -322,15 +323,20 @@ def test_experiment_stops_when_precise(experiment_file, tmp_path):
     assert claims["replications"].between(1, 2).all()
 
 
-def test_compare_writes_comparison(scenario_file, write_yaml, tmp_path, capsys):
+def test_compare_writes_comparison(ops_scenario_file, write_yaml, tmp_path, capsys):
     """`citysim compare A B --replications 2 --out DIR` writes comparison.csv and manifest.json."""
     smart = write_yaml("smart.yaml", SMART_LEVERS)
     out = tmp_path / "cmp"
-    assert main(["compare", str(scenario_file), str(smart), "--replications", "2", "--out", str(out)]) == EXIT_OK
+    assert main(["compare", str(ops_scenario_file), str(smart), "--replications", "2", "--out", str(out)]) == EXIT_OK
     table = pd.read_csv(out / "comparison.csv", dtype={"priority": str})
     assert list(table.columns) == CLAIM_COLUMNS
-    assert set(table["metric"]) == {"arrival", "handling", "handling_call_to_clear"}
+    assert set(table["metric"]) == {"arrival", "handling", "handling_call_to_clear", "handling_call_to_closed"}
     assert set(table["priority"]) == {"all", "1", "3"}
+    steps = pd.read_csv(out / "steps.csv")
+    assert list(steps["step"]) == list(STEPS)
+    # the steps add up: their changes' shares of the arrival change (first five) and of the total sum to 1
+    assert steps["share_of_arrival_change"].iloc[:5].sum() == pytest.approx(1.0)
+    assert steps["share_of_call_to_closed_change"].sum() == pytest.approx(1.0)
     assert (table["replications"] == 2).all()
     assert (table["verdict"] != UNDETERMINED).all()
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))

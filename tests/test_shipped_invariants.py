@@ -21,6 +21,9 @@ def test_shipped_scenario_invariants(path: Path) -> None:
     if scenario.run.duration_min > 3 * 1440:  # long verification runs: one day is enough for invariants
         scenario = scenario.model_copy(update={"run": scenario.run.model_copy(update={"duration_min": 1440.0,
                                                                                        "warmup_min": 120.0})})
+    elif scenario.operations is not None:  # the Shanghai files: 12 h and a 1 h drain keep the suite short
+        scenario = scenario.model_copy(update={"run": scenario.run.model_copy(update={"duration_min": 720.0,
+                                                                                       "drain_min": 60.0})})
     result = simulate_one(scenario, 0)
     check_invariants(result.logs, result.scenario)
     incidents = result.logs.incidents

@@ -18,6 +18,7 @@ RESOLVED_SCENARIO = "scenario.resolved.yaml"
 
 # citysim compare
 COMPARISON = "comparison.csv"
+STEPS = "steps.csv"
 
 # citysim experiment (claim check)
 CLAIMS = "claims.csv"
