@@ -81,8 +81,8 @@ CLAIM_YEAR = 2019
 LEVERS: dict[str, LeverInfo] = {
     "command_centre": LeverInfo(
         "integrated command centre: the dispatcher's decision time x (1 - strength); location_share of the calls "
-        "that get a unit are located automatically (the locate step becomes a confirmation, "
-        "AUTO_LOCATE_CONFIRM_MIN)", 0.5, 0.2, 0.7,
+        "that get a unit are located automatically (the locate step becomes a 0.1 min "
+        "confirmation)", 0.5, 0.2, 0.7,
         "call-to-dispatch 125 s -> 83 s, -34 % (Inner Mongolia 2023), of which the locate step's saving is "
         "taken out: the rest, about 23 s of a 36 s decision (ASSUMPTION split); location markers cut "
         "call-taking 3 -> 1 min (chinanews 2010); location_share 0.8 is an ASSUMPTION", 2023),
@@ -118,8 +118,8 @@ LEVERS: dict[str, LeverInfo] = {
         "and crash queues", 1.0, 0.5, 1.0, "about -10 % arrival in a simulation study (Katsuma & Yoshida 2018)",
         2018),
     "ai_signal_timing": LeverInfo(
-        "AI signal timing: at this share of signalised intersections the control delay is cut by "
-        "AI_SIGNAL_DELAY_CUT (every trip)", 0.09, 0.02, 0.3,
+        "AI signal timing: at this share of signalised intersections the control delay is cut by 24 % "
+        "(every trip; police/driving.py)", 0.09, 0.02, 0.3,
         "average speed +12.9 % at 360 Shanghai intersections (Shanghai police, Jan 2026), read as a cut in "
         "signal delay; 360 of about 4,000 signalised intersections (ASSUMPTION count) is the default share. "
         "Evidence from after the claim", 2026),
