@@ -10,7 +10,7 @@ import pytest
 from citysim import load_scenario, simulate
 
 BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "shanghai" / "baseline.yaml"
-REPLICATIONS = 4
+REPLICATIONS = 3
 Z = 4.0  # a false alarm needs a 4-standard-error deviation
 
 
