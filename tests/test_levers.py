@@ -622,3 +622,14 @@ def test_signal_delay_arithmetic():
     assert both.minutes(trip, lights_siren=True) == pytest.approx(12.0 - 3.6)  # not counted twice
     assert both.minutes(trip, lights_siren=False) == pytest.approx(12.0 - 3.6 * AI_SIGNAL_DELAY_CUT)
     assert SignalDelay(None, LeverEffects(preemption_share=1.0)).minutes(trip, lights_siren=True) == 12.0
+
+
+def test_too_much_other_work_is_an_input_error(write_yaml, capsys):
+    """A rate and run length that would draw millions of task starts are refused at load, naming file and key."""
+    from conftest import SMALL_OPERATIONS_YAML, SMALL_SCENARIO_YAML
+
+    text = (SMALL_SCENARIO_YAML + SMALL_OPERATIONS_YAML).replace("duration_min: 600", "duration_min: 100000000")
+    path = write_yaml("tasks.yaml", text.replace("starts_per_hour: 0.3", "starts_per_hour: 50"))
+    assert main(["validate", str(path)]) == EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    assert str(path) in err and "operations.other_work" in err and "Traceback" not in err

@@ -26,6 +26,18 @@ NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 
 #: Task starts per unit-hour above this are surely a typo (one start a minute).
 MAX_TASK_STARTS_PER_HOUR = 60.0
+#: The most task starts one replication may draw (a guard against a typo in a rate or a run length).
+MAX_TASK_STARTS = 5_000_000
+
+
+def task_start_problem(tasks: list[Task], n_units: int, horizon_min: float) -> str | None:
+    """Why these tasks would draw too many starts in one replication, or None: checked when a scenario is
+    loaded (naming its file and key) and again before the draws are made."""
+    expected = sum(t.starts_per_hour for t in tasks) * n_units * horizon_min / 60.0
+    if expected <= MAX_TASK_STARTS:
+        return None
+    return (f"the other work would start about {expected:,.0f} tasks in one replication, more than the limit of "
+            f"{MAX_TASK_STARTS:,}; lower starts_per_hour, the units or run.duration_min.")
 
 
 class Task(Strict):

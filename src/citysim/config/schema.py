@@ -15,7 +15,7 @@ from pydantic import Field, field_validator, model_validator
 from citysim.config.base import Probability, Strict
 from citysim.config.distributions import PROBABILITY_TOLERANCE, Distribution
 from citysim.config.levers import Levers
-from citysim.config.operations import Operations
+from citysim.config.operations import Operations, task_start_problem
 from citysim.earth import KM_PER_DEG_LAT, KM_PER_DEG_LON_EQUATOR, REGION_KM
 from citysim.errors import KeyPath
 
@@ -487,6 +487,10 @@ def cross_field_problems(scenario: Scenario) -> list[tuple[KeyPath, str]]:
                              f"demand category: {', '.join(scenario.demand.categories)}."))
         for name in sorted(listed - categories):
             problems.append((("operations", "by_category", name), f"'{name}' is not a demand category."))
+        too_many = task_start_problem(scenario.operations.other_work, sum(d.units for d in scenario.districts),
+                                      scenario.run.horizon_min)
+        if too_many is not None:
+            problems.append((("operations", "other_work"), too_many))
     for name in ("community_diversion", "prevention"):
         lever = getattr(scenario.levers, name)
         for index, category in enumerate(lever.categories if lever is not None else []):

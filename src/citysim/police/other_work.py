@@ -13,12 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from citysim.arrays import FloatArray, IntArray
-from citysim.config.operations import Task
+from citysim.config.operations import Task, task_start_problem
 from citysim.errors import InputError
 from citysim.streams import Streams
-
-#: The most task starts one replication may draw (a guard against a typo in a rate or a run length).
-MAX_TASK_STARTS = 5_000_000
 
 
 @dataclass(frozen=True)
@@ -37,11 +34,9 @@ class TaskPlan:
 
 def plan_tasks(tasks: list[Task], n_units: int, horizon_min: float, streams: Streams) -> TaskPlan:
     """Draw each unit's due times of each task (stream `fleet.task.<name>`) and their durations."""
-    expected = sum(t.starts_per_hour for t in tasks) * n_units * horizon_min / 60.0
-    if expected > MAX_TASK_STARTS:
-        raise InputError(None, f"operations.other_work would start about {expected:,.0f} tasks in one replication, "
-                         f"more than the limit of {MAX_TASK_STARTS:,}; lower starts_per_hour or run.duration_min.",
-                         ("operations", "other_work"))
+    problem = task_start_problem(tasks, n_units, horizon_min)
+    if problem is not None:
+        raise InputError(None, problem, ("operations", "other_work"))
     parts: list[tuple[FloatArray, IntArray, IntArray, FloatArray]] = []
     for index, task in enumerate(tasks):
         generator = streams.generator(f"fleet.task.{task.name}")
