@@ -182,8 +182,8 @@ def shanghai_path() -> Path:
 
 @pytest.fixture(scope="session")
 def shipped_scenarios() -> list[Path]:
-    """Every scenario file under scenarios/ (sorted)."""
-    return sorted((REPO_ROOT / "scenarios").rglob("*.yaml"))
+    """Every scenario file under scenarios/ (sorted; priors files, which hold distributions, are not scenarios)."""
+    return sorted(p for p in (REPO_ROOT / "scenarios").rglob("*.yaml") if p.name != "priors.yaml")
 
 
 @pytest.fixture(scope="session")

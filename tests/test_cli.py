@@ -15,6 +15,7 @@ import pytest
 from citysim.cli import EXIT_BAD_INPUT, EXIT_OK, main
 from citysim.simulation.kpis import SUMMARY_COLUMNS
 from citysim.simulation.logs import INCIDENT_COLUMNS, UNIT_COLUMNS
+from conftest import REPO_ROOT
 
 BAD_RATE = "  calls_per_day: -400"
 
@@ -70,6 +71,15 @@ def test_validate_shipped_scenarios(shipped_scenarios, capsys):
     """`citysim validate` accepts every scenario shipped in the repository."""
     assert main(["validate", *map(str, shipped_scenarios)]) == EXIT_OK
     assert capsys.readouterr().out.count(": ok") == len(shipped_scenarios)
+
+
+def test_validate_priors_and_experiment_files(capsys):
+    """`citysim validate` checks the shipped priors file and every shipped experiment file."""
+    experiments = sorted((REPO_ROOT / "experiments").glob("*.yaml"))
+    priors = REPO_ROOT / "scenarios" / "shanghai" / "priors.yaml"
+    assert main(["validate", str(priors), *map(str, experiments)]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "ok (priors, 21 inputs)" in out and "uncertainty)" in out and out.count(": ok") == 1 + len(experiments)
 
 
 def test_validate_subprocess_no_traceback(bad_file):

@@ -20,6 +20,7 @@ from citysim.analysis.steps import STEPS
 from citysim.city.loading import load_scenario
 from citysim.cli import EXIT_BAD_INPUT, EXIT_OK, main
 from citysim.config.experiment import load_experiment
+from citysim.config.levers import Levers
 from citysim.errors import InputError
 from citysim.experiment.claim_check import CLAIM_COLUMNS, RUN_COLUMNS
 from citysim.experiment.stats import (
@@ -239,7 +240,8 @@ def test_experiment_writes_claims(claim_run):
     claims = pd.read_csv(claim_run / "claims.csv", dtype={"priority": str})
     assert list(claims.columns) == [
         "scenario", "metric", "priority", "baseline_mean_min", "smart_mean_min", "reduction_pct", "ci_low_pct",
-        "ci_high_pct", "claimed_pct", "verdict", "replications"]
+        "ci_high_pct", "claimed_pct", "verdict", "replications", "matched_reduction_pct", "matched_ci_low_pct",
+        "matched_ci_high_pct"]
     assert list(claims.columns) == CLAIM_COLUMNS
     keys = set(zip(claims["scenario"], claims["metric"], claims["priority"], strict=True))
     assert keys == {(s, m, p) for s in ("ordinary", "busy") for m in ("arrival", "handling") for p in ("all", "1", "3")}
@@ -267,19 +269,29 @@ def test_experiment_claims_match_runs(claim_run):
     runs = pd.read_csv(claim_run / "runs.csv", dtype={"priority": str})
     claims = pd.read_csv(claim_run / "claims.csv", dtype={"priority": str})
     assert list(runs.columns) == RUN_COLUMNS
-    # situations x replications x configs x metrics x priority classes, less any class without a case in a run
-    assert 2 * 3 * 2 * 2 * 2 < len(runs) <= 2 * 3 * 2 * 2 * 3
-    assert (runs["priority"] == "all").sum() == 2 * 3 * 2 * 2
-    assert set(runs["config"]) == {"baseline", "smart"} and set(runs["replication"]) == {0, 1, 2}
+    # situations x replications x configs x metrics x priority classes, less any class without a case in a
+    # run, and the matched-incident rows (overall only) of both configurations
+    matched = runs["config"].str.endswith("_matched")
+    assert matched.sum() == 2 * 3 * 2 * 2 and (runs.loc[matched, "priority"] == "all").all()
+    assert 2 * 3 * 2 * 2 * 2 < (~matched).sum() <= 2 * 3 * 2 * 2 * 3
+    assert (runs.loc[~matched, "priority"] == "all").sum() == 2 * 3 * 2 * 2
+    assert set(runs["config"]) == {"baseline", "smart", "baseline_matched", "smart_matched"}
+    assert set(runs["replication"]) == {0, 1, 2}
     for row in claims.to_dict("records"):
         rows = runs[(runs["situation"] == row["scenario"]) & (runs["metric"] == row["metric"])
                     & (runs["priority"] == row["priority"])]
-        table = rows.pivot(index="replication", columns="config", values="value_min").dropna()
-        assert len(table) == row["replications"]
-        expected = paired_reduction(table["baseline"].to_numpy(), table["smart"].to_numpy(), 0.95)
+        table = rows.pivot(index="replication", columns="config", values="value_min")
+        both = table[["baseline", "smart"]].dropna()
+        assert len(both) == row["replications"]
+        expected = paired_reduction(both["baseline"].to_numpy(), both["smart"].to_numpy(), 0.95)
         assert row["baseline_mean_min"] == pytest.approx(expected.baseline_mean)
         assert row["reduction_pct"] == pytest.approx(expected.reduction_pct)
         assert row["ci_low_pct"] == pytest.approx(expected.ci_low_pct)
+        if row["priority"] == "all":
+            matched = paired_reduction(table["baseline_matched"].to_numpy(), table["smart_matched"].to_numpy(), 0.95)
+            assert row["matched_reduction_pct"] == pytest.approx(matched.reduction_pct)
+        else:
+            assert math.isnan(row["matched_reduction_pct"])
 
 
 def test_experiment_writes_report_manifest_and_scenarios(claim_run):
@@ -353,3 +365,29 @@ def test_compare_single_replication_undetermined(scenario_file, write_yaml, tmp_
     table = pd.read_csv(out / "comparison.csv")
     assert (table["replications"] == 1).all() and table["ci_low_pct"].isna().all()
     assert (table["verdict"] == UNDETERMINED).all() and table["reduction_pct"].notna().all()
+
+
+def test_matched_incidents_are_the_same_cases_in_both_runs(ops_scenario_file):
+    """draw_id names the same incident in a baseline and its smart twin (same occurrence time, place and
+    category) even when prevention removes some; the matched estimator counts only cases in both runs."""
+    from citysim.config.experiment import Metric
+    from citysim.experiment.runs import matched_rows
+    from citysim.simulation.kpis import police_cases
+    from citysim.simulation.model import simulate_one
+
+    baseline = load_scenario(ops_scenario_file)
+    smart = baseline.model_copy(update={"levers": Levers.model_validate(
+        {"prevention": {"strength": 0.5, "crash_strength": 0.0, "categories": ["routine"]}})})
+    b = simulate_one(baseline, 0, 99).logs.incidents
+    s = simulate_one(smart, 0, 99).logs.incidents
+    assert len(s) < len(b)
+    joined = b.merge(s, on="draw_id", suffixes=("_b", "_s"))
+    assert len(joined) == len(s)
+    for column in ("t_occur", "x_km", "category"):
+        assert (joined[f"{column}_b"] == joined[f"{column}_s"]).all()
+    metric = Metric(name="arrival", start="t_call", end="t_arrive", claimed_reduction_pct=20)
+    rows = {config: n for config, _m, _v, n in matched_rows(b, s, [metric])}
+    both = set(police_cases(b).dropna(subset=["t_arrive"])["draw_id"]) & \
+        set(police_cases(s).dropna(subset=["t_arrive"])["draw_id"])
+    assert rows == {"baseline_matched": len(both), "smart_matched": len(both)}
+    assert len(both) < len(police_cases(b))

@@ -105,7 +105,8 @@ def test_unreachable_scheduler_is_an_input_error(scenario_file, write_yaml, tmp_
 
 
 def test_a_failing_run_is_reported_and_the_others_complete(scenario_file, write_yaml, tmp_path, monkeypatch):
-    """A run that raises is listed in failures.csv with its situation, replication and seed; the rest finish."""
+    """A run that raises is listed in failures.csv with its situation, replication and seed; the rest finish.
+    The store's unit is a replication pair (baseline and smart on the same numbers), so the pair goes."""
     import citysim.experiment.runs as unit_module
     from citysim.cli import EXIT_RUNS_FAILED
 
@@ -122,9 +123,9 @@ def test_a_failing_run_is_reported_and_the_others_complete(scenario_file, write_
     out = tmp_path / "out"
     assert main(["experiment", str(path), "--out", str(out)]) == EXIT_RUNS_FAILED
     failures = (out / "failures.csv").read_text(encoding="utf-8")
-    assert "ordinary,smart,1,77,RuntimeError: injected fault" in failures
+    assert "ordinary,baseline+smart,1,77,RuntimeError: injected fault" in failures
     runs = (out / "runs.csv").read_text(encoding="utf-8")
-    assert "ordinary,smart,0," in runs and "ordinary,smart,2," in runs and "ordinary,baseline,1," in runs
+    assert "ordinary,smart,0," in runs and "ordinary,smart,2," in runs and "ordinary,baseline,1," not in runs
     assert (out / "claims.csv").is_file() and (out / "manifest.json").is_file()
 
 

@@ -54,6 +54,11 @@ def test_experiment_kinds_have_schemas_and_runners() -> None:
 
 
 def test_levers_page_is_current() -> None:
-    """docs/levers.md is what `citysim levers --out docs/levers.md` writes today."""
+    """docs/levers.md is what `citysim levers --priors scenarios/shanghai/priors.yaml --out docs/levers.md`
+    writes today (run from the repository's root)."""
+    from citysim.config.priors import load_priors, priors_markdown
+
     page = (REPO_ROOT / "docs" / "levers.md").read_text(encoding="utf-8")
-    assert page == levers_markdown("citysim levers --out docs/levers.md")
+    command = "citysim levers --priors scenarios/shanghai/priors.yaml --out docs/levers.md"
+    priors = load_priors(REPO_ROOT / "scenarios" / "shanghai" / "priors.yaml")
+    assert page == levers_markdown(command) + priors_markdown(priors, "scenarios/shanghai/priors.yaml")

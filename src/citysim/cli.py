@@ -67,7 +67,8 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("--seed", type=_seed, default=None, help="root seed (default: the baseline's run.seed)")
     compare.add_argument("--out", type=Path, default=None, help="results folder (default: results/compare)")
 
-    experiment = commands.add_parser("experiment", help="run an experiment file (the claim check)")
+    experiment = commands.add_parser("experiment", help="run an experiment file (claim check, attribution, "
+                                     "sensitivity or uncertainty)")
     experiment.add_argument("experiment", type=Path)
     experiment.add_argument("--out", type=Path, default=None, help="results folder (default: results/<name>)")
     experiment.add_argument("--workers", type=_positive_int, default=os.cpu_count() or 1,
@@ -79,7 +80,9 @@ def _parser() -> argparse.ArgumentParser:
     experiment.add_argument("--scheduler", default=None, metavar="ADDRESS",
                             help="a running Dask scheduler, e.g. tcp://host:8786")
     experiment.add_argument("--resume", action="store_true",
-                            help="(claim check) keep the runs an interrupted experiment finished in --out")
+                            help="(claim check, uncertainty) keep the runs an interrupted experiment finished in --out")
+    experiment.add_argument("--samples", type=_positive_int, default=None, metavar="N",
+                            help="(uncertainty) base samples (sobol) or trajectories (morris), instead of the file's")
     experiment.add_argument("--update-readme", type=Path, default=None, metavar="README",
                             help="(claim check) replace the README's claims block with the new table")
 
@@ -93,6 +96,8 @@ def _parser() -> argparse.ArgumentParser:
 
     levers = commands.add_parser("levers", help="list the smart levers with their defaults, ranges and sources")
     levers.add_argument("--out", type=Path, default=None, help="write the Markdown page here (default: print)")
+    levers.add_argument("--priors", type=Path, default=None, metavar="FILE",
+                        help="add the distributions of this priors file (the evidence behind the defaults)")
 
     calibrate = commands.add_parser("calibrate", help="compare a scenario's outputs with the calibration targets")
     calibrate.add_argument("scenario", type=Path)
@@ -103,10 +108,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _validate(files: list[Path]) -> int:
-    """Check scenario and experiment files (an experiment file has a `kind`), and what they refer to."""
+    """Check scenario, experiment and priors files (an experiment file has a `kind`, a priors file a
+    `priors` block), and what they refer to."""
     from citysim.city.loading import validate_document
     from citysim.config import load_document
-    from citysim.config.experiment import load_experiment, referenced_scenarios
+    from citysim.config.experiment import Uncertainty, load_experiment, referenced_scenarios, resolve
+    from citysim.config.priors import load_priors
 
     failed = 0
     for file in files:
@@ -116,7 +123,11 @@ def _validate(files: list[Path]) -> int:
                 experiment, _ = load_experiment(file)
                 for scenario in referenced_scenarios(experiment, file):
                     validate_document(load_document(scenario), scenario)
+                if isinstance(experiment, Uncertainty):
+                    load_priors(resolve(file, experiment.priors))
                 print(f"{file}: ok (experiment '{experiment.name}', {experiment.kind})")
+            elif "priors" in document.data:
+                print(f"{file}: ok (priors, {len(load_priors(file).names)} inputs)")
             else:
                 valid = validate_document(document, file)
                 _warn(valid)
@@ -150,8 +161,8 @@ def _compare(baseline_path: Path, smart_path: Path, replications: int, seed: int
 
 
 def _experiment(path: Path, out: Path | None, readme: Path | None, workers: int, resume: bool,
-                executor_kind: ExecutorKind, scheduler: str | None) -> int:
-    from citysim.config.experiment import load_experiment
+                executor_kind: ExecutorKind, scheduler: str | None, samples: int | None = None) -> int:
+    from citysim.config.experiment import load_experiment, with_samples
     from citysim.experiment.contract import Options
     from citysim.experiment.executors import open_executor
     from citysim.experiment.kinds import KINDS
@@ -160,6 +171,8 @@ def _experiment(path: Path, out: Path | None, readme: Path | None, workers: int,
 
     started = utc_now()
     experiment, document = load_experiment(path)
+    if samples is not None:
+        experiment = with_samples(experiment, samples, path)
     out = out if out is not None else Path("results") / experiment.name
     prepare_output_folder(out)
     with open_executor(executor_kind, workers, scheduler) as executor:
@@ -188,10 +201,13 @@ def _plot(folder: Path, include: list[Path]) -> int:
     return EXIT_OK
 
 
-def _levers(out: Path | None) -> int:
+def _levers(out: Path | None, priors: Path | None) -> int:
     from citysim.config.levers import levers_markdown
+    from citysim.config.priors import load_priors, priors_markdown
 
-    return _emit_page(levers_markdown("citysim levers" + (f" --out {out}" if out else "")), out)
+    command = "citysim levers" + (f" --priors {priors.as_posix()}" if priors else "") + (f" --out {out}" if out else "")
+    page = levers_markdown(command)
+    return _emit_page(page + priors_markdown(load_priors(priors), priors.as_posix()) if priors else page, out)
 
 
 def _emit_page(page: str, out: Path | None) -> int:
@@ -258,7 +274,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             return _compare(args.baseline, args.smart, args.replications, args.seed, args.out)
         if args.command == "experiment":
             return _experiment(args.experiment, args.out, args.update_readme, args.workers, args.resume,
-                               args.executor, args.scheduler)
+                               args.executor, args.scheduler, args.samples)
         if args.command == "plot":
             return _plot(args.folder, args.include)
         if args.command == "errors":
@@ -267,7 +283,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             return _emit_page(errors_markdown("citysim errors" + (f" --out {args.out}" if args.out else "")),
                               args.out)
         if args.command == "levers":
-            return _levers(args.out)
+            return _levers(args.out, args.priors)
         if args.command == "calibrate":
             return _calibrate(args.scenario, args.replications, args.seed, args.out)
     except InputError as exc:

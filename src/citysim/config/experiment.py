@@ -145,11 +145,68 @@ class Sensitivity(_OneSituation):
     search_steps: int = Field(ge=1, le=20, description="bisection steps of the what-would-it-take search")
 
 
+class BreakEven(Strict):
+    """Where and how finely to search each lever's break-even strength."""
+
+    situation: str = Field(min_length=1, description="the situation (by name) whose break-evens are searched")
+    steps: int = Field(ge=1, le=20, description="bisection steps per lever and metric")
+
+
+class Uncertainty(Strict):
+    """Verdicts under the evidence's uncertainty: the inputs of a priors file sampled quasi-randomly, each
+    sample a paired baseline/smart run of every situation on common random numbers."""
+
+    kind: Literal["uncertainty"]
+    name: str = Field(min_length=1)
+    description: str = ""
+    seed: int = Field(ge=0)
+    smart_levers: str
+    priors: str = Field(description="priors file (distributions of the uncertain inputs), relative to this file")
+    situations: Annotated[list[Situation], Field(min_length=1)]
+    metrics: Annotated[list[Metric], Field(min_length=1)]
+    method: Literal["sobol", "morris"] = Field(
+        description="sobol: Saltelli design, Sobol indices; morris: elementary effects (small budgets)")
+    samples: int = Field(ge=1, le=4096, description="sobol: base samples N (a power of 2); morris: trajectories")
+    groups: dict[str, Annotated[list[str], Field(min_length=1)]] = Field(
+        description="inputs whose sensitivity is measured together (one index per group); {} for none")
+    replications: int = Field(ge=1, le=100, description="replications of every configuration (common random numbers)")
+    margin_pct: float = Field(default=2.5, gt=0, le=50,
+                              description="equivalence margin of 'about X %', in percentage points")
+    decisive_probability: float = Field(gt=0.5, lt=1, description="probability a verdict needs; else undecided")
+    confidence: float = Field(gt=0.5, lt=1)
+    resamples: int = Field(ge=10, le=10_000, description="bootstrap resamples of every interval")
+    break_even: BreakEven | None
+
+    @field_validator("situations")
+    @classmethod
+    def _unique_situations(cls, items: list[Situation]) -> list[Situation]:
+        _check_unique("situation", [item.name for item in items])
+        return items
+
+    @field_validator("metrics")
+    @classmethod
+    def _unique_metrics(cls, items: list[Metric]) -> list[Metric]:
+        _check_unique("metric", [item.name for item in items])
+        return items
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Uncertainty:
+        if self.method == "sobol" and self.samples & (self.samples - 1):
+            raise ValueError(f"samples must be a power of 2 for the sobol method (Sobol' sequences balance only "
+                             f"then); got {self.samples}")
+        if self.break_even is not None and self.break_even.situation not in [s.name for s in self.situations]:
+            raise ValueError(f"break_even.situation '{self.break_even.situation}' is not one of the situations")
+        named = [member for members in self.groups.values() for member in members]
+        if len(set(named)) != len(named):
+            raise ValueError("an input may belong to one group only")
+        return self
+
+
 #: The experiment kinds by their `kind:` name (the runners: `citysim.experiment.kinds.KINDS`).
-EXPERIMENT_SCHEMAS: dict[str, type[Experiment | Attribution | Sensitivity]] = {
-    "claim_check": Experiment, "attribution": Attribution, "sensitivity": Sensitivity,
+EXPERIMENT_SCHEMAS: dict[str, type[Experiment | Attribution | Sensitivity | Uncertainty]] = {
+    "claim_check": Experiment, "attribution": Attribution, "sensitivity": Sensitivity, "uncertainty": Uncertainty,
 }
-ExperimentSpec = Experiment | Attribution | Sensitivity
+ExperimentSpec = Experiment | Attribution | Sensitivity | Uncertainty
 ExperimentFile = Annotated[ExperimentSpec, Field(discriminator="kind")]
 
 
@@ -177,7 +234,9 @@ def load_experiment(path: str | Path) -> tuple[ExperimentSpec, LoadedDocument]:
         raise InputError(error.file, error.problem, error.key_path[1:], error.line) from None
     folder = Path(path).resolve().parent
     named: list[tuple[KeyPath, str]] = [(("smart_levers",), experiment.smart_levers)]
-    if isinstance(experiment, Experiment):
+    if isinstance(experiment, Uncertainty):
+        named.append((("priors",), experiment.priors))
+    if isinstance(experiment, Experiment | Uncertainty):
         named += [(("situations", i, "scenario"), s.scenario) for i, s in enumerate(experiment.situations)]
     else:
         named.append((("situation", "scenario"), experiment.situation.scenario))
@@ -189,6 +248,17 @@ def load_experiment(path: str | Path) -> tuple[ExperimentSpec, LoadedDocument]:
     return experiment, document
 
 
+def with_samples(experiment: ExperimentSpec, samples: int, path: str | Path) -> Uncertainty:
+    """An uncertainty experiment with `--samples` instead of its file's sample count (validated again)."""
+    if not isinstance(experiment, Uncertainty):
+        raise InputError(path, f"--samples applies to uncertainty experiments; this file's kind is {experiment.kind}.",
+                         ("kind",))
+    try:
+        return Uncertainty.model_validate({**experiment.model_dump(), "samples": samples})
+    except ValidationError as exc:
+        raise InputError(path, f"--samples {samples}: {exc.errors()[0]['msg']}.", ("samples",)) from None
+
+
 def resolve(experiment_path: str | Path, relative: str) -> Path:
     return (Path(experiment_path).resolve().parent / relative).resolve()
 
@@ -196,7 +266,7 @@ def resolve(experiment_path: str | Path, relative: str) -> Path:
 def referenced_scenarios(experiment: ExperimentSpec, experiment_path: str | Path) -> list[Path]:
     """Every scenario file an experiment names (the smart levers' file included)."""
     names = [experiment.smart_levers]
-    names += [s.scenario for s in experiment.situations] if isinstance(experiment, Experiment) \
+    names += [s.scenario for s in experiment.situations] if isinstance(experiment, Experiment | Uncertainty) \
         else [experiment.situation.scenario]
     return [resolve(experiment_path, name) for name in names]
 
@@ -206,6 +276,8 @@ def input_hashes(experiment: ExperimentSpec, experiment_path: str | Path,
     """SHA-256 of the experiment file and of every scenario file it uses (with their `extends` chains and
     the data files they name)."""
     hashes = document.file_hashes()
+    if isinstance(experiment, Uncertainty):
+        hashes.update(load_yaml_document(resolve(experiment_path, experiment.priors)).file_hashes())
     for scenario in referenced_scenarios(experiment, experiment_path):
         loaded = load_yaml_document(scenario)
         hashes.update(loaded.file_hashes())

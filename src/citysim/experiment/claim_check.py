@@ -11,9 +11,8 @@ import json
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -22,13 +21,14 @@ from tqdm import tqdm
 from citysim.analysis.map_layers import map_table
 from citysim.city.loading import load_scenario
 from citysim.config import Scenario, dump_scenario
-from citysim.config.experiment import Experiment, Metric, input_hashes, resolve
+from citysim.config.experiment import Experiment, Metric, Uncertainty, input_hashes, resolve
 from citysim.config.levers import Levers
 from citysim.config.schema import cross_field_problems
 from citysim.config.yaml_loader import LoadedDocument
 from citysim.errors import InputError
+from citysim.experiment.batch import Call, Failure, failures_frame, run_stored
 from citysim.experiment.contract import EXIT_OK, EXIT_RUNS_FAILED, Options, Outcome
-from citysim.experiment.runs import RUN_COLUMNS, Key, UnitResult, replication_means, run_unit
+from citysim.experiment.runs import MATCHED, RUN_COLUMNS, replication_means, run_pair_unit
 from citysim.experiment.stats import paired_reduction, verdict
 from citysim.experiment.store import UnitStore
 from citysim.output import layout
@@ -39,9 +39,11 @@ from citysim.output.report import README_END, README_START, claims_markdown_tabl
 
 CLAIM_COLUMNS = [
     "scenario", "metric", "priority", "baseline_mean_min", "smart_mean_min", "reduction_pct", "ci_low_pct",
-    "ci_high_pct", "claimed_pct", "verdict", "replications",
+    "ci_high_pct", "claimed_pct", "verdict", "replications", "matched_reduction_pct", "matched_ci_low_pct",
+    "matched_ci_high_pct",
 ]
 BASELINE, SMART = "baseline", "smart"
+PAIR = "baseline+smart"  # the store's unit: one replication of a situation, both configurations
 
 
 @dataclass(frozen=True)
@@ -93,7 +95,7 @@ def metric_means(
     return {(replication, metric): mean for replication, means in enumerate(results) for metric, mean in means.items()}
 
 
-def pairs_of(experiment: Experiment, experiment_path: Path) -> list[Pair]:
+def pairs_of(experiment: Experiment | Uncertainty, experiment_path: Path) -> list[Pair]:
     """Load each situation and make its smart twin: the same scenario with the smart levers."""
     levers = load_scenario(resolve(experiment_path, experiment.smart_levers)).levers
     pairs = []
@@ -113,36 +115,13 @@ def _precise_enough(runs: pd.DataFrame, experiment: Experiment) -> bool:
     return True
 
 
-def _paired(runs: pd.DataFrame, metric: str, priority: str) -> tuple[np.ndarray, np.ndarray]:
+def _paired(runs: pd.DataFrame, metric: str, priority: str, configs: tuple[str, str] = (BASELINE, SMART)
+            ) -> tuple[np.ndarray, np.ndarray]:
     rows = runs[(runs["metric"] == metric) & (runs["priority"] == priority)]
     table = rows.pivot(index="replication", columns="config", values="value_min")
-    if BASELINE not in table or SMART not in table:
+    if configs[0] not in table or configs[1] not in table:
         return np.array([]), np.array([])
-    return table[BASELINE].to_numpy(dtype=np.float64), table[SMART].to_numpy(dtype=np.float64)
-
-
-@dataclass(frozen=True)
-class Failure:
-    """A run that raised: which one, with what seed, and why."""
-
-    situation: str
-    config: str
-    replication: int
-    seed: int
-    error: str
-
-
-def _collect(jobs: list[tuple[Any, ...]], executor: Executor | None, failures: list[Failure]) -> dict[Key, UnitResult]:
-    """Run the jobs (here or on the executor); a job that raises becomes a Failure, the others complete."""
-    futures = [executor.submit(run_unit, *job) for job in jobs] if executor is not None else []
-    results = {}
-    for index, job in enumerate(jobs):
-        try:
-            results[job[1]] = futures[index].result() if executor is not None else run_unit(*job)
-        except Exception as exc:
-            situation, config, replication = job[1]
-            failures.append(Failure(situation, config, replication, job[2], f"{type(exc).__name__}: {exc}"))
-    return results
+    return table[configs[0]].to_numpy(dtype=np.float64), table[configs[1]].to_numpy(dtype=np.float64)
 
 
 def run_pair(pair: Pair, experiment: Experiment, store: UnitStore, executor: Executor | None = None,
@@ -157,20 +136,15 @@ def run_pair(pair: Pair, experiment: Experiment, store: UnitStore, executor: Exe
     bar = tqdm(total=rule.max, desc=f"{pair.name}", unit="pair", leave=False, disable=None)
     while True:
         stop = min(replication + (rule.min if replication == 0 else rule.batch), rule.max)
-        jobs = [(scenario, (pair.name, config, k), experiment.seed, experiment.metrics, experiment.by_priority)
-                for k in range(replication, stop) for config, scenario in ((BASELINE, pair.baseline),
-                                                                           (SMART, pair.smart))]
-        stored = {job[1]: store.get(job[1]) for job in jobs}
-        fresh = _collect([job for job in jobs if stored[job[1]] is None], executor, failures)
-        for job in jobs:  # in job order, so the tables do not depend on who finished first
-            key = job[1]
-            unit = stored[key] or fresh.get(key)
-            if unit is None:
-                continue
-            if key in fresh:
-                store.put(unit)
-            store.record(key)
-            rows += unit.rows
+        calls = [Call((pair.name, PAIR, k), experiment.seed, run_pair_unit,
+                      (pair.baseline, pair.smart, (pair.name, PAIR, k), experiment.seed, experiment.metrics,
+                       experiment.by_priority)) for k in range(replication, stop)]
+        done = run_stored(calls, store, executor, failures)
+        for call in calls:  # in replication order, so the tables do not depend on who finished first
+            unit = done.get(call.key)
+            if unit is not None:
+                store.record(call.key)
+                rows += unit.rows
         bar.update(stop - replication)
         replication = stop
         runs = pd.DataFrame(rows, columns=RUN_COLUMNS)
@@ -188,12 +162,18 @@ def claims_table(runs: pd.DataFrame, metrics: list[Metric], confidence: float) -
     for situation, metric, priority in keys:
         b, s = _paired(runs[runs["situation"] == situation], str(metric), str(priority))
         reduction = paired_reduction(b, s, confidence)
+        # The matched-incident estimator (the same incidents in both configurations; overall only).
+        mb, ms = _paired(runs[runs["situation"] == situation], str(metric), str(priority),
+                         (MATCHED[BASELINE], MATCHED[SMART]))
+        matched = paired_reduction(mb, ms, confidence)
         rows.append({
             "scenario": situation, "metric": metric, "priority": priority,
             "baseline_mean_min": reduction.baseline_mean, "smart_mean_min": reduction.smart_mean,
             "reduction_pct": reduction.reduction_pct, "ci_low_pct": reduction.ci_low_pct,
             "ci_high_pct": reduction.ci_high_pct, "claimed_pct": claimed[str(metric)],
             "verdict": verdict(reduction, claimed[str(metric)]), "replications": reduction.n,
+            "matched_reduction_pct": matched.reduction_pct, "matched_ci_low_pct": matched.ci_low_pct,
+            "matched_ci_high_pct": matched.ci_high_pct,
         })
     return pd.DataFrame(rows, columns=CLAIM_COLUMNS)
 
@@ -236,7 +216,7 @@ def write_folder(experiment: Experiment, document: LoadedDocument, path: Path, o
         if README_START not in text or README_END not in text:
             raise InputError(readme, f"expected a file with a {README_START} ... {README_END} block to update.")
     inputs = input_hashes(experiment, path, document)
-    _check_resumable(out, inputs, options.resume)
+    check_resumable(out, inputs, options.resume)
     check = run_claim_check(experiment, path, out, options.resume, executor=options.executor)
     write_csv(check.claims, out / layout.CLAIMS)
     warnings = []
@@ -277,15 +257,10 @@ def write_folder(experiment: Experiment, document: LoadedDocument, path: Path, o
                    EXIT_RUNS_FAILED if check.failures else EXIT_OK)
 
 
-def _check_resumable(out: Path, inputs: dict[str, str], resume: bool) -> None:
+def check_resumable(out: Path, inputs: dict[str, str], resume: bool) -> None:
     """Record the inputs of a claim check; a resume must find the same inputs it was started with."""
     record = out / layout.INPUTS
     if resume and record.is_file() and json.loads(record.read_text(encoding="utf-8")) != inputs:
         raise InputError(out, "cannot resume: the experiment or scenario files changed since this folder was "
                          "started (inputs.json differs); run without --resume to start afresh.")
     write_json(inputs, record)
-
-
-def failures_frame(failures: list[Failure]) -> pd.DataFrame:
-    """failures.csv: one row per run that raised."""
-    return pd.DataFrame([asdict(f) for f in failures], columns=["situation", "config", "replication", "seed", "error"])

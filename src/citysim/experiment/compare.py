@@ -12,7 +12,7 @@ from citysim.config import Scenario, load_document
 from citysim.config.experiment import Metric
 from citysim.experiment.claim_check import BASELINE, SMART, claims_table
 from citysim.experiment.contract import Outcome
-from citysim.experiment.runs import RUN_COLUMNS, metric_rows
+from citysim.experiment.runs import RUN_COLUMNS, matched_rows, metric_rows
 from citysim.output import layout
 from citysim.output.files import prepare_output_folder, write_csv, write_json
 from citysim.output.manifest import build_manifest, utc_now
@@ -36,11 +36,14 @@ def compare_scenarios(baseline: Scenario, smart: Scenario, replications: int,
     rows = []
     steps: dict[str, list[dict[str, float]]] = {BASELINE: [], SMART: []}
     for replication in range(replications):
+        logs = {}
         for config, scenario in ((BASELINE, baseline), (SMART, smart)):
-            incidents = simulate_one(scenario, replication, seed).logs.incidents
+            incidents = logs[config] = simulate_one(scenario, replication, seed).logs.incidents
             rows += [("comparison", config, replication, *row)
                      for row in metric_rows(incidents, DEFAULT_METRICS, by_priority=True)]
             steps[config].append(step_means(incidents))
+        rows += [("comparison", config, replication, metric, "all", value, n)
+                 for config, metric, value, n in matched_rows(logs[BASELINE], logs[SMART], DEFAULT_METRICS)]
     claims = claims_table(pd.DataFrame(rows, columns=RUN_COLUMNS), DEFAULT_METRICS, CONFIDENCE)
     return claims, step_table(steps[BASELINE], steps[SMART])
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from citysim.config.yaml_loader import LoadedDocument
-from citysim.experiment import attribution, claim_check, sensitivity
+from citysim.experiment import attribution, claim_check, sensitivity, uncertainty
 from citysim.experiment.contract import Options, Outcome
 
 WriteFolder = Callable[[Any, LoadedDocument, Path, Path, Options], Outcome]
@@ -18,4 +18,5 @@ KINDS: dict[str, WriteFolder] = {
     "claim_check": claim_check.write_folder,
     "attribution": attribution.write_folder,
     "sensitivity": sensitivity.write_folder,
+    "uncertainty": uncertainty.write_folder,
 }

@@ -45,14 +45,49 @@ class UnitResult:
     samples: pd.DataFrame | None
 
 
-def run_unit(scenario: Scenario, keys: Key, seed: int, metrics: list[Metric], by_priority: bool) -> UnitResult:
-    """Simulate one run and reduce it to its rows and tables."""
-    situation, config, replication = keys
-    result = simulate_one(scenario, replication, seed)
-    rows: list[tuple[object, ...]] = [(situation, config, replication, m, p, v, n)
-                                      for m, p, v, n in metric_rows(result.logs.incidents, metrics, by_priority)]
-    samples = sample_table(result, metrics, situation, config) if replication == 0 else None
-    return UnitResult(keys, rows, hourly_table(result, keys), district_table(result, keys), samples)
+MATCHED = {"baseline": "baseline_matched", "smart": "smart_matched"}
+
+
+def matched_rows(baseline: pd.DataFrame, smart: pd.DataFrame,
+                 metrics: list[Metric]) -> list[tuple[str, str, float, int]]:
+    """(config, metric, mean minutes, incidents) over matched incidents: the police cases of both runs
+    (the same draw_id) that have both of the metric's times in both. Unlike the ratio of means over each
+    run's own cases, prevention and diversion cannot change which cases are compared."""
+    b = police_cases(baseline).set_index("draw_id")
+    s = police_cases(smart).set_index("draw_id")
+    common = b.index.intersection(s.index)
+    rows = []
+    for metric in metrics:
+        vb = b.loc[common, metric.end] - b.loc[common, metric.start]
+        vs = s.loc[common, metric.end] - s.loc[common, metric.start]
+        keep = (vb.notna() & vs.notna()).to_numpy()
+        for config, values in (("baseline", vb), ("smart", vs)):
+            kept = values.to_numpy()[keep]
+            rows.append((MATCHED[config], metric.name, float(kept.mean()) if kept.size else math.nan, int(kept.size)))
+    return rows
+
+
+def run_pair_unit(baseline: Scenario, smart: Scenario, keys: Key, seed: int, metrics: list[Metric],
+                  by_priority: bool) -> UnitResult:
+    """One replication of a situation, baseline and smart twin on the same random numbers: both runs' rows
+    and tables, and the matched-incident rows that need both runs' incidents."""
+    situation, _pair, replication = keys
+    results = {config: simulate_one(scenario, replication, seed)
+               for config, scenario in (("baseline", baseline), ("smart", smart))}
+    rows: list[tuple[object, ...]] = []
+    hourly, districts, samples = [], [], []
+    for config, result in results.items():
+        config_keys = (situation, config, replication)
+        rows += [(situation, config, replication, m, p, v, n)
+                 for m, p, v, n in metric_rows(result.logs.incidents, metrics, by_priority)]
+        hourly.append(hourly_table(result, config_keys))
+        districts.append(district_table(result, config_keys))
+        if replication == 0:
+            samples.append(sample_table(result, metrics, situation, config))
+    rows += [(situation, config, replication, m, "all", v, n) for config, m, v, n in
+             matched_rows(results["baseline"].logs.incidents, results["smart"].logs.incidents, metrics)]
+    return UnitResult(keys, rows, pd.concat(hourly, ignore_index=True), pd.concat(districts, ignore_index=True),
+                      pd.concat(samples, ignore_index=True) if samples else None)
 
 
 def replication_means(scenario: Scenario, replication: int, seed: int, metrics: list[Metric]) -> dict[str, float]:
@@ -60,3 +95,13 @@ def replication_means(scenario: Scenario, replication: int, seed: int, metrics: 
     incidents = simulate_one(scenario, replication, seed).logs.incidents
     return {metric: mean for metric, priority, mean, _n in metric_rows(incidents, metrics, by_priority=False)
             if priority == "all"}
+
+
+def run_metrics_unit(scenario: Scenario, keys: Key, seed: int, metrics: list[Metric]) -> UnitResult:
+    """Simulate one run and keep only its metric rows (all priorities together): what an uncertainty
+    study needs from each of its many configurations."""
+    situation, config, replication = keys
+    incidents = simulate_one(scenario, replication, seed).logs.incidents
+    rows: list[tuple[object, ...]] = [(situation, config, replication, m, p, v, n)
+                                      for m, p, v, n in metric_rows(incidents, metrics, by_priority=False)]
+    return UnitResult(keys, rows, pd.DataFrame(), pd.DataFrame(), None)

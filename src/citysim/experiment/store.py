@@ -73,6 +73,11 @@ class UnitStore:
             if unit is not None:
                 yield unit
 
+    def runs_frame(self) -> pd.DataFrame:
+        """runs.csv's rows of the recorded runs, in their recorded order."""
+        parts = [pd.DataFrame(unit.rows, columns=RUN_COLUMNS) for unit in self._units()]
+        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=RUN_COLUMNS)
+
     def write_tables(self) -> None:
         """runs.csv and the chart tables, from the stored runs in their recorded order."""
         from citysim.output.files import write_csv

@@ -93,7 +93,7 @@ CASES = [
          {"child.yaml": "extends: nowhere.yaml\nname: child\n"}),
     Case("Cycle of `extends`", "Files extend each other in a loop.", "Break the loop.",
          {"a.yaml": "extends: b.yaml\nname: a\n", "b.yaml": "extends: a.yaml\nname: b\n"}),
-    Case("Experiment kind", "An experiment file without `kind: claim_check | attribution | sensitivity`.",
+    Case("Experiment kind", "An experiment file without `kind: claim_check | attribution | sensitivity | uncertainty`.",
          "Add the kind.", {"experiment.yaml": "name: nothing\nseed: 1\n"}),
 ]
 

@@ -55,6 +55,23 @@ def folder_figures(folder: Path) -> dict[str, Callable[[], Figure]]:
     if tornado is not None:
         for metric in dict.fromkeys(tornado["metric"]):
             charts[f"tornado-{slug(metric)}"] = partial(plots.tornado_chart, tornado, metric)
+    charts.update(_uncertainty_figures(folder))
+    return charts
+
+
+def _uncertainty_figures(folder: Path) -> dict[str, Callable[[], Figure]]:
+    charts: dict[str, Callable[[], Figure]] = {}
+    reductions, verdicts, indices, break_evens = (
+        _read(folder, n) for n in (layout.REDUCTIONS, layout.VERDICTS, layout.SENSITIVITY_INDICES, layout.BREAK_EVENS))
+    if reductions is None or verdicts is None:
+        return charts
+    for situation in dict.fromkeys(verdicts["situation"]):
+        part = slug(str(situation))
+        charts[f"uncertainty-{part}"] = partial(plots.reduction_distribution_chart, reductions, verdicts, situation)
+        if indices is not None and not indices.empty:
+            charts[f"sobol-{part}"] = partial(plots.sobol_chart, indices, situation)
+    if break_evens is not None and not break_evens.empty:
+        charts["break-evens"] = partial(plots.break_even_chart, break_evens)
     return charts
 
 

@@ -37,6 +37,15 @@ ATTRIBUTION = "attribution.csv"
 SENSITIVITY = "sensitivity.csv"
 WHAT_WOULD_IT_TAKE = "what_would_it_take.csv"
 
+# citysim experiment (uncertainty)
+PRIORS = "priors.csv"  # each input's distribution, quantiles and source
+DESIGN = "design.csv"  # the design points: each input's value at each point
+REDUCTIONS = "reductions.csv"  # each situation, point and metric: baseline and smart means, the reduction
+CLAIM_PROBABILITIES = "claim_probabilities.csv"
+VERDICTS = "verdicts.csv"
+SENSITIVITY_INDICES = "sensitivity_indices.csv"
+BREAK_EVENS = "break_evens.csv"
+
 # charts and reports
 FIGURES = "figures"
 REPORT_MD = "report.md"

@@ -4,6 +4,9 @@ matplotlib Figure. Nothing here writes files or shows windows; `citysim.output.f
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -26,7 +29,9 @@ METRIC_LABELS = {
 }
 
 
-SHORT_LABELS = {"arrival": "arrival", "handling": "on-scene handling", "handling_call_to_clear": "call-to-clear"}
+SHORT_LABELS = {"arrival": "arrival", "handling": "on-scene handling", "handling_call_to_clear": "call-to-clear",
+                "arrival_from_occurrence": "arrival from occurrence", "arrival_from_dispatch": "arrival from dispatch",
+                "handling_arrival_to_closed": "arrival-to-closed", "handling_call_to_closed": "call-to-closed"}
 
 
 def _label(metric: str) -> str:
@@ -252,4 +257,89 @@ def resources_chart(hourly: pd.DataFrame, situation: str) -> Figure:
     labels = right.get_legend_handles_labels()[1] + twin.get_legend_handles_labels()[1]
     right.legend(lines, labels, loc="upper left", frameon=False)
     figure.suptitle(f"{situation}: resources and traffic by hour")
+    return styled(figure)
+
+
+def _panels(count: int, width: float, height: float) -> tuple[Figure, list[Any]]:
+    figure = new_figure(width * min(count, 3) + 0.6, height * math.ceil(count / 3))
+    axes = figure.subplots(math.ceil(count / 3), min(count, 3), squeeze=False).ravel()
+    for axis in axes[count:]:
+        axis.set_visible(False)
+    return figure, list(axes[:count])
+
+
+def reduction_distribution_chart(reductions: pd.DataFrame, verdicts: pd.DataFrame, situation: str) -> Figure:
+    """Each metric's reduction over the design points (the evidence's spread) against the claim and its
+    margin band, titled with P(claim) and the verdict."""
+    data = reductions[reductions["situation"] == situation]
+    metrics = list(dict.fromkeys(data["metric"]))
+    figure, axes = _panels(len(metrics), 3.4, 2.8)
+    for axis, metric in zip(axes, metrics, strict=True):
+        values = data.loc[data["metric"] == metric, "reduction_pct"].dropna()
+        row = verdicts[(verdicts["situation"] == situation) & (verdicts["metric"] == metric)].iloc[0]
+        claimed, margin = float(row["claimed_pct"]), float(row["margin_pct"])
+        axis.axvspan(claimed - margin, claimed + margin, color=NEUTRAL, alpha=0.35, zorder=3,
+                     label=f"claim +- {margin:g} points")
+        axis.hist(values, bins=min(30, max(5, len(values) // 3)), color=SMART, alpha=0.85, label="design points")
+        axis.axvline(claimed, color="black", ls="--", lw=1, label=f"claimed {claimed:g} %")
+        axis.set_xlabel("reduction, smart vs baseline (%)")
+        axis.set_ylabel("design points")
+        axis.set_title(f"{_short(metric)}: P(>= claim) = {row['p_reaches_claim']:.2f}\n{row['verdict']}", fontsize=9)
+    axes[0].legend(frameon=False, fontsize=7, loc="upper left", bbox_to_anchor=(0, -0.25))
+    figure.suptitle(f"{situation}: reductions given the evidence")
+    return styled(figure)
+
+
+def sobol_chart(indices: pd.DataFrame, situation: str) -> Figure:
+    """Total-order Sobol index of every input (group) per metric, with its interval, first order inside
+    it; Morris mu* when the study used the Morris method."""
+    data = indices[indices["situation"] == situation]
+    metrics = list(dict.fromkeys(data["metric"]))
+    morris = not data["total_order"].notna().any()
+    column = "mu_star" if morris else "total_order"
+    figure, axes = _panels(len(metrics), 3.6, 0.22 * data["lever"].nunique() + 1.2)
+    for axis, metric in zip(axes, metrics, strict=True):
+        rows = data[data["metric"] == metric].sort_values(column, na_position="first")
+        y = np.arange(len(rows))
+        low, high = rows[f"{column}_ci_low"].to_numpy(), rows[f"{column}_ci_high"].to_numpy()
+        value = rows[column].to_numpy()
+        axis.barh(y, value, color=SMART, label="Morris mu*" if morris else "total order")
+        if not morris:
+            axis.barh(y, rows["first_order"].clip(lower=0), height=0.4, color=BASELINE, label="first order")
+        axis.errorbar(value, y, xerr=[value - low, high - value], fmt="none", ecolor="black", lw=0.8)
+        axis.set_yticks(y, [str(v) for v in rows["lever"]], fontsize=7)
+        axis.set_xlabel("mu* (points of reduction)" if morris else "share of the reduction's variance")
+        axis.set_title(_short(metric))
+    axes[0].legend(frameon=False, fontsize=7, loc="lower right")
+    figure.suptitle(f"{situation}: which input decides each reduction")
+    return styled(figure)
+
+
+def break_even_chart(break_evens: pd.DataFrame) -> Figure:
+    """Per metric, each lever's evidence range (5-95 %) and the strength at which it alone reaches the
+    claim (the others at their defaults); levers that never or always reach it are labelled."""
+    metrics = list(dict.fromkeys(break_evens["metric"]))
+    figure, axes = _panels(len(metrics), 3.6, 0.22 * break_evens["lever"].nunique() + 1.2)
+    for axis, metric in zip(axes, metrics, strict=True):
+        rows = break_evens[break_evens["metric"] == metric].reset_index(drop=True)
+        y = np.arange(len(rows))[::-1]
+        for position, row in zip(y, rows.to_dict("records"), strict=True):
+            axis.plot([row["evidence_p05"], row["evidence_p95"]], [position, position], color=NEUTRAL, lw=5,
+                      solid_capstyle="butt")
+            axis.plot(row["default"], position, "|", color="black", markersize=8)
+            if math.isnan(row["break_even"]):
+                text = "always" if row["status"] == "reached at any strength" else "never"
+                axis.text(1.02, position, text, va="center", fontsize=7)
+            else:
+                axis.plot(row["break_even"], position, "D", color=SMART, markersize=5)
+        axis.set_yticks(y, [str(v) for v in rows["lever"]], fontsize=7)
+        axis.set_xlim(-0.02, 1.15)
+        axis.set_xlabel("lever strength")
+        axis.set_title(f"{_short(metric)} (claim {rows['claimed_pct'].iloc[0]:g} %)")
+    axes[0].plot([], [], color=NEUTRAL, lw=5, label="evidence 5-95 %")
+    axes[0].plot([], [], "D", color=SMART, label="break-even")
+    axes[0].plot([], [], "|", color="black", label="default")
+    axes[0].plot([], [], " ", label="always: reached even at 0; never: not even at 1")
+    axes[0].legend(frameon=False, fontsize=7, loc="upper left", bbox_to_anchor=(0, -0.3))
+    figure.suptitle(f"{break_evens['situation'].iloc[0]}: the strength each lever alone needs")
     return styled(figure)

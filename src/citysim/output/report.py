@@ -22,7 +22,7 @@ from citysim.output import layout
 
 README_START, README_END = "<!-- claims:start -->", "<!-- claims:end -->"
 CLAIM_HEADER = ["situation", "metric", "baseline (min)", "smart (min)", "reduction", "CI", "claimed", "verdict",
-                "pairs"]
+                "pairs", "matched incidents"]
 MANIFEST_FACTS = ("citysim_version", "git_commit", "command", "seed", "replications", "replication_rule",
                   "warmup_min", "started_utc", "finished_utc", "wall_seconds", "machine", "packages")
 
@@ -65,7 +65,7 @@ def claim_cells(row: dict[Any, Any]) -> list[str]:
     return [str(row["scenario"]), str(row["metric"]), f"{row['baseline_mean_min']:.2f}",
             f"{row['smart_mean_min']:.2f}", _pct(row["reduction_pct"]),
             f"{_pct(row['ci_low_pct'])} to {_pct(row['ci_high_pct'])}", f"{row['claimed_pct']:g} %",
-            str(row["verdict"]), str(row["replications"])]
+            str(row["verdict"]), str(row["replications"]), _pct(row.get("matched_reduction_pct", float("nan")))]
 
 
 def claims_markdown_table(claims: pd.DataFrame) -> list[str]:
@@ -226,7 +226,11 @@ def redraw_folder(folder: Path, include: list[Path]) -> list[Path]:
         written = sorted((folder / layout.FIGURES).glob("*.png"))
     else:
         written = draw_folder(folder, include)
+        if (folder / layout.VERDICTS).is_file() and (folder / layout.MANIFEST).is_file():
+            from citysim.output.uncertainty_report import write_uncertainty_report
+
+            write_uncertainty_report(folder, json.loads((folder / layout.MANIFEST).read_text(encoding="utf-8")))
     if not written:
         raise InputError(folder, "no chart tables found; expected claims.csv, hourly.csv, districts.csv, "
-                         "samples.csv, attribution.csv or sensitivity.csv.")
+                         "samples.csv, attribution.csv, sensitivity.csv or the uncertainty tables.")
     return written

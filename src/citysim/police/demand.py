@@ -56,6 +56,9 @@ class IncidentPlan:
     station_u: FloatArray  # uniforms: a report without a terminal is filed at the station if < station_trip_share
     self_clear_at: FloatArray  # when the drivers clear this crash themselves (NaN: never, or not a crash)
     check_min: FloatArray  # on-scene minutes if the police arrive after the drivers cleared it
+    # The incident's index among all drawn (calls then crashes, before prevention and sorting): the same
+    # draw_id is the same incident in a baseline and its smart twin (common random numbers).
+    draw_id: IntArray
 
     @property
     def size(self) -> int:
@@ -202,6 +205,7 @@ def generate_incidents(
         station_u=ops.station_u[order],
         self_clear_at=ops.self_clear_at[order],
         check_min=ops.check_min[order],
+        draw_id=order.astype(np.int64),
     )
 
 

@@ -6,6 +6,8 @@ start of the run; times that did not happen are NaN:
 =============== =====================================================================
 replication     replication number
 incident_id     index in call order within the replication
+draw_id         the incident's identity across configurations: its index among all incidents drawn
+                (before prevention), so a baseline and its smart twin share it (matched-incident estimator)
 category        incident category (scenario key)
 priority        1 = emergency .. larger = less urgent
 district        district name
@@ -79,7 +81,7 @@ from citysim.simulation.ledger import (
 )
 
 INCIDENT_COLUMNS = [
-    "replication", "incident_id", "category", "priority", "district", "x_km", "y_km", "lon", "lat",
+    "replication", "incident_id", "draw_id", "category", "priority", "district", "x_km", "y_km", "lon", "lat",
     "t_occur", "t_call", "t_answer", "t_talk_end", "t_queue", "t_dispatch", "t_arrive", "t_clear", "t_closed",
     "lookups", "lookup_min", "units_needed", "n_units", "first_unit", "resolution", "warmup", "drain", "crash",
 ]
@@ -148,6 +150,7 @@ def build_logs(record: RunRecord) -> RunLogs:
     incidents = pd.DataFrame({
         "replication": np.full(plan.size, rep, dtype=np.int64),
         "incident_id": np.arange(plan.size, dtype=np.int64),
+        "draw_id": plan.draw_id,
         "category": categories,
         "priority": plan.priority.astype(np.int64),
         "district": districts,
