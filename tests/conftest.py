@@ -159,6 +159,17 @@ SMALL_OPERATIONS_YAML = textwrap.dedent("""\
     """)
 
 
+#: The small scenario's smart twin (two levers) and a busier situation, for experiment files beside it.
+SMALL_SMART_YAML = textwrap.dedent("""\
+    extends: scenario.yaml
+    name: small-smart
+    levers:
+      command_centre: {strength: 0.34, location_share: 0.5}
+      mobile_terminals: {strength: 0.8}
+    """)
+SMALL_BUSY_YAML = "extends: scenario.yaml\nname: small-busy\ndemand:\n  calls_per_day: 480\n"
+
+
 @pytest.fixture
 def ops_scenario_file(scenario_file: Path) -> Path:
     """The small scenario with an operations block and twice the units (operations take unit time, and the

@@ -32,6 +32,7 @@ from citysim.experiment.stats import (
     paired_reduction,
     verdict,
 )
+from conftest import SMALL_BUSY_YAML, SMALL_SMART_YAML
 
 # --------------------------------------------------------------------------- statistics
 
@@ -133,19 +134,7 @@ def test_paired_interval_narrower_than_unpaired():
 
 # --------------------------------------------------------------------------- experiment files
 
-SMART_LEVERS = textwrap.dedent("""\
-    extends: scenario.yaml
-    name: small-smart
-    levers:
-      command_centre: {strength: 0.34, location_share: 0.5}
-      mobile_terminals: {strength: 0.8}
-    """)
-BUSY = textwrap.dedent("""\
-    extends: scenario.yaml
-    name: small-busy
-    demand:
-      calls_per_day: 480
-    """)
+SMART_LEVERS, BUSY = SMALL_SMART_YAML, SMALL_BUSY_YAML
 EXPERIMENT = textwrap.dedent("""\
     kind: claim_check
     name: tiny-claim

@@ -64,19 +64,15 @@ def _check_unique(what: str, names: list[str]) -> None:
         raise ValueError(f"{what} names must be unique; repeated: {', '.join(repeated)}")
 
 
-class Experiment(Strict):
-    """The claim check: each situation's baseline against its smart twin."""
+class _ManySituations(Strict):
+    """What claim-check and uncertainty files share: named situations and metrics, each name once."""
 
-    kind: Literal["claim_check"]
     name: str = Field(min_length=1)
     description: str = ""
     seed: int = Field(ge=0)
     smart_levers: str = Field(description="scenario file whose `levers` block is the smart configuration")
     situations: Annotated[list[Situation], Field(min_length=1)]
     metrics: Annotated[list[Metric], Field(min_length=1)]
-    replications: Replications
-    confidence: float = Field(gt=0.5, lt=1)
-    by_priority: bool
 
     @field_validator("situations")
     @classmethod
@@ -89,6 +85,15 @@ class Experiment(Strict):
     def _unique_metrics(cls, items: list[Metric]) -> list[Metric]:
         _check_unique("metric", [item.name for item in items])
         return items
+
+
+class Experiment(_ManySituations):
+    """The claim check: each situation's baseline against its smart twin."""
+
+    kind: Literal["claim_check"]
+    replications: Replications
+    confidence: float = Field(gt=0.5, lt=1)
+    by_priority: bool
 
 
 class _OneSituation(Strict):
@@ -149,21 +154,17 @@ class BreakEven(Strict):
     """Where and how finely to search each lever's break-even strength."""
 
     situation: str = Field(min_length=1, description="the situation (by name) whose break-evens are searched")
-    steps: int = Field(ge=1, le=20, description="bisection steps per lever and metric")
+    inputs: Annotated[list[str], Field(min_length=1)] = Field(
+        description="the priors' inputs to search, each alone (levers over [0, 1], others over their support)")
+    steps: int = Field(ge=1, le=20, description="bisection steps per input and metric")
 
 
-class Uncertainty(Strict):
+class Uncertainty(_ManySituations):
     """Verdicts under the evidence's uncertainty: the inputs of a priors file sampled quasi-randomly, each
     sample a paired baseline/smart run of every situation on common random numbers."""
 
     kind: Literal["uncertainty"]
-    name: str = Field(min_length=1)
-    description: str = ""
-    seed: int = Field(ge=0)
-    smart_levers: str
     priors: str = Field(description="priors file (distributions of the uncertain inputs), relative to this file")
-    situations: Annotated[list[Situation], Field(min_length=1)]
-    metrics: Annotated[list[Metric], Field(min_length=1)]
     method: Literal["sobol", "morris"] = Field(
         description="sobol: Saltelli design, Sobol indices; morris: elementary effects (small budgets)")
     samples: int = Field(ge=1, le=4096, description="sobol: base samples N (a power of 2); morris: trajectories")
@@ -176,18 +177,6 @@ class Uncertainty(Strict):
     confidence: float = Field(gt=0.5, lt=1)
     resamples: int = Field(ge=10, le=10_000, description="bootstrap resamples of every interval")
     break_even: BreakEven | None
-
-    @field_validator("situations")
-    @classmethod
-    def _unique_situations(cls, items: list[Situation]) -> list[Situation]:
-        _check_unique("situation", [item.name for item in items])
-        return items
-
-    @field_validator("metrics")
-    @classmethod
-    def _unique_metrics(cls, items: list[Metric]) -> list[Metric]:
-        _check_unique("metric", [item.name for item in items])
-        return items
 
     @model_validator(mode="after")
     def _consistent(self) -> Uncertainty:

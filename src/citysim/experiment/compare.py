@@ -33,17 +33,21 @@ def compare_scenarios(baseline: Scenario, smart: Scenario, replications: int,
                       seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The claims table of `smart` against `baseline` over paired replications 0..n-1, and the table of
     what the times are made of (`analysis.steps`)."""
+    return compare_incidents([(simulate_one(baseline, k, seed).logs.incidents,
+                               simulate_one(smart, k, seed).logs.incidents) for k in range(replications)])
+
+
+def compare_incidents(pairs: list[tuple[pd.DataFrame, pd.DataFrame]]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The claims and steps tables from the incident logs of paired replications (baseline, smart)."""
     rows = []
     steps: dict[str, list[dict[str, float]]] = {BASELINE: [], SMART: []}
-    for replication in range(replications):
-        logs = {}
-        for config, scenario in ((BASELINE, baseline), (SMART, smart)):
-            incidents = logs[config] = simulate_one(scenario, replication, seed).logs.incidents
+    for replication, (base, smart) in enumerate(pairs):
+        for config, incidents in ((BASELINE, base), (SMART, smart)):
             rows += [("comparison", config, replication, *row)
                      for row in metric_rows(incidents, DEFAULT_METRICS, by_priority=True)]
             steps[config].append(step_means(incidents))
         rows += [("comparison", config, replication, metric, "all", value, n)
-                 for config, metric, value, n in matched_rows(logs[BASELINE], logs[SMART], DEFAULT_METRICS)]
+                 for config, metric, value, n in matched_rows(base, smart, DEFAULT_METRICS)]
     claims = claims_table(pd.DataFrame(rows, columns=RUN_COLUMNS), DEFAULT_METRICS, CONFIDENCE)
     return claims, step_table(steps[BASELINE], steps[SMART])
 

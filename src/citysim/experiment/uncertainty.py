@@ -9,8 +9,9 @@ what each lever alone would have to reach.
    by a digest of its scenario, so points that differ only in lever strengths share their baseline run.
 3. Per situation and metric: the reduction at every point (ratio of the replication means), P(claim)
    with a bootstrap interval, the verdict in words, and Sobol (or Morris) indices.
-4. Break-evens: in one situation, each lever input alone is moved over [0, 1] with every other input
-   at the scenarios' defaults, and bisection on common random numbers finds where each claim is reached.
+4. Break-evens: in one situation, each chosen input alone is moved over its search range (a lever's
+   strength over [0, 1], another input over its prior's support) with every other input at the
+   scenarios' defaults, and bisection on common random numbers finds where each claim is reached.
 
 Runs go through the result store as the claim check's do, so an interrupted study resumes (`--resume`)
 and its tables do not depend on the executor or the order runs finished.
@@ -53,13 +54,13 @@ INDEX_COLUMNS = ["situation", "lever", "metric", "first_order", "first_order_ci_
                  "total_order", "total_order_ci_low", "total_order_ci_high", "mu_star", "mu_star_ci_low",
                  "mu_star_ci_high", "sigma", "method", "inputs"]
 BREAK_EVEN_COLUMNS = ["situation", "metric", "lever", "claimed_pct", "status", "break_even", "default",
-                      "evidence_p05", "evidence_p95", "p_evidence_reaches", "reduction_at_default_pct",
-                      "reduction_at_0_pct", "reduction_at_1_pct"]
+                      "evidence_p05", "evidence_p95", "p_evidence_reaches", "search_low", "search_high",
+                      "reduction_at_default_pct", "reduction_at_low_pct", "reduction_at_high_pct"]
 REDUCTION_COLUMNS = ["situation", "point", "block", "metric", "baseline_mean_min", "smart_mean_min", "reduction_pct"]
 PRIOR_COLUMNS = ["input", "target", "apply", "distribution", "p05", "p50", "p95", "source", "year"]
 
 REACHED_ANYWHERE, OUT_OF_REACH, NEEDS_AT_LEAST, NEEDS_AT_MOST = (
-    "reached at any strength", "out of reach alone", "needs at least", "needs at most")
+    "reached across the range", "out of reach alone", "needs at least", "needs at most")
 
 
 def _digest(scenario: Scenario) -> str:
@@ -171,10 +172,14 @@ def run_uncertainty(spec: Uncertainty, spec_path: Path, out: Path, resume: bool 
 
 
 def _check_inputs(spec: Uncertainty, spec_path: Path, priors: Priors, pairs: list[Pair]) -> None:
-    unknown = sorted({m for members in spec.groups.values() for m in members} - set(priors.names))
-    if unknown:
-        raise InputError(spec_path, f"the groups name input(s) {', '.join(unknown)} that the priors file "
-                         f"{spec.priors} does not define; expected some of: {', '.join(priors.names)}.", ("groups",))
+    named: dict[tuple[str, ...], list[str]] = {("groups",): [m for members in spec.groups.values() for m in members]}
+    if spec.break_even is not None:
+        named[("break_even", "inputs")] = spec.break_even.inputs
+    for key, names in named.items():
+        unknown = sorted(set(names) - set(priors.names))
+        if unknown:
+            raise InputError(spec_path, f"'{key[-1]}' names input(s) {', '.join(unknown)} that the priors file "
+                             f"{spec.priors} does not define; expected some of: {', '.join(priors.names)}.", key)
     for pair in pairs:
         priors.check_against(pair.baseline, pair.smart)
 
@@ -199,62 +204,67 @@ def _index_rows(spec: Uncertainty, situation: str, metric: str, design: Design,
             for ix in sensitivity_indices(design, reductions, spec.confidence, spec.resamples, spec.seed)]
 
 
+def search_range(priors: Priors, name: str) -> tuple[float, float]:
+    """Where a break-even is searched: a lever's strength or share over [0, 1] (beyond its evidence, to show
+    how far off a claim is); any other input over its prior's support (the values the evidence allows)."""
+    prior = priors[name]
+    return (0.0, 1.0) if is_probability_target(prior) else prior.distribution.support()
+
+
 def _break_evens(spec: Uncertainty, pair: Pair, priors: Priors, runner: _Runner) -> pd.DataFrame:
-    """Each lever input alone over [0, 1], the rest at the defaults: where does each claim get reached?"""
-    levers = [name for name in priors.names if is_probability_target(priors[name])]
+    """Each chosen input alone over its search range, the rest at the defaults: where is each claim reached?"""
+    assert spec.break_even is not None
+    names = spec.break_even.inputs
+    claims = {m.name: m.claimed_reduction_pct for m in spec.metrics}
 
     def reductions(points: list[tuple[str, float]]) -> list[dict[str, float]]:
-        """The reduction at the defaults, then at each (input, value) point."""
+        """The reduction at the defaults, then at each (input, value) point (its baseline too, if it acts there)."""
         configs = [("baseline", pair.baseline), ("smart", pair.smart)]
-        configs += [("smart", priors.apply(pair.smart, {name: x}, levers=True)) for name, x in points]
+        for name, x in points:
+            configs += [("baseline", priors.apply(pair.baseline, {name: x}, levers=False)),
+                        ("smart", priors.apply(pair.smart, {name: x}, levers=True))]
         means = runner.means(pair.name, configs)
-        base = means[0]
-        return [{m: _reduction(base[m], row[m]) for m in base} for row in means[1:]]
+        return [{m: _reduction(b[m], s[m]) for m in claims} for b, s in zip(means[0::2], means[1::2], strict=True)]
 
-    ends = reductions([(name, x) for name in levers for x in (0.0, 1.0)])
+    ends = reductions([(name, x) for name in names for x in search_range(priors, name)])
     at_default = ends[0]
-    zero = dict(zip(levers, ends[1::2], strict=True))
-    one = dict(zip(levers, ends[2::2], strict=True))
-    claims = {m.name: m.claimed_reduction_pct for m in spec.metrics}
+    low_end = dict(zip(names, ends[1::2], strict=True))
+    high_end = dict(zip(names, ends[2::2], strict=True))
     brackets: dict[tuple[str, str], tuple[float, float]] = {}
-    for name in levers:
-        for metric in spec.metrics:
-            claimed = metric.claimed_reduction_pct
-            if (zero[name][metric.name] >= claimed) != (one[name][metric.name] >= claimed):
-                brackets[(name, metric.name)] = (0.0, 1.0)
-    assert spec.break_even is not None
+    for name in names:
+        for metric, claimed in claims.items():
+            if (low_end[name][metric] >= claimed) != (high_end[name][metric] >= claimed):
+                brackets[(name, metric)] = search_range(priors, name)
     for _ in range(spec.break_even.steps):
         pending = sorted(brackets)
         if not pending:
             break
-        middles = [(name, sum(brackets[(name, metric_name)]) / 2) for name, metric_name in pending]
-        for (name, metric_name), (_, middle), result in zip(pending, middles, reductions(middles)[1:], strict=True):
-            claimed = claims[metric_name]
-            low, high = brackets[(name, metric_name)]
-            same_as_zero = (result[metric_name] >= claimed) == (zero[name][metric_name] >= claimed)
-            brackets[(name, metric_name)] = (middle, high) if same_as_zero else (low, middle)
+        middles = [(name, sum(brackets[(name, metric)]) / 2) for name, metric in pending]
+        for (name, metric), (_, middle), result in zip(pending, middles, reductions(middles)[1:], strict=True):
+            low, high = brackets[(name, metric)]
+            like_low_end = (result[metric] >= claims[metric]) == (low_end[name][metric] >= claims[metric])
+            brackets[(name, metric)] = (middle, high) if like_low_end else (low, middle)
     rows = []
-    for metric in spec.metrics:
-        claimed = metric.claimed_reduction_pct
-        for name in levers:
+    for metric, claimed in claims.items():
+        for name in names:
             prior = priors[name]
-            r0, r1 = zero[name][metric.name], one[name][metric.name]
-            if (name, metric.name) in brackets:
-                low, high = brackets[(name, metric.name)]
-                if r0 < claimed:
+            r_low, r_high = low_end[name][metric], high_end[name][metric]
+            if (name, metric) in brackets:
+                low, high = brackets[(name, metric)]
+                if r_low < claimed:
                     status, point = NEEDS_AT_LEAST, high
                     p_reaches = 1.0 - float(prior.distribution.cdf(np.array([point]))[0])
                 else:
                     status, point = NEEDS_AT_MOST, low
                     p_reaches = float(prior.distribution.cdf(np.array([point]))[0])
-            elif r0 >= claimed:
+            elif r_low >= claimed:
                 status, point, p_reaches = REACHED_ANYWHERE, math.nan, 1.0
             else:
                 status, point, p_reaches = OUT_OF_REACH, math.nan, 0.0
             p05, p95 = prior.quantiles([0.05, 0.95])
-            rows.append((pair.name, metric.name, name, claimed, status, point,
+            rows.append((pair.name, metric, name, claimed, status, point,
                          priors.default(name, pair.baseline, pair.smart), p05, p95, p_reaches,
-                         at_default[metric.name], r0, r1))
+                         *search_range(priors, name), at_default[metric], r_low, r_high))
     return pd.DataFrame(rows, columns=BREAK_EVEN_COLUMNS)
 
 

@@ -70,7 +70,7 @@ def _uncertainty_figures(folder: Path) -> dict[str, Callable[[], Figure]]:
         charts[f"uncertainty-{part}"] = partial(plots.reduction_distribution_chart, reductions, verdicts, situation)
         if indices is not None and not indices.empty:
             charts[f"sobol-{part}"] = partial(plots.sobol_chart, indices, situation)
-    if break_evens is not None and not break_evens.empty:
+    if break_evens is not None and ((break_evens["search_low"] == 0) & (break_evens["search_high"] == 1)).any():
         charts["break-evens"] = partial(plots.break_even_chart, break_evens)
     return charts
 

@@ -317,7 +317,9 @@ def sobol_chart(indices: pd.DataFrame, situation: str) -> Figure:
 
 def break_even_chart(break_evens: pd.DataFrame) -> Figure:
     """Per metric, each lever's evidence range (5-95 %) and the strength at which it alone reaches the
-    claim (the others at their defaults); levers that never or always reach it are labelled."""
+    claim (the others at their defaults); levers that never or always reach it are labelled. Inputs searched
+    over another range than [0, 1] (assumptions) are in break_evens.csv and the report, not drawn here."""
+    break_evens = break_evens[(break_evens["search_low"] == 0) & (break_evens["search_high"] == 1)]
     metrics = list(dict.fromkeys(break_evens["metric"]))
     figure, axes = _panels(len(metrics), 3.6, 0.22 * break_evens["lever"].nunique() + 1.2)
     for axis, metric in zip(axes, metrics, strict=True):
@@ -328,7 +330,7 @@ def break_even_chart(break_evens: pd.DataFrame) -> Figure:
                       solid_capstyle="butt")
             axis.plot(row["default"], position, "|", color="black", markersize=8)
             if math.isnan(row["break_even"]):
-                text = "always" if row["status"] == "reached at any strength" else "never"
+                text = "always" if row["status"] == "reached across the range" else "never"
                 axis.text(1.02, position, text, va="center", fontsize=7)
             else:
                 axis.plot(row["break_even"], position, "D", color=SMART, markersize=5)

@@ -35,17 +35,18 @@ def _break_even(break_evens: pd.DataFrame, situation: str, metric: str) -> str:
     rows = break_evens[(break_evens["situation"] == situation) & (break_evens["metric"] == metric)]
     if rows.empty:
         return ""
-    needs = rows[rows["status"] == "needs at least"]
+    needs = rows[rows["status"].isin(["needs at least", "needs at most"])]
     if not needs.empty:
-        # The lever the evidence most supports reaching it; on a tie, the one needing the least beyond it.
-        best = needs.assign(beyond=needs["break_even"] - needs["evidence_p95"]).sort_values(
-            ["p_evidence_reaches", "beyond"], ascending=[False, True], kind="stable").iloc[0]
-        return (f"alone it would need {best['lever']} >= {best['break_even']:.2f}, against evidence of "
-                f"{best['evidence_p05']:.2f}-{best['evidence_p95']:.2f} (5-95 %)")
-    if (rows["status"] == "reached at any strength").all():
-        return "no single lever decides it: it is reached with any one lever at 0 or 1"
+        # The input whose evidence most supports the value needed (the prior probability of it).
+        best = needs.sort_values("p_evidence_reaches", ascending=False, kind="stable").iloc[0]
+        sign = ">=" if best["status"] == "needs at least" else "<="
+        return (f"alone it would need {best['lever']} {sign} {best['break_even']:.2f}, against evidence of "
+                f"{best['evidence_p05']:.2f}-{best['evidence_p95']:.2f} (5-95 %; prior probability "
+                f"{best['p_evidence_reaches']:.2f})")
+    if (rows["status"] == "reached across the range").all():
+        return "no single input decides it: it is reached with any one of them anywhere in its range"
     if (rows["status"] == "out of reach alone").all():
-        return "no lever alone reaches it, even at strength 1 with the others at their defaults"
+        return "no input alone reaches it anywhere in its range, the others at their defaults"
     return ""
 
 
