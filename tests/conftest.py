@@ -170,12 +170,16 @@ SMALL_SMART_YAML = textwrap.dedent("""\
 SMALL_BUSY_YAML = "extends: scenario.yaml\nname: small-busy\ndemand:\n  calls_per_day: 480\n"
 
 
+#: The small scenario with an operations block and twice the units (operations take unit time, and the
+#: small scenario is already heavily loaded).
+SMALL_OPS_SCENARIO_YAML = SMALL_SCENARIO_YAML.replace("units: 4", "units: 8").replace("units: 3", "units: 6") + \
+    SMALL_OPERATIONS_YAML
+
+
 @pytest.fixture
 def ops_scenario_file(scenario_file: Path) -> Path:
-    """The small scenario with an operations block and twice the units (operations take unit time, and the
-    small scenario is already heavily loaded), written to tmp_path/scenario.yaml."""
-    text = SMALL_SCENARIO_YAML.replace("units: 4", "units: 8").replace("units: 3", "units: 6")
-    scenario_file.write_text(text + SMALL_OPERATIONS_YAML, encoding="utf-8")
+    """SMALL_OPS_SCENARIO_YAML written to tmp_path/scenario.yaml."""
+    scenario_file.write_text(SMALL_OPS_SCENARIO_YAML, encoding="utf-8")
     return scenario_file
 
 

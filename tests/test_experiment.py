@@ -32,7 +32,7 @@ from citysim.experiment.stats import (
     paired_reduction,
     verdict,
 )
-from conftest import SMALL_BUSY_YAML, SMALL_SMART_YAML
+from conftest import SMALL_BUSY_YAML, SMALL_OPS_SCENARIO_YAML, SMALL_SMART_YAML
 
 # --------------------------------------------------------------------------- statistics
 
@@ -216,11 +216,16 @@ def test_bad_experiment_file_cli_exits_2(experiment_file, tmp_path, capsys):
 # --------------------------------------------------------------------------- citysim experiment / compare
 
 
-@pytest.fixture
-def claim_run(experiment_file: Path, tmp_path: Path) -> Path:
-    """The results folder of `citysim experiment` on the tiny experiment file."""
-    out = tmp_path / "results"
-    assert main(["experiment", str(experiment_file), "--out", str(out)]) == EXIT_OK
+@pytest.fixture(scope="module")
+def claim_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The results folder of `citysim experiment` on the tiny experiment file (run once for the module's
+    read-only checks)."""
+    folder = tmp_path_factory.mktemp("claim")
+    for name, text in (("scenario.yaml", SMALL_OPS_SCENARIO_YAML), ("smart.yaml", SMART_LEVERS),
+                       ("busy.yaml", BUSY), ("experiment.yaml", EXPERIMENT)):
+        (folder / name).write_text(text, encoding="utf-8")
+    out = folder / "results"
+    assert main(["experiment", str(folder / "experiment.yaml"), "--out", str(out)]) == EXIT_OK
     return out
 
 

@@ -89,14 +89,14 @@ def _check(content: str | bytes, path: Path, capsys: Any) -> None:
         assert err.strip().count("\n") == 0, err  # one paragraph
 
 
-@settings(max_examples=700, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=mutated_data())
 def test_structural_mutations_never_crash(text: str, tmp_path: Path, capsys: Any) -> None:
     """Dropped, misspelt, retyped and unknown keys: exit 0 or a one-paragraph error naming the file."""
     _check(text, tmp_path / "fuzzed.yaml", capsys)
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=mutated_text())
 def test_textual_mutations_never_crash(text: bytes, tmp_path: Path, capsys: Any) -> None:
     """Truncation, junk bytes, Python tags and stray characters: exit 0 or a one-paragraph error."""

@@ -167,8 +167,11 @@ def test_sigterm_and_sigint_stop_cleanly_and_resume_completes(scenario_file, wri
     assert main(["experiment", str(path), "--out", str(whole), "--workers", "1"]) == EXIT_OK
     for sig in (signal.SIGTERM, signal.SIGINT):
         cut = tmp_path / f"cut-{sig.name}"
+        # SIGINT's default action restored in the child: a suite launched in the background (`cmd &` in a
+        # script) would otherwise hand it an ignored SIGINT, and the interrupt would never arrive.
         process = subprocess.Popen([sys.executable, "-m", "citysim.cli", "experiment", str(path), "--out", str(cut),
-                                    "--workers", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                                    "--workers", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                   preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         deadline = time.monotonic() + 120
         while _stored_runs(cut) < 10 and process.poll() is None and time.monotonic() < deadline:
             time.sleep(0.01)

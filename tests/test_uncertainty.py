@@ -19,7 +19,7 @@ from citysim.cli import EXIT_BAD_INPUT, main
 from citysim.config.priors import Mixture, Pert, load_priors
 from citysim.experiment.design import claim_probability, make_design, sensitivity_indices
 from citysim.experiment.uncertainty import BREAK_EVEN_COLUMNS, INDEX_COLUMNS, PROBABILITY_COLUMNS
-from conftest import SMALL_BUSY_YAML, SMALL_OPERATIONS_YAML, SMALL_SCENARIO_YAML, SMALL_SMART_YAML
+from conftest import SMALL_BUSY_YAML, SMALL_OPS_SCENARIO_YAML, SMALL_SMART_YAML
 
 # --------------------------------------------------------------------------- estimators on known answers
 
@@ -220,8 +220,7 @@ def study_runs(tmp_path_factory):
     interruption leaves it (half the runs and none of the tables) resumed."""
 
     folder = tmp_path_factory.mktemp("study")
-    scenario = SMALL_SCENARIO_YAML.replace("units: 4", "units: 8").replace("units: 3", "units: 6")
-    (folder / "scenario.yaml").write_text(scenario + SMALL_OPERATIONS_YAML, encoding="utf-8")
+    (folder / "scenario.yaml").write_text(SMALL_OPS_SCENARIO_YAML, encoding="utf-8")
     (folder / "smart.yaml").write_text(SMALL_SMART_YAML, encoding="utf-8")
     (folder / "busy.yaml").write_text(SMALL_BUSY_YAML, encoding="utf-8")
     (folder / "priors.yaml").write_text(PRIORS, encoding="utf-8")

@@ -38,7 +38,7 @@ from citysim.analysis.verification import BrokenOrder, per_replication, reductio
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios" / "verification"
 Z = 4.0
 #: Replications per case (each replication is one full run of the scenario file).
-REPLICATIONS = {"mmc": 150, "priorities": 100, "nearest": 100, "mminf": 20}
+REPLICATIONS = {"mmc": 100, "priorities": 100, "nearest": 60, "mminf": 20}
 
 
 # ----------------------------------------------------------------------------- helpers

@@ -268,6 +268,10 @@ def _panels(count: int, width: float, height: float) -> tuple[Figure, list[Any]]
     return figure, list(axes[:count])
 
 
+#: The x-axis of Sobol bars: variance shares, with a little room either side.
+SOBOL_AXIS = (-0.1, 1.2)
+
+
 def reduction_distribution_chart(reductions: pd.DataFrame, verdicts: pd.DataFrame, situation: str) -> Figure:
     """Each metric's reduction over the design points (the evidence's spread) against the claim and its
     margin band, titled with P(claim) and the verdict."""
@@ -309,9 +313,17 @@ def sobol_chart(indices: pd.DataFrame, situation: str) -> Figure:
         axis.errorbar(value, y, xerr=[value - low, high - value], fmt="none", ecolor="black", lw=0.8)
         axis.set_yticks(y, [str(v) for v in rows["lever"]], fontsize=7)
         axis.set_xlabel("mu* (points of reduction)" if morris else "share of the reduction's variance")
+        if not morris:
+            # A variance share lies in [0, 1]: estimates and intervals beyond it (too few samples) are clipped
+            # at the axis, the estimate written there.
+            axis.set_xlim(SOBOL_AXIS)
+            for position, estimate in zip(y, value, strict=True):
+                if estimate > SOBOL_AXIS[1]:
+                    axis.text(SOBOL_AXIS[1], position, f"{estimate:.1f} >", ha="right", va="center", fontsize=7)
         axis.set_title(_short(metric))
     axes[0].legend(frameon=False, fontsize=7, loc="lower right")
-    figure.suptitle(f"{situation}: which input decides each reduction")
+    figure.suptitle(f"{situation}: which input decides each reduction"
+                    + ("" if morris else " (axis clipped to [-0.1, 1.2]: wider intervals mean too few samples)"))
     return styled(figure)
 
 

@@ -27,8 +27,12 @@ def _deciding(indices: pd.DataFrame, situation: str, metric: str) -> str:
     if not rows[column].notna().any():
         return ""
     top = rows.sort_values(column).iloc[-1]
-    label = "total Sobol index" if column == "total_order" else "Morris mu*"
-    return f"it turns on {top['lever']} ({label} {top[column]:.2f})"
+    if column == "mu_star":
+        return f"it turns on {top['lever']} (Morris mu* {top[column]:.2f})"
+    # An estimate above 1, or an interval wider than [0, 1], ranks the input but does not measure it.
+    rough = top[column] > 1 or top["total_order_ci_high"] - top["total_order_ci_low"] > 1
+    note = "; a rough estimate: too few samples to measure it, only to rank it first" if rough else ""
+    return f"it turns on {top['lever']} (total Sobol index {top[column]:.2f}{note})"
 
 
 def _break_even(break_evens: pd.DataFrame, situation: str, metric: str) -> str:
