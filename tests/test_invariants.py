@@ -433,14 +433,18 @@ def test_no_incidents_is_fine(small_scenario_data):
 
 @pytest.fixture(scope="module")
 def shanghai_runs(shanghai_path):
+    """Two runs of the Shanghai baseline, 2 h warm-up + 12 h and a 1 h drain (the whole day's invariants are
+    checked on every shipped file in test_shipped_invariants.py; here the point is repeating a run)."""
     scenario = load_scenario(shanghai_path)
+    scenario = scenario.model_copy(update={"run": scenario.run.model_copy(update={"duration_min": 840.0,
+                                                                                   "drain_min": 60.0})})
     return scenario, simulate_one(scenario, 0), simulate_one(scenario, 0)
 
 
 def test_shanghai_deterministic(shanghai_runs):
     """Two runs of the Shanghai baseline (same seed, replication 0) are bit-identical."""
     _scenario, first, second = shanghai_runs
-    assert len(first.logs.incidents) > 20_000
+    assert len(first.logs.incidents) > 10_000
     assert_logs_equal(first.logs, second.logs)
 
 

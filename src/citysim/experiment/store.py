@@ -39,6 +39,7 @@ class UnitStore:
             for old in self.folder.glob("*.unit"):
                 old.unlink()
         self.order: list[Key] = []
+        self._recorded: set[Key] = set()
 
     def _path(self, key: Key) -> Path:
         digest = hashlib.sha256(repr(key).encode("utf-8")).hexdigest()[:16]
@@ -64,8 +65,10 @@ class UnitStore:
         write_bytes_atomically(self._path(unit.key), write)
 
     def record(self, key: Key) -> None:
-        """Note that this run belongs in the tables, in this position."""
-        self.order.append(key)
+        """Note that this run belongs in the tables, in this position (a run recorded again keeps its first)."""
+        if key not in self._recorded:
+            self._recorded.add(key)
+            self.order.append(key)
 
     def _units(self) -> Iterator[UnitResult]:
         for key in self.order:
