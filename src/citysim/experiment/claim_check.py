@@ -155,7 +155,8 @@ def run_pair(pair: Pair, experiment: Experiment, store: UnitStore, executor: Exe
 
 
 def claims_table(runs: pd.DataFrame, metrics: list[Metric], confidence: float) -> pd.DataFrame:
-    """One row per situation, metric and priority class: the reduction, its CI and the verdict."""
+    """One row per situation, metric and priority class: the reduction, its CI and the verdict, and (on the
+    overall rows) the matched-incident reduction with its CI."""
     rows = []
     claimed = {m.name: m.claimed_reduction_pct for m in metrics}
     keys = runs[["situation", "metric", "priority"]].drop_duplicates().itertuples(index=False)
