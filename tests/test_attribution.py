@@ -14,15 +14,9 @@ from citysim.cli import EXIT_BAD_INPUT, EXIT_OK, main
 from citysim.config.levers import LEVERS
 from citysim.experiment.attribution import shapley_exact, shapley_sampled
 from citysim.experiment.sensitivity import scaled_levers
+from conftest import SMALL_SMART_YAML
 
-SMART = textwrap.dedent("""\
-    extends: scenario.yaml
-    name: small-smart
-    levers:
-      command_centre: {strength: 0.34, location_share: 0.5}
-      mobile_terminals: {strength: 0.8}
-      signal_preemption: {strength: 0.5}
-    """)
+SMART = SMALL_SMART_YAML + "  signal_preemption: {strength: 0.5}\n"
 METRICS = textwrap.dedent("""\
     metrics:
       - {name: arrival, start: t_call, end: t_arrive, claimed_reduction_pct: 20}

@@ -57,6 +57,8 @@ class Uniform(_Bounded):
 
 
 class _Moded(_Bounded):
+    """A range with a most likely value; quantiles and probabilities from the scipy distribution `_frozen`."""
+
     mode: float
 
     @model_validator(mode="after")
@@ -64,6 +66,15 @@ class _Moded(_Bounded):
         if not self.low <= self.mode <= self.high:
             raise ValueError("mode must lie between low and high")
         return self
+
+    def _frozen(self) -> Any:
+        raise NotImplementedError
+
+    def ppf(self, u: FloatArray) -> FloatArray:
+        return np.asarray(self._frozen().ppf(u), dtype=np.float64)
+
+    def cdf(self, x: FloatArray) -> FloatArray:
+        return np.asarray(self._frozen().cdf(x), dtype=np.float64)
 
 
 class Triangular(_Moded):
@@ -77,12 +88,6 @@ class Triangular(_Moded):
         width = self.high - self.low
         return triang((self.mode - self.low) / width, loc=self.low, scale=width)
 
-    def ppf(self, u: FloatArray) -> FloatArray:
-        return np.asarray(self._frozen().ppf(u), dtype=np.float64)
-
-    def cdf(self, x: FloatArray) -> FloatArray:
-        return np.asarray(self._frozen().cdf(x), dtype=np.float64)
-
 
 class Pert(_Moded):
     """Beta-PERT: a range with a most likely value, its mean (low + 4 mode + high) / 6."""
@@ -95,12 +100,6 @@ class Pert(_Moded):
         width = self.high - self.low
         return beta(1 + 4 * (self.mode - self.low) / width, 1 + 4 * (self.high - self.mode) / width,
                     loc=self.low, scale=width)
-
-    def ppf(self, u: FloatArray) -> FloatArray:
-        return np.asarray(self._frozen().ppf(u), dtype=np.float64)
-
-    def cdf(self, x: FloatArray) -> FloatArray:
-        return np.asarray(self._frozen().cdf(x), dtype=np.float64)
 
 
 class Point(Strict):
