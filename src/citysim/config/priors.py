@@ -187,8 +187,13 @@ class Prior(Strict):
         return self
 
     @property
+    def keys(self) -> list[str]:
+        """The target's key path, one key (or `*`) per item."""
+        return self.target.split(".")
+
+    @property
     def acts_on_levers(self) -> bool:
-        return self.target.split(".")[0] == "levers"
+        return self.keys[0] == "levers"
 
     def quantiles(self, probabilities: list[float]) -> list[float]:
         return [float(v) for v in self.distribution.ppf(np.array(probabilities, dtype=np.float64))]
@@ -201,11 +206,8 @@ class PriorsFile(Strict):
     priors: Annotated[dict[str, Prior], Field(min_length=1)]
 
 
-Found = list[tuple[Any, str | int, tuple[str | int, ...]]]
-
-
-def _walk(node: Any, keys: list[str], path: tuple[str | int, ...]) -> Found:
-    """(container, key, key path) of every value the path names (wildcards expanded)."""
+def _walk(node: Any, keys: list[str]) -> list[tuple[Any, str | int]]:
+    """(container, key) of every number the key path names (wildcards expanded)."""
     head, rest = keys[0], keys[1:]
     if head == "*":
         entries = list(node.items()) if isinstance(node, dict) else list(enumerate(node)) if isinstance(node, list) \
@@ -220,9 +222,9 @@ def _walk(node: Any, keys: list[str], path: tuple[str | int, ...]) -> Found:
     for key, child in entries:
         if not rest:
             if isinstance(child, int | float) and not isinstance(child, bool):
-                found.append((node, key, (*path, key)))
+                found.append((node, key))
         elif isinstance(child, dict | list):
-            found += _walk(child, rest, (*path, key))
+            found += _walk(child, rest)
     return found
 
 
@@ -231,7 +233,7 @@ def set_inputs(data: dict[str, Any], priors: dict[str, Prior], values: dict[str,
     data = copy.deepcopy(data)
     for name, value in values.items():
         prior = priors[name]
-        for container, key, _path in _walk(data, prior.target.split("."), ()):
+        for container, key in _walk(data, prior.keys):
             old = container[key]
             new = value if prior.apply == "set" else old * value
             container[key] = round(new) if isinstance(old, int) else float(new)
@@ -286,7 +288,7 @@ class Priors:
         """Every prior names values that exist, and both ends of its support give a valid scenario."""
         for name, prior in self.spec.priors.items():
             scenario = smart if prior.acts_on_levers else baseline
-            if not _walk(scenario.model_dump(mode="json"), prior.target.split("."), ()):
+            if not _walk(scenario.model_dump(mode="json"), prior.keys):
                 origin = self.document.origin_of(("priors", name, "target"))
                 raise InputError(origin.file if origin else self.path,
                                  f"the target '{prior.target}' names no number in scenario '{scenario.name}' "
@@ -302,7 +304,7 @@ class Priors:
         if prior.apply == "scale":
             return 1.0
         scenario = smart if prior.acts_on_levers else baseline
-        container, key, _ = _walk(scenario.model_dump(mode="json"), prior.target.split("."), ())[0]
+        container, key = _walk(scenario.model_dump(mode="json"), prior.keys)[0]
         return float(container[key])
 
 

@@ -67,6 +67,12 @@ def matched_rows(baseline: pd.DataFrame, smart: pd.DataFrame,
     return rows
 
 
+def _run_rows(keys: Key, incidents: pd.DataFrame, metrics: list[Metric],
+              by_priority: bool) -> list[tuple[object, ...]]:
+    """runs.csv's rows of one run: its keys, then each metric's (metric, priority, mean, incidents)."""
+    return [(*keys, m, p, v, n) for m, p, v, n in metric_rows(incidents, metrics, by_priority)]
+
+
 def run_pair_unit(baseline: Scenario, smart: Scenario, keys: Key, seed: int, metrics: list[Metric],
                   by_priority: bool) -> UnitResult:
     """One replication of a situation, baseline and smart twin on the same random numbers: both runs' rows
@@ -78,8 +84,7 @@ def run_pair_unit(baseline: Scenario, smart: Scenario, keys: Key, seed: int, met
     hourly, districts, samples = [], [], []
     for config, result in results.items():
         config_keys = (situation, config, replication)
-        rows += [(situation, config, replication, m, p, v, n)
-                 for m, p, v, n in metric_rows(result.logs.incidents, metrics, by_priority)]
+        rows += _run_rows(config_keys, result.logs.incidents, metrics, by_priority)
         hourly.append(hourly_table(result, config_keys))
         districts.append(district_table(result, config_keys))
         if replication == 0:
@@ -100,8 +105,6 @@ def replication_means(scenario: Scenario, replication: int, seed: int, metrics: 
 def run_metrics_unit(scenario: Scenario, keys: Key, seed: int, metrics: list[Metric]) -> UnitResult:
     """Simulate one run and keep only its metric rows (all priorities together): what an uncertainty
     study needs from each of its many configurations."""
-    situation, config, replication = keys
-    incidents = simulate_one(scenario, replication, seed).logs.incidents
-    rows: list[tuple[object, ...]] = [(situation, config, replication, m, p, v, n)
-                                      for m, p, v, n in metric_rows(incidents, metrics, by_priority=False)]
-    return UnitResult(keys, rows, pd.DataFrame(), pd.DataFrame(), None)
+    incidents = simulate_one(scenario, keys[2], seed).logs.incidents
+    return UnitResult(keys, _run_rows(keys, incidents, metrics, by_priority=False), pd.DataFrame(), pd.DataFrame(),
+                      None)

@@ -38,8 +38,7 @@ class UnitStore:
         if not resume:
             for old in self.folder.glob("*.unit"):
                 old.unlink()
-        self.order: list[Key] = []
-        self._recorded: set[Key] = set()
+        self.order: dict[Key, None] = {}  # the recorded runs, in the order they belong in the tables
 
     def _path(self, key: Key) -> Path:
         digest = hashlib.sha256(repr(key).encode("utf-8")).hexdigest()[:16]
@@ -66,9 +65,7 @@ class UnitStore:
 
     def record(self, key: Key) -> None:
         """Note that this run belongs in the tables, in this position (a run recorded again keeps its first)."""
-        if key not in self._recorded:
-            self._recorded.add(key)
-            self.order.append(key)
+        self.order.setdefault(key)
 
     def _units(self) -> Iterator[UnitResult]:
         for key in self.order:
