@@ -17,9 +17,10 @@ from hypothesis import strategies as st
 # The kernel pieces under test: the one place to update if modules move or their signatures change.
 from citysim import Scenario, simulate
 from citysim.clock import clock_hour, hourly_segments
+from citysim.city.travel import Place
+from citysim.monitor import TimeAverage
 from citysim.police.dispatch import DISPATCH_POLICIES, DispatchQueues
 from citysim.police.fleet import EN_ROUTE, IDLE, OFF, ON_SCENE, RETURNING, Fleet
-from citysim.simulation.monitor import TimeAverage
 from citysim.streams import Streams
 
 
@@ -199,7 +200,7 @@ def test_go_off_duty_invalidates_a_pending_return() -> None:
 def test_come_on_duty_places_the_unit_at_home() -> None:
     """A unit coming on duty is at its station (position, node and access leg), idle."""
     fleet = make_fleet([0, 0], 1)
-    fleet.x[1], fleet.y[1], fleet.node[1], fleet.access_km[1] = 9.0, 9.0, 99, 9.0
+    fleet.move_to(1, Place(9.0, 9.0, 99, 9.0))
     fleet.going_off[1] = True
     fleet.come_on_duty(1, 7.0)
     assert tuple(fleet.place_of(1, 7.0)) == (1.0, 2.0, 11, 0.1, 0.0)
@@ -214,9 +215,8 @@ def returning_fleet() -> Fleet:
     fleet = make_fleet([0, 0], 1)
     fleet.come_on_duty(0, 0.0)
     fleet.come_on_duty(1, 0.0)
-    fleet.x[0], fleet.y[0], fleet.node[0], fleet.access_km[0] = 4.0, 2.0, 7, 0.5
-    fleet.set_state(0, RETURNING)
-    fleet.return_t0[0], fleet.return_t1[0] = 10.0, 20.0
+    fleet.move_to(0, Place(4.0, 2.0, 7, 0.5))
+    fleet.start_return(0, 10.0, 20.0)
     return fleet
 
 

@@ -17,6 +17,7 @@ MAX_DROPPED_SHARE of all nodes; a hand-written node that is cut off, or a larger
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from dataclasses import dataclass, field
@@ -99,6 +100,12 @@ class RoadNetwork:
     @property
     def n_arcs(self) -> int:
         return int(self.arc_from.size)
+
+    @functools.cached_property
+    def arc_index(self) -> IntArray:
+        """Dense node x node matrix of arc index + 1 (0: no arc), to turn a node path into arcs."""
+        n = self.n_nodes
+        return csr_matrix((np.arange(1, self.n_arcs + 1), (self.arc_from, self.arc_to)), shape=(n, n)).toarray()
 
     def snap(self, x: FloatArray, y: FloatArray) -> tuple[IntArray, FloatArray]:
         """Nearest node to each point reachable without crossing a barrier, and the straight-line km."""

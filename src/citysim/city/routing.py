@@ -1,7 +1,8 @@
 """Shortest paths on the road network: travel-time matrices and the arcs of a route.
 
 All-pairs Dijkstra (scipy.sparse.csgraph) on a few hundred nodes takes milliseconds; matrices are
-cached per traffic state (free flow, each clock hour's typical traffic) and routes per matrix.
+cached per traffic state (free flow, each clock hour's typical traffic) and routes, with the lengths
+a trip needs, per matrix.
 """
 
 from __future__ import annotations
@@ -10,10 +11,22 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
+from typing import NamedTuple
+
 from citysim.arrays import FloatArray, IntArray
-from citysim.city.network import RoadNetwork
+from citysim.city.network import ARTERIAL, RoadNetwork
 
 NO_PATH = -9999
+
+
+class Leg(NamedTuple):
+    """A shortest path's arcs and what a trip needs of them: road km, arterial km, and the first barrier
+    crossing it uses (-1: none)."""
+
+    arcs: IntArray
+    km: float
+    arterial_km: float
+    crossing: int
 
 
 class Router:
@@ -23,16 +36,18 @@ class Router:
         n = network.n_nodes
         graph = csr_matrix((arc_minutes, (network.arc_from, network.arc_to)), shape=(n, n))
         self.minutes, self._predecessors = dijkstra(graph, directed=True, return_predecessors=True)
-        self._arc_index = csr_matrix(
-            (np.arange(1, network.n_arcs + 1), (network.arc_from, network.arc_to)), shape=(n, n)
-        ).toarray()
-        self._routes: dict[tuple[int, int], IntArray] = {}
+        self._network = network
+        self._legs: dict[tuple[int, int], Leg] = {}
 
     def route(self, origin: int, destination: int) -> IntArray:
         """Arc indices of the shortest path from origin to destination (empty if they are equal)."""
+        return self.leg(origin, destination).arcs
+
+    def leg(self, origin: int, destination: int) -> Leg:
+        """The shortest path from origin to destination with its lengths (worked out once per pair)."""
         key = (origin, destination)
-        arcs = self._routes.get(key)
-        if arcs is None:
+        leg = self._legs.get(key)
+        if leg is None:
             predecessors = self._predecessors[origin]
             nodes = [destination]
             while nodes[-1] != origin:
@@ -41,6 +56,12 @@ class Router:
                     raise ValueError(f"no path from node {origin} to node {destination}")
                 nodes.append(previous)
             nodes.reverse()
-            arcs = self._arc_index[nodes[:-1], nodes[1:]] - 1
-            self._routes[key] = arcs
-        return arcs
+            network = self._network
+            arcs = network.arc_index[nodes[:-1], nodes[1:]] - 1
+            arc_km = network.arc_km[arcs]
+            crossings = network.arc_crossing[arcs]
+            used = crossings[crossings >= 0]
+            leg = Leg(arcs, float(arc_km.sum()), float(arc_km[network.arc_class[arcs] == ARTERIAL].sum()),
+                      int(used[0]) if used.size else -1)
+            self._legs[key] = leg
+        return leg

@@ -73,6 +73,7 @@ class TrafficProfile:
         self.traffic = traffic
         ratios = np.array([classes.expressway.demand_ratio_by_hour, classes.arterial.demand_ratio_by_hour])
         self._ratios = ratios  # (class, hour)
+        self._arterial_ratios = classes.arterial.demand_ratio_by_hour  # as floats, for the scalar path
         parking = np.isin(network.arc_district, parking_districts)
         self.volume_factor = np.where(parking, 1.0 + traffic.parking.cruising_share, 1.0)
 
@@ -89,9 +90,15 @@ class TrafficProfile:
         return np.asarray(by_class[self.network.arc_class] * self.volume_factor, dtype=np.float64)
 
     def local_time_factor(self, clock_h: float) -> float:
-        """Congested / free-flow time on local streets: taken as the arterials' BPR factor (an assumption)."""
-        ratio = float(self._class_ratios(clock_h)[1])
-        return float(1.0 + self.traffic.bpr_alpha * ratio**self.traffic.bpr_beta)
+        """Congested / free-flow time on local streets: taken as the arterials' BPR factor (an assumption).
+
+        Asked once per trip, so computed on Python floats (the same operations as `_class_ratios`)."""
+        position = (clock_h - 0.5) % 24.0
+        low = int(position) % 24
+        weight = position - int(position)
+        ratios = self._arterial_ratios
+        ratio = (1 - weight) * ratios[low] + weight * ratios[(low + 1) % 24]
+        return 1.0 + self.traffic.bpr_alpha * ratio**self.traffic.bpr_beta
 
     def arc_minutes(self, clock_h: float) -> FloatArray:
         """BPR minutes of every arc at a clock time, without crashes."""

@@ -22,7 +22,6 @@ import numpy as np
 from citysim.arrays import FloatArray, IntArray
 from citysim.city.context import CityContext
 from citysim.city.geometry import BarrierLines
-from citysim.city.network import ARTERIAL
 from citysim.city.routing import Router
 from citysim.city.traffic import TrafficState
 from citysim.config.schema import InstantTravel, NetworkTravel, StraightLineTravel
@@ -237,23 +236,18 @@ class OnNetwork(_Noisy):
         straight = math.hypot(origin.x - destination.x, origin.y - destination.y)
         per_km = self._access_min_per_km * self.city.profile.local_time_factor(clock_h)
         local = straight * per_km + origin.lead
-        network = self.city.network
-        arcs = self._router(now, current_routing).route(origin.node, destination.node)
+        leg = self._router(now, current_routing).leg(origin.node, destination.node)
         access = origin.access + destination.access
-        minutes = self.traffic.route_minutes(arcs, now, self._queue_share) + access * per_km + origin.lead
+        minutes = self.traffic.route_minutes(leg.arcs, now, self._queue_share) + access * per_km + origin.lead
         if local < minutes and not self._local_blocked(origin.x, origin.y, destination):
             km = straight * self._access_circuity
             return Trip(km, local, local_km=km)
-        arc_km = network.arc_km[arcs]
         local_km = access * self._access_circuity
-        km = float(arc_km.sum()) + local_km
-        arterial_km = float(arc_km[network.arc_class[arcs] == ARTERIAL].sum())
-        crossings = network.arc_crossing[arcs]
-        used = crossings[crossings >= 0]
         # A trip that starts or ends on a bridge's or tunnel's own node crosses there.
-        crossing = int(used[0]) if used.size else int(max(network.node_crossing[origin.node],
-                                                            network.node_crossing[destination.node]))
-        return Trip(km, minutes, crossing, arterial_km, local_km)
+        node_crossing = self.city.network.node_crossing
+        crossing = leg.crossing if leg.crossing >= 0 else int(max(node_crossing[origin.node],
+                                                                   node_crossing[destination.node]))
+        return Trip(leg.km + local_km, minutes, crossing, leg.arterial_km, local_km)
 
 
 def make_travel(

@@ -1,8 +1,9 @@
 """Patrol units as array state: where they are, what they do, whether they are on duty.
 
 A SimPy resource per unit would cost bookkeeping for every one of ~1,500 units; instead the state is
-kept in plain lists (cheap scalar access on the hot path) mirrored by the numpy masks that the
-vectorised nearest-unit choice needs. A unit is *available* when on duty and idle, returning to
+kept in plain lists (cheap scalar access on the hot path) mirrored by the numpy tables that the
+vectorised nearest-unit choice reads: one row per unit, so that the candidates' places are one
+fancy-indexing read. A unit is *available* when on duty and idle, returning to
 where it waits (it can be re-tasked on the way back), or on other work it may leave for a call (`TASK`,
 after an interruption delay). It is not available on scene, en route, writing a report (`REPORTING`)
 or on other work it cannot leave (`LOCKED`). The hourly roster (how many of each district's units are
@@ -20,6 +21,7 @@ from citysim.city.travel import Place, Places
 
 OFF, IDLE, EN_ROUTE, ON_SCENE, RETURNING, TASK, LOCKED, REPORTING = 0, 1, 2, 3, 4, 5, 6, 7
 AVAILABLE_STATES = frozenset((IDLE, RETURNING, TASK))
+LEAD = 4  # the column of the interruption lead in the fleet's place table (after x, y, node, access)
 
 
 class Fleet:
@@ -39,28 +41,21 @@ class Fleet:
         self.clock = clock
         self.size = n
         self.home_district = home_district
-        self.home_x = home_x
-        self.home_y = home_y
-        self.home_node = home_node
-        self.home_access_km = home_access_km
-        # Network place of each unit: the node it is at (or last left, while driving home) and the
-        # straight-line km of its access leg.
-        self.node = home_node.copy()
-        self.access_km = home_access_km.copy()
+        self.home_x, self.home_y = home_x, home_y
         self.state = [OFF] * n
-        self.available = np.zeros(n, dtype=bool)  # mirror of state in (IDLE, RETURNING)
+        self.available = np.zeros(n, dtype=bool)  # mirror of state in AVAILABLE_STATES
         self.returning = np.zeros(n, dtype=bool)  # mirror of state == RETURNING
         self.n_returning = 0
         self.going_off = np.zeros(n, dtype=bool)
-        self.x = home_x.copy()
-        self.y = home_y.copy()
-        # A return trip: from (x, y) at t0 to home at t1; token invalidates a superseded return.
-        self.return_t0 = np.zeros(n)
-        self.return_t1 = np.zeros(n)
+        # Where each unit waits, and where it is recorded (x, y km, network node, access km) with the
+        # expected interruption delay of other work it may leave (LEAD: the dispatcher adds it to the
+        # unit's travel estimate; 0 otherwise).
+        self._home_table = np.column_stack([home_x, home_y, home_node, home_access_km]).astype(np.float64)
+        self._table = np.column_stack([self._home_table, np.zeros(n)])
+        # A return trip: from where it cleared at t0 to home at t1, with the span its progress is
+        # measured by and its duration; token invalidates a superseded return.
+        self._return = np.zeros((n, 4))
         self.token = [0] * n
-        #: Expected interruption delay of a unit on interruptible other work (the dispatcher adds it to
-        #: the unit's travel estimate); 0 otherwise.
-        self.task_lead = np.zeros(n)
         self.current_task = [-1] * n
         self._task_start = [0.0] * n
         #: One row per spell of other work: unit, task index, start, end.
@@ -77,6 +72,9 @@ class Fleet:
         #: Where each unit waits (its station or post), as a trip destination.
         self.home_places = list(map(Place, home_x.tolist(), home_y.tolist(), home_node.tolist(),
                                     home_access_km.tolist()))
+        # Each unit's recorded place, as a list for scalar reads; x, y, node and access_km mirror it for
+        # the vectorised choice of unit.
+        self.where = list(self.home_places)
 
     def places(self, units: IntArray, now: float) -> Places:
         """Where the given units are now, as trip origins.
@@ -84,29 +82,28 @@ class Fleet:
         A unit driving home is placed at whichever end of its trip is nearer in time (the scene it left
         or where it waits), with the lead minutes to get there: a cheap, conservative stand-in for its
         exact position on the route, and the same place for local streets and the network, so that no
-        trip starts from a point between two banks.
+        trip starts from a point between two banks. Only the returning units among `units` are
+        recomputed; the others are read as recorded.
         """
-        x, y = self.x[units], self.y[units]
-        node, access = self.node[units], self.access_km[units]
-        lead = self.task_lead[units]
-        if not self.n_returning:
-            return Places(x, y, node, access, lead)
-        returning = self.returning[units]
-        t0, t1 = self.return_t0[units], self.return_t1[units]
-        span = np.where(t1 > t0, t1 - t0, 1.0)
-        share = np.where(returning, np.clip((now - t0) / span, 0.0, 1.0), 0.0)
-        to_home = returning & (share >= 0.5)
-        return Places(np.where(to_home, self.home_x[units], x), np.where(to_home, self.home_y[units], y),
-                      np.where(to_home, self.home_node[units], node),
-                      np.where(to_home, self.home_access_km[units], access),
-                      np.where(returning, np.where(to_home, 1.0 - share, share) * (t1 - t0), lead))
+        table = self._table[units]
+        if self.n_returning:
+            rows = np.flatnonzero(self.returning[units])
+            if rows.size:
+                back = units[rows]
+                t0, t1, span, duration = self._return[back].T
+                share = np.minimum(np.maximum((now - t0) / span, 0.0), 1.0)
+                to_home = share >= 0.5
+                table[rows, LEAD] = np.where(to_home, 1.0 - share, share) * duration
+                table[rows[to_home], :LEAD] = self._home_table[back[to_home]]
+        x, y, node, access, lead = table.T
+        return Places(x, y, node.astype(np.intp), access, lead)
 
     def place_of(self, unit: int, now: float) -> Place:
         """Where one unit starts a trip now: as `places`, but without the interruption lead of other work
         (the model draws that delay itself)."""
         if self.state[unit] != RETURNING:
             return self.place_now(unit)
-        t0, t1 = float(self.return_t0[unit]), float(self.return_t1[unit])
+        t0, t1 = float(self._return[unit, 0]), float(self._return[unit, 1])
         share = min(max((now - t0) / (t1 - t0), 0.0), 1.0) if t1 > t0 else 0.0
         if share >= 0.5:
             return self.home_places[unit]._replace(lead=(1.0 - share) * (t1 - t0))
@@ -114,7 +111,17 @@ class Fleet:
 
     def place_now(self, unit: int) -> Place:
         """The unit's recorded place (where it stands, not along a trip)."""
-        return Place(float(self.x[unit]), float(self.y[unit]), int(self.node[unit]), float(self.access_km[unit]))
+        return self.where[unit]
+
+    def move_to(self, unit: int, place: Place) -> None:
+        """Record that the unit now stands at `place` (a scene, its station, where it waits)."""
+        self.where[unit] = place
+        self._table[unit, :LEAD] = place.x, place.y, place.node, place.access
+
+    def start_return(self, unit: int, now: float, arrive: float) -> None:
+        """The unit drives back to where it waits, from now until `arrive` (re-taskable on the way)."""
+        self.set_state(unit, RETURNING)
+        self._return[unit] = now, arrive, arrive - now if arrive > now else 1.0, arrive - now
 
     def set_state(self, unit: int, state: int) -> None:
         old = self.state[unit]
@@ -122,7 +129,7 @@ class Fleet:
         was_available = old in AVAILABLE_STATES
         is_available = state in AVAILABLE_STATES
         if old in (TASK, LOCKED) and state not in (TASK, LOCKED):
-            self.task_lead[unit] = 0.0
+            self._table[unit, LEAD] = 0.0
             self.task_intervals.append((unit, self.current_task[unit], self._task_start[unit], self.clock()))
             self.current_task[unit] = -1
         if was_available != is_available:
@@ -139,12 +146,11 @@ class Fleet:
         self.set_state(unit, TASK if interruptible else LOCKED)
         self.current_task[unit] = task
         self._task_start[unit] = now
-        self.task_lead[unit] = lead if interruptible else 0.0
+        self._table[unit, LEAD] = lead if interruptible else 0.0
 
     def at_home(self, unit: int) -> None:
         """Place the unit where it waits (its station or post)."""
-        self.x[unit], self.y[unit] = self.home_x[unit], self.home_y[unit]
-        self.node[unit], self.access_km[unit] = self.home_node[unit], self.home_access_km[unit]
+        self.move_to(unit, self.home_places[unit])
 
     def come_on_duty(self, unit: int, now: float) -> None:
         self.at_home(unit)

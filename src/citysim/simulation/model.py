@@ -43,9 +43,10 @@ from citysim.errors import InputError
 from citysim.police.demand import OUTCOME_DISPATCH, OUTCOME_PHONE, generate_incidents
 from citysim.police.dispatch import DISPATCH_POLICIES, Dispatcher, DispatchPolicy
 from citysim.police.driving import SignalDelay
-from citysim.police.fleet import EN_ROUTE, IDLE, OFF, ON_SCENE, REPORTING, RETURNING, TASK, Fleet
+from citysim.police.fleet import EN_ROUTE, IDLE, OFF, ON_SCENE, REPORTING, TASK, Fleet
 from citysim.police.other_work import plan_tasks
 from citysim.police.posts import placement, unit_homes, unit_stations
+from citysim.police.call_centre import answer_calls
 from citysim.police.server_pool import ServerPool
 from citysim.simulation.ledger import (
     RESOLUTION_DISPATCHED,
@@ -55,7 +56,7 @@ from citysim.simulation.ledger import (
     IncidentLedger,
 )
 from citysim.simulation.logs import RunLogs, RunRecord, build_logs
-from citysim.simulation.monitor import TimeAverage
+from citysim.monitor import TimeAverage
 from citysim.streams import Streams
 
 #: The most incidents one replication may simulate (about an hour of computing): a guard against a
@@ -143,33 +144,51 @@ class CityModel:
         now = 0.0
         self.waiting = TimeAverage(now)  # incidents queued with no unit yet
         self.busy_units = TimeAverage(now)  # units en route or on scene
-        self.talking = TimeAverage(now)  # call-takers in a call
         self.staffed = TimeAverage(now)  # call-takers on the roster
-        self.call_centre = (
-            ServerPool(self.env, scenario.call_centre.call_takers_by_hour, on_busy=self.talking.add)
-            if isinstance(scenario.call_centre, StaffedCallCentre)
-            else None
-        )
+        centre = scenario.call_centre
+        self.call_takers = centre.call_takers_by_hour if isinstance(centre, StaffedCallCentre) else None
+        run = scenario.run
+        call_taking = answer_calls(self.ledger.call_times, self.ledger.talk, self.call_takers, run.start_clock_h,
+                                   run.horizon_min, run.warmup_min)
+        self.talking = call_taking.talking  # call-takers in a call, integrated over the whole run
+        self._queue_order = self._settle_calls(call_taking.t_answer, run.horizon_min)
 
     # ----------------------------------------------------------------- processes
-    def _schedule_next_call(self, incident: int) -> None:
-        """Arrivals as a chain of timeouts: one event per call, cheaper than a generator process."""
-        call_times = self.ledger.call_times
-        if incident < len(call_times):
-            delay = call_times[incident] - self.env.now
-            self.env.timeout(delay).callbacks.append(partial(self._on_call, incident))
+    def _settle_calls(self, t_answer: list[float], horizon: float) -> list[tuple[float, int]]:
+        """Record each call's answer and what became of it at the end of the talk: phone and diverted
+        calls end there; calls that need a unit enter the dispatch queue after the dispatcher's decision.
+        Returns (t_queue, incident) of those that do before the end of the run, in time order."""
+        ledger = self.ledger
+        ledger.t_answer = t_answer
+        queue: list[tuple[float, int]] = []
+        for incident, (answered, talk, outcome, decision) in enumerate(
+                zip(t_answer, ledger.talk, ledger.outcome, ledger.decision, strict=True)):
+            if not answered < horizon:
+                continue
+            # Without a call centre the talk is instant: the call ends as it is answered.
+            done = answered + talk if self.call_takers is not None else answered
+            if not done < horizon:
+                continue
+            if outcome != OUTCOME_DISPATCH:
+                ledger.resolution[incident] = RESOLUTION_PHONE if outcome == OUTCOME_PHONE else RESOLUTION_DIVERTED
+                ledger.t_clear[incident] = ledger.t_closed[incident] = done
+                continue
+            queued = done + decision if decision > 0 else done
+            if queued < horizon:
+                queue.append((queued, incident))
+        queue.sort()
+        return queue
 
-    def _on_call(self, incident: int, _event: simpy.Event) -> None:
-        self._schedule_next_call(incident + 1)
-        if self.call_centre is not None:
-            self.call_centre.request(self.ledger.talk[incident], partial(self._after_call, incident),
-                                     started=partial(self._answered, incident))
-        else:
-            self.ledger.t_answer[incident] = self.env.now
-            self._after_call(incident)
+    def _schedule_next_submission(self, k: int) -> None:
+        """Entries to the dispatch queue as a chain of timeouts: one event per incident that needs a unit."""
+        queue = self._queue_order
+        if k < len(queue):
+            queued, incident = queue[k]
+            self.env.timeout(queued - self.env.now).callbacks.append(partial(self._on_submitted, k, incident))
 
-    def _answered(self, incident: int) -> None:
-        self.ledger.t_answer[incident] = self.env.now
+    def _on_submitted(self, k: int, incident: int, _event: simpy.Event) -> None:
+        self._schedule_next_submission(k + 1)
+        self._submit(incident)
 
     def _rosters(self) -> Any:
         env = self.env
@@ -178,34 +197,17 @@ class CityModel:
             if start > env.now:
                 yield env.timeout(start - env.now)
             self.fleet.apply_roster(self.scenario.fleet.on_duty_fraction_by_hour[hour], env.now, self._came_on)
-            if self.call_centre is not None:
-                self.call_centre.staff(hour)
-                self.staffed.add(env.now, self.call_centre.by_hour[hour] - self.staffed.level)
+            if self.call_takers is not None:
+                self.staffed.add(env.now, self.call_takers[hour] - self.staffed.level)
             if self.back_office is not None:
                 self.back_office.staff(hour)
 
     def _end_warmup(self) -> Any:
         yield self.env.timeout(self.scenario.run.warmup_min)
-        for monitor in (self.waiting, self.busy_units, self.talking, self.staffed):
+        for monitor in (self.waiting, self.busy_units, self.staffed):  # `talking` is reset by answer_calls
             monitor.reset(self.env.now)
 
     # ----------------------------------------------------------------- incident flow
-    def _after_call(self, incident: int) -> None:
-        ledger = self.ledger
-        outcome = ledger.outcome[incident]
-        if outcome != OUTCOME_DISPATCH:
-            ledger.resolution[incident] = RESOLUTION_PHONE if outcome == OUTCOME_PHONE else RESOLUTION_DIVERTED
-            ledger.t_clear[incident] = ledger.t_closed[incident] = self.env.now
-            return
-        delay = ledger.decision[incident]
-        if delay > 0:
-            self.env.timeout(delay).callbacks.append(partial(self._on_decided, incident))
-        else:
-            self._submit(incident)
-
-    def _on_decided(self, incident: int, _event: simpy.Event) -> None:
-        self._submit(incident)
-
     def _submit(self, incident: int) -> None:
         now = self.env.now
         ledger = self.ledger
@@ -260,9 +262,7 @@ class CityModel:
         now = self.env.now
         fleet, ledger = self.fleet, self.ledger
         fleet.set_state(unit, ON_SCENE)
-        place = ledger.place[incident]
-        fleet.x[unit], fleet.y[unit] = place.x, place.y
-        fleet.node[unit], fleet.access_km[unit] = place.node, place.access
+        fleet.move_to(unit, ledger.place[incident])
         self.assignments.arrived(unit, now)
         ledger.arrived[incident] += 1
         if ledger.arrived[incident] == 1:
@@ -355,9 +355,7 @@ class CityModel:
         ledger = self.ledger
         ledger.t_closed[incident] = self.env.now
         if station is not None:
-            fleet = self.fleet
-            fleet.x[unit], fleet.y[unit] = station.x, station.y
-            fleet.node[unit], fleet.access_km[unit] = station.node, station.access
+            self.fleet.move_to(unit, station)
         self._release(unit, ledger.current_route[incident])
 
     def _release(self, unit: int, current_route: bool) -> None:
@@ -373,8 +371,7 @@ class CityModel:
         if self.returns[unit]:
             back = self._admin_trip(fleet.place_now(unit), fleet.home_places[unit], current_route).minutes
             if back > 0:
-                fleet.set_state(unit, RETURNING)
-                fleet.return_t0[unit], fleet.return_t1[unit] = now, now + back
+                fleet.start_return(unit, now, now + back)
                 self.env.timeout(back).callbacks.append(partial(self._on_home, unit, fleet.token[unit]))
             else:
                 fleet.at_home(unit)
@@ -455,7 +452,7 @@ class CityModel:
         """Simulate to the end of the run and return the logs and monitors."""
         env = self.env
         env.process(self._rosters())
-        self._schedule_next_call(0)
+        self._schedule_next_submission(0)
         self._schedule_next_task(0)
         if self.traffic_layer is not None:
             self.traffic_layer.start()
