@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 # The kernel pieces under test: the one place to update if modules move or their signatures change.
 from citysim import Scenario, simulate
-from citysim.clock import clock_hour, hourly_segments
 from citysim.city.travel import Place
+from citysim.clock import clock_hour, hourly_segments
 from citysim.monitor import TimeAverage
 from citysim.police.dispatch import DISPATCH_POLICIES, DispatchQueues
 from citysim.police.fleet import EN_ROUTE, IDLE, OFF, ON_SCENE, RETURNING, Fleet

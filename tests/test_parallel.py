@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import textwrap
 
+import pandas as pd
 import pytest
 
 from citysim.cli import EXIT_OK, main
+from citysim.experiment.batch import Call, Job, run_jobs
+from citysim.experiment.runs import UnitResult
+from citysim.experiment.store import UnitStore
 
 SMART = "extends: scenario.yaml\nname: small-smart\nlevers:\n  command_centre: {strength: 0.34, location_share: 0.5}\n"
 EXPERIMENT = textwrap.dedent("""\
@@ -25,14 +29,20 @@ EXPERIMENT = textwrap.dedent("""\
 
 
 def test_two_workers_write_the_same_files_as_one(scenario_file, write_yaml, tmp_path):
-    """With 2 worker processes, runs.csv, claims.csv and the chart tables equal the serial run's exactly."""
+    """With 2 worker processes (two situations run side by side, the charts drawn in the pool), runs.csv,
+    claims.csv and the chart tables equal the serial run's exactly, and the same charts are drawn."""
     write_yaml("smart.yaml", SMART)
-    path = write_yaml("experiment.yaml", EXPERIMENT)
+    path = write_yaml("experiment.yaml", EXPERIMENT.replace(
+        "  - {name: ordinary, scenario: scenario.yaml}\n",
+        "  - {name: ordinary, scenario: scenario.yaml}\n  - {name: again, scenario: scenario.yaml}\n"))
     serial, parallel = tmp_path / "serial", tmp_path / "parallel"
     assert main(["experiment", str(path), "--out", str(serial)]) == EXIT_OK
     assert main(["experiment", str(path), "--out", str(parallel), "--workers", "2"]) == EXIT_OK
     for name in ("runs.csv", "claims.csv", "hourly.csv", "districts.csv", "samples.csv", "map.csv"):
         assert (parallel / name).read_bytes() == (serial / name).read_bytes(), name
+    charts = sorted(p.name for p in (serial / "figures").iterdir())
+    assert "distributions-again.png" in charts
+    assert sorted(p.name for p in (parallel / "figures").iterdir()) == charts
 
 
 LONG = EXPERIMENT.replace("name: parallel-check", "name: resume-check").replace(
@@ -183,3 +193,45 @@ def test_sigterm_and_sigint_stop_cleanly_and_resume_completes(scenario_file, wri
         assert main(["experiment", str(path), "--out", str(cut), "--resume", "--workers", "1"]) == EXIT_OK
         for name in ("runs.csv", "claims.csv", "hourly.csv"):
             assert (cut / name).read_bytes() == (whole / name).read_bytes(), (sig, name)
+
+
+def _unit(key: tuple[str, str, int]) -> UnitResult:
+    return UnitResult(key, [(key[0], key[2])], pd.DataFrame(), pd.DataFrame(), None)
+
+
+def _job(name: str, batches: int, log: list[str]) -> Job:
+    """A job of `batches` batches of two runs; it returns the rows it was sent, in its own order."""
+    rows: list[tuple[object, ...]] = []
+    for batch in range(batches):
+        calls = [Call((name, "x", 2 * batch + k), 0, _unit, ((name, "x", 2 * batch + k),)) for k in range(2)]
+        done = yield calls
+        log.append(name)
+        rows += [row for call in calls for row in done[call.key].rows]
+    return rows
+
+
+def test_run_jobs_interleaves_jobs_and_gives_the_serial_outcomes(tmp_path):
+    """On an executor the short job's runs are handed out before the long job's last batch (serially they
+    wait for it), yet every job's outcome equals the serial run's; a batch the store already holds is
+    answered without running."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    serial_log: list[str] = []
+    serial = run_jobs([_job("long", 3, serial_log), _job("short", 1, serial_log)], UnitStore(tmp_path / "a"),
+                      None, [])
+    assert serial_log == ["long", "long", "long", "short"]
+    store = UnitStore(tmp_path / "b")
+    store.put(_unit(("long", "x", 0)))
+    store.put(_unit(("long", "x", 1)))
+    submitted: list[tuple[object, ...]] = []
+
+    class Recording(ThreadPoolExecutor):
+        def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def]
+            submitted.append(args[0])
+            return super().submit(fn, *args, **kwargs)
+
+    with Recording(max_workers=2) as pool:
+        pooled = run_jobs([_job("long", 3, []), _job("short", 1, [])], store, pool, [])
+    assert pooled == serial
+    assert ("long", "x", 0) not in submitted  # held by the store
+    assert submitted.index(("short", "x", 0)) < submitted.index(("long", "x", 4))

@@ -32,15 +32,24 @@ def segments_cross_polyline(
 def _crossings(
     x0: FloatArray, y0: FloatArray, x1: FloatArray, y1: FloatArray, line: FloatArray
 ) -> BoolArray:
-    """Matrix: segment i properly crosses polyline segment j."""
-    px, py = line[:-1, 0][None, :], line[:-1, 1][None, :]
-    qx, qy = line[1:, 0][None, :], line[1:, 1][None, :]
-    ax, ay, bx, by = x0[:, None], y0[:, None], x1[:, None], y1[:, None]
+    """Matrix: segment i properly crosses polyline segment j. Only pairs whose bounding boxes meet can
+    cross, so the orientations are computed for those pairs alone (most pairs, far apart, are not)."""
+    px, py, qx, qy = line[:-1, 0], line[:-1, 1], line[1:, 0], line[1:, 1]
+    ax, ay, bx, by = (np.asarray(v, dtype=np.float64).ravel() for v in (x0, y0, x1, y1))
+    meet = ((np.minimum(ax, bx)[:, None] <= np.maximum(px, qx)[None, :])
+            & (np.maximum(ax, bx)[:, None] >= np.minimum(px, qx)[None, :])
+            & (np.minimum(ay, by)[:, None] <= np.maximum(py, qy)[None, :])
+            & (np.maximum(ay, by)[:, None] >= np.minimum(py, qy)[None, :]))
+    i, j = np.nonzero(meet)
+    ax, ay, bx, by = ax[i], ay[i], bx[i], by[i]
+    px, py, qx, qy = px[j], py[j], qx[j], qy[j]
     o1 = _orientation(ax, ay, bx, by, px, py)
     o2 = _orientation(ax, ay, bx, by, qx, qy)
     o3 = _orientation(px, py, qx, qy, ax, ay)
     o4 = _orientation(px, py, qx, qy, bx, by)
-    return np.asarray((o1 * o2 < 0) & (o3 * o4 < 0))
+    crossing = np.zeros(meet.shape, dtype=bool)
+    crossing[i, j] = (o1 * o2 < 0) & (o3 * o4 < 0)
+    return crossing
 
 
 class BarrierLines:

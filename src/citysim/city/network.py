@@ -105,7 +105,8 @@ class RoadNetwork:
     def arc_index(self) -> IntArray:
         """Dense node x node matrix of arc index + 1 (0: no arc), to turn a node path into arcs."""
         n = self.n_nodes
-        return csr_matrix((np.arange(1, self.n_arcs + 1), (self.arc_from, self.arc_to)), shape=(n, n)).toarray()
+        index = csr_matrix((np.arange(1, self.n_arcs + 1), (self.arc_from, self.arc_to)), shape=(n, n))
+        return np.asarray(index.toarray(), dtype=np.intp)
 
     def snap(self, x: FloatArray, y: FloatArray) -> tuple[IntArray, FloatArray]:
         """Nearest node to each point reachable without crossing a barrier, and the straight-line km."""

@@ -7,11 +7,10 @@ a trip needs, per matrix.
 
 from __future__ import annotations
 
-import numpy as np
+from typing import NamedTuple
+
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
-
-from typing import NamedTuple
 
 from citysim.arrays import FloatArray, IntArray
 from citysim.city.network import ARTERIAL, RoadNetwork

@@ -98,7 +98,7 @@ class TrafficProfile:
         weight = position - int(position)
         ratios = self._arterial_ratios
         ratio = (1 - weight) * ratios[low] + weight * ratios[(low + 1) % 24]
-        return 1.0 + self.traffic.bpr_alpha * ratio**self.traffic.bpr_beta
+        return float(1.0 + self.traffic.bpr_alpha * ratio**self.traffic.bpr_beta)
 
     def arc_minutes(self, clock_h: float) -> FloatArray:
         """BPR minutes of every arc at a clock time, without crashes."""

@@ -153,7 +153,7 @@ def write_folder(spec: Attribution, document: LoadedDocument, path: Path, out: P
     """Run the attribution into `out`: attribution.csv, its charts, then the manifest."""
     result = run_attribution(spec, path, executor=options.executor)
     write_csv(result.table, out / layout.ATTRIBUTION)
-    draw_folder(out)
+    draw_folder(out, executor=options.executor)
     write_json(build_manifest(command=f"citysim experiment {path}", inputs=input_hashes(spec, path, document),
                               started=options.started, experiment=spec.name, seed=spec.seed,
                               replications=spec.replications, method=spec.method,

@@ -4,8 +4,8 @@ runs still in progress. A run that raises becomes a `Failure`; the others comple
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from concurrent.futures import Executor, as_completed
+from collections.abc import Callable, Generator
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, as_completed, wait
 from dataclasses import asdict, dataclass
 from functools import partial
 from typing import Any
@@ -37,36 +37,98 @@ class Call:
     args: tuple[Any, ...]
 
 
-def run_stored(calls: list[Call], store: UnitStore, executor: Executor | None,
-               failures: list[Failure]) -> dict[Key, UnitResult]:
-    """Every call's result by key, from the store or freshly run (and then stored)."""
-    results: dict[Key, UnitResult] = {}
+#: A job that runs in batches: it yields the calls of its next batch, is sent their results by key, and
+#: returns its outcome once it needs no more (an adaptive replication rule, say).
+Job = Generator[list[Call], dict[Key, UnitResult], Any]
+
+
+def _finish(call: Call, run: Callable[[], UnitResult], store: UnitStore, results: dict[Key, UnitResult],
+            failures: list[Failure]) -> None:
+    """Collect one run: stored the moment it is done, or recorded as a failure if it raised."""
+    try:
+        unit = run()
+    except Exception as exc:
+        situation, config, replication = call.key
+        failures.append(Failure(situation, config, replication, call.seed, f"{type(exc).__name__}: {exc}"))
+        return
+    store.put(unit)
+    results[call.key] = unit
+
+
+def _split(calls: list[Call], store: UnitStore) -> tuple[dict[Key, UnitResult], list[Call]]:
+    """The calls' results the store already holds, and the calls still to run."""
+    held: dict[Key, UnitResult] = {}
     todo = []
     for call in calls:
         unit = store.get(call.key)
         if unit is None:
             todo.append(call)
         else:
-            results[call.key] = unit
+            held[call.key] = unit
+    return held, todo
 
-    def finished(call: Call, run: Callable[[], UnitResult]) -> None:
-        try:
-            unit = run()
-        except Exception as exc:
-            situation, config, replication = call.key
-            failures.append(Failure(situation, config, replication, call.seed, f"{type(exc).__name__}: {exc}"))
-            return
-        store.put(unit)
-        results[call.key] = unit
 
+def run_stored(calls: list[Call], store: UnitStore, executor: Executor | None,
+               failures: list[Failure]) -> dict[Key, UnitResult]:
+    """Every call's result by key, from the store or freshly run (and then stored)."""
+    results, todo = _split(calls, store)
     if executor is None:
         for call in todo:
-            finished(call, partial(call.function, *call.args))
+            _finish(call, partial(call.function, *call.args), store, results, failures)
     else:
         futures = {executor.submit(call.function, *call.args): call for call in todo}
         for future in as_completed(futures):
-            finished(futures[future], future.result)
+            _finish(futures[future], future.result, store, results, failures)
     return results
+
+
+def run_jobs(jobs: list[Job], store: UnitStore, executor: Executor | None, failures: list[Failure]) -> list[Any]:
+    """Drive several batched jobs at once and return their outcomes, in job order.
+
+    Serially each job runs to its end in turn. On an executor every job's next batch is submitted the
+    moment its previous batch is done, so that the workers never wait for one job's last run while
+    another job has work. A job decides only from its own results, so the outcomes do not depend on
+    which run finished first."""
+    outcomes: list[Any] = [None] * len(jobs)
+    if executor is None:
+        for index, job in enumerate(jobs):
+            try:
+                calls = next(job)
+                while True:
+                    calls = job.send(run_stored(calls, store, None, failures))
+            except StopIteration as stop:
+                outcomes[index] = stop.value
+        return outcomes
+    running: dict[Future[UnitResult], tuple[int, Call]] = {}
+    batches: dict[int, tuple[dict[Key, UnitResult], list[int]]] = {}  # job -> (results, [runs left])
+
+    def start(index: int, step: Callable[[], list[Call]]) -> None:
+        while True:  # a batch the store holds whole is answered at once
+            try:
+                calls = step()
+            except StopIteration as stop:
+                outcomes[index] = stop.value
+                return
+            held, todo = _split(calls, store)
+            if todo:
+                batches[index] = (held, [len(todo)])
+                running.update({executor.submit(call.function, *call.args): (index, call) for call in todo})
+                return
+            step = partial(jobs[index].send, held)
+
+    for index, job in enumerate(jobs):
+        start(index, partial(next, job))
+    while running:
+        done, _ = wait(running, return_when=FIRST_COMPLETED)
+        for future in done:
+            index, call = running.pop(future)
+            results, left = batches[index]
+            _finish(call, future.result, store, results, failures)
+            left[0] -= 1
+            if not left[0]:
+                del batches[index]
+                start(index, partial(jobs[index].send, results))
+    return outcomes
 
 
 def failures_frame(failures: list[Failure]) -> pd.DataFrame:

@@ -26,9 +26,9 @@ from citysim.config.levers import Levers
 from citysim.config.schema import cross_field_problems
 from citysim.config.yaml_loader import LoadedDocument
 from citysim.errors import InputError
-from citysim.experiment.batch import Call, Failure, failures_frame, run_stored
+from citysim.experiment.batch import Call, Failure, Job, failures_frame, run_jobs
 from citysim.experiment.contract import EXIT_OK, EXIT_RUNS_FAILED, Options, Outcome
-from citysim.experiment.runs import MATCHED, RUN_COLUMNS, replication_means, run_pair_unit
+from citysim.experiment.runs import MATCHED, RUN_COLUMNS, Key, replication_means, run_pair_unit
 from citysim.experiment.stats import paired_reduction, verdict
 from citysim.experiment.store import UnitStore
 from citysim.output import layout
@@ -124,34 +124,30 @@ def _paired(runs: pd.DataFrame, metric: str, priority: str, configs: tuple[str, 
     return table[configs[0]].to_numpy(dtype=np.float64), table[configs[1]].to_numpy(dtype=np.float64)
 
 
-def run_pair(pair: Pair, experiment: Experiment, store: UnitStore, executor: Executor | None = None,
-             progress: Callable[[str], None] = print, failures: list[Failure] | None = None) -> pd.DataFrame:
-    """Replicate one situation until precise enough (or at the maximum); return its run rows. Runs the
-    store already holds (an interrupted experiment's) are not run again; with an executor each batch
-    runs in parallel. Runs that raise are added to `failures`."""
-    failures = failures if failures is not None else []
+def replicate_pair(pair: Pair, experiment: Experiment, bar: tqdm) -> Job:
+    """One situation as a batched job: replication pairs in batches until precise enough (or at the
+    maximum). Returns its run rows and the store keys they came from, in replication order, so the
+    tables do not depend on which run finished first."""
     rule = experiment.replications
     rows: list[tuple[object, ...]] = []
+    keys: list[Key] = []
     replication = 0
-    bar = tqdm(total=rule.max, desc=f"{pair.name}", unit="pair", leave=False, disable=None)
     while True:
         stop = min(replication + (rule.min if replication == 0 else rule.batch), rule.max)
         calls = [Call((pair.name, PAIR, k), experiment.seed, run_pair_unit,
                       (pair.baseline, pair.smart, (pair.name, PAIR, k), experiment.seed, experiment.metrics,
                        experiment.by_priority)) for k in range(replication, stop)]
-        done = run_stored(calls, store, executor, failures)
-        for call in calls:  # in replication order, so the tables do not depend on who finished first
+        done = yield calls
+        for call in calls:
             unit = done.get(call.key)
             if unit is not None:
-                store.record(call.key)
+                keys.append(call.key)
                 rows += unit.rows
         bar.update(stop - replication)
         replication = stop
         runs = pd.DataFrame(rows, columns=RUN_COLUMNS)
         if replication >= rule.max or _precise_enough(runs, experiment):
-            bar.close()
-            progress(f"  {pair.name}: {replication} replication pairs")
-            return runs
+            return runs, keys
 
 
 def claims_table(runs: pd.DataFrame, metrics: list[Metric], confidence: float) -> pd.DataFrame:
@@ -196,11 +192,21 @@ def run_claim_check(experiment: Experiment, experiment_path: Path, out: Path, re
     started = time.perf_counter()
     pairs = pairs_of(experiment, experiment_path)
     store = UnitStore(out, resume)
-    parts = []
     failures: list[Failure] = []
     for pair in pairs:
         progress(f"situation {pair.name}: baseline {pair.baseline.name} vs smart levers")
-        parts.append(run_pair(pair, experiment, store, executor, progress, failures))
+    # Every situation at once, so that a pool is kept busy across the situations' batches.
+    bar = tqdm(total=len(pairs) * experiment.replications.max, desc="claim check", unit="pair", leave=False,
+               disable=None)
+    outcomes = run_jobs([replicate_pair(pair, experiment, bar) for pair in pairs], store, executor, failures)
+    bar.close()
+    parts = []
+    for pair, (pair_runs, keys) in zip(pairs, outcomes, strict=True):
+        progress(f"  {pair.name}: {pair_runs['replication'].nunique()} replication pairs")
+        for key in keys:
+            store.record(key)
+        parts.append(pair_runs)
+    failures.sort(key=lambda f: (f.situation, f.config, f.replication))
     store.write_tables()
     runs = pd.concat(parts, ignore_index=True)
     claims = claims_table(runs, experiment.metrics, experiment.confidence)
@@ -240,7 +246,7 @@ def write_folder(experiment: Experiment, document: LoadedDocument, path: Path, o
         warmup_min={p.name: p.baseline.run.warmup_min for p in check.pairs},
         wall_seconds=round(check.wall_seconds, 1), resolved_scenarios=f"{layout.RESOLVED_SCENARIOS}/",
     )
-    write_reports(out, [], manifest)
+    write_reports(out, [], manifest, options.executor)
     write_json(manifest, out / layout.MANIFEST)  # last: a folder with a manifest is complete
     if readme is not None:
         command = f"citysim experiment {path} --update-readme {readme}"

@@ -141,7 +141,7 @@ def write_folder(spec: Sensitivity, document: LoadedDocument, path: Path, out: P
     result = run_sensitivity(spec, path, executor=options.executor)
     write_csv(result.tornado, out / layout.SENSITIVITY)
     write_csv(result.search, out / layout.WHAT_WOULD_IT_TAKE)
-    draw_folder(out)
+    draw_folder(out, executor=options.executor)
     write_json(build_manifest(command=f"citysim experiment {path}", inputs=input_hashes(spec, path, document),
                               started=options.started, experiment=spec.name, seed=spec.seed,
                               replications=spec.replications, configurations_run=result.configurations_run,

@@ -303,7 +303,7 @@ def write_folder(spec: Uncertainty, document: LoadedDocument, path: Path, out: P
         write_csv(failures_frame(result.failures), out / layout.FAILURES)
         warnings.append(f"{len(result.failures)} run(s) failed ({layout.FAILURES}); the points they belong to "
                         "count as missing and the sensitivity indices of their situation are NaN.")
-    draw_folder(out)
+    draw_folder(out, executor=options.executor)
     manifest = build_manifest(
         command=f"citysim experiment {path}", inputs=inputs, started=options.started, experiment=spec.name,
         description=spec.description, seed=spec.seed, method=spec.method, samples=spec.samples,

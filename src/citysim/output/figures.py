@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from concurrent.futures import Executor
 from functools import partial
 from pathlib import Path
 
@@ -27,6 +28,10 @@ def _read(folder: Path, name: str) -> pd.DataFrame | None:
     return pd.read_csv(path, dtype={"priority": str}) if path.is_file() else None
 
 
+def _of(table: pd.DataFrame, situation: str) -> pd.DataFrame:
+    return table[table["situation"] == situation]
+
+
 def folder_figures(folder: Path) -> dict[str, Callable[[], Figure]]:
     """Name -> drawing function for every chart the folder's tables support (nothing drawn yet)."""
     charts: dict[str, Callable[[], Figure]] = {}
@@ -38,15 +43,17 @@ def folder_figures(folder: Path) -> dict[str, Callable[[], Figure]]:
     situations = list(dict.fromkeys(claims["scenario"])) if claims is not None else []
     for situation in situations:
         part = slug(situation)
+        # Each chart holds only its situation's rows, so that it is cheap to hand to another process.
         if samples is not None:
-            charts[f"distributions-{part}"] = partial(plots.distribution_chart, samples, situation)
+            charts[f"distributions-{part}"] = partial(plots.distribution_chart, _of(samples, situation), situation)
         if hourly is not None:
-            charts[f"time-of-day-{part}"] = partial(plots.time_of_day_chart, hourly, situation)
-            charts[f"resources-{part}"] = partial(plots.resources_chart, hourly, situation)
+            of_hourly = _of(hourly, situation)
+            charts[f"time-of-day-{part}"] = partial(plots.time_of_day_chart, of_hourly, situation)
+            charts[f"resources-{part}"] = partial(plots.resources_chart, of_hourly, situation)
         if districts is not None:
-            charts[f"districts-{part}"] = partial(plots.district_map, districts, situation)
+            charts[f"districts-{part}"] = partial(plots.district_map, _of(districts, situation), situation)
         if city_map is not None and (city_map["situation"] == situation).any():
-            charts[f"map-{part}"] = partial(plots.city_map, city_map, situation)
+            charts[f"map-{part}"] = partial(plots.city_map, _of(city_map, situation), situation)
     attribution = _read(folder, layout.ATTRIBUTION)
     if attribution is not None:
         for metric in dict.fromkeys(attribution["metric"]):
@@ -79,21 +86,27 @@ def _save(figure: Figure, fmt: str, path: Path) -> None:
     figure.savefig(path, format=fmt)
 
 
-def draw_folder(folder: Path, include: list[Path] | None = None) -> list[Path]:
-    """Save every chart of the folder (and of the included folders) as figures/<name>.png and .svg;
-    return the PNG paths."""
+def _draw_and_save(draw: Callable[[], Figure], out: Path, name: str) -> Path:
+    """Draw one chart and save it as out/<name>.png and .svg; the PNG's path."""
     from citysim.output.files import write_bytes_atomically
 
+    figure = draw()
+    for suffix in ("png", "svg"):
+        write_bytes_atomically(out / f"{name}.{suffix}", partial(_save, figure, suffix))
+    return out / f"{name}.png"
+
+
+def draw_folder(folder: Path, include: list[Path] | None = None, executor: Executor | None = None) -> list[Path]:
+    """Save every chart of the folder (and of the included folders) as figures/<name>.png and .svg;
+    return the PNG paths. With an executor the charts are drawn in its workers, so that the end of an
+    experiment does not serialise it."""
     out = folder / layout.FIGURES
     for stale in [*out.glob("*.png"), *out.glob("*.svg")]:  # generated output: redrawn whole every time
         stale.unlink()
     charts = folder_figures(folder)
     for other in include or []:
         charts.update(folder_figures(other))
-    written = []
-    for name, draw in charts.items():
-        figure = draw()
-        for suffix in ("png", "svg"):
-            write_bytes_atomically(out / f"{name}.{suffix}", partial(_save, figure, suffix))
-        written.append(out / f"{name}.png")
-    return written
+    if executor is None:
+        return [_draw_and_save(draw, out, name) for name, draw in charts.items()]
+    futures = [executor.submit(_draw_and_save, draw, out, name) for name, draw in charts.items()]
+    return [future.result() for future in futures]

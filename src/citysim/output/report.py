@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
@@ -202,12 +203,14 @@ scenario files' comments and in docs/ (calibration.md, model.md, levers.md).</p>
 """
 
 
-def write_reports(folder: Path, include: list[Path], manifest: dict[str, Any] | None = None) -> None:
-    """Draw the folder's charts (and those of the included folders) and write both reports."""
+def write_reports(folder: Path, include: list[Path], manifest: dict[str, Any] | None = None,
+                  executor: Executor | None = None) -> None:
+    """Draw the folder's charts (and those of the included folders; in `executor`'s workers if given) and
+    write both reports."""
     from citysim.output.figures import draw_folder
     from citysim.output.files import write_text
 
-    figures = draw_folder(folder, include)
+    figures = draw_folder(folder, include, executor)
     inputs = load_report_inputs(folder, include, figures, manifest)
     write_text(report_markdown(inputs), folder / layout.REPORT_MD)
     write_text(report_html(inputs), folder / layout.REPORT_HTML)

@@ -90,7 +90,7 @@ class Fleet:
             rows = np.flatnonzero(self.returning[units])
             if rows.size:
                 back = units[rows]
-                t0, t1, span, duration = self._return[back].T
+                t0, _t1, span, duration = self._return[back].T
                 share = np.minimum(np.maximum((now - t0) / span, 0.0), 1.0)
                 to_home = share >= 0.5
                 table[rows, LEAD] = np.where(to_home, 1.0 - share, share) * duration

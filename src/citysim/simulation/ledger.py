@@ -22,7 +22,7 @@ class IncidentLedger:
     """What is known of each incident (index = call order), as parallel lists."""
 
     __slots__ = (
-        "area", "arrived", "assigned", "call_times", "check", "counted_waiting", "crash", "current_route",
+        "_where", "area", "arrived", "assigned", "call_times", "check", "counted_waiting", "crash", "current_route",
         "decision", "lookup_first", "lookup_min", "lookups", "outcome", "place", "priority", "remaining",
         "report", "resolution", "scene", "self_clear_at", "station_u", "t_answer", "t_arrive", "t_clear",
         "t_closed", "t_dispatch", "t_queue", "talk", "units_needed", "work_done",
@@ -33,8 +33,9 @@ class IncidentLedger:
         n = plan.size
         nan = math.nan
         nodes, access = travel.locate(plan.x_km, plan.y_km)
-        self.place = [Place(x, y, node, acc) for x, y, node, acc in
-                      zip(plan.x_km.tolist(), plan.y_km.tolist(), nodes.tolist(), access.tolist(), strict=True)]
+        self._where = (plan.x_km.tolist(), plan.y_km.tolist(), nodes.tolist(), access.tolist())
+        #: Where the incident is, as a trip destination; set by `locate` once it needs a unit.
+        self.place: dict[int, Place] = {}
         # Under home_district, an incident in a district without units (a crash on its roads) is served
         # city-wide, as if the AVL lever covered it.
         city_wide = (plan.avl | np.array(unitless_districts)[plan.district]).tolist()
@@ -68,6 +69,12 @@ class IncidentLedger:
         self.arrived = [0] * n
         self.work_done = [False] * n
         self.counted_waiting = [False] * n  # counted in the "waiting for a unit" monitor
+
+    def locate(self, incident: int) -> Place:
+        """The incident's place, made when it first needs a unit (most calls never do)."""
+        x, y, node, access = self._where
+        place = self.place[incident] = Place(x[incident], y[incident], node[incident], access[incident])
+        return place
 
     def still_needs(self, incident: int) -> bool:
         return self.remaining[incident] > 0

@@ -23,6 +23,9 @@ incident lives in the `IncidentLedger`, the choice of unit in the `Dispatcher` (
 
 from __future__ import annotations
 
+import contextlib
+import gc
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -35,18 +38,19 @@ from citysim.city.geography import DistrictGrid
 from citysim.city.surface import demand_surface
 from citysim.city.traffic import TrafficState
 from citysim.city.traffic_layer import TrafficLayer
-from citysim.city.travel import Place, Trip, make_travel
+from citysim.city.travel import Place, make_travel
 from citysim.clock import clock_hour, hourly_segments
 from citysim.config.lever_effects import effective_scenario, lever_effects
 from citysim.config.schema import Scenario, StaffedCallCentre
 from citysim.errors import InputError
+from citysim.monitor import TimeAverage
+from citysim.police.call_centre import answer_calls
 from citysim.police.demand import OUTCOME_DISPATCH, OUTCOME_PHONE, generate_incidents
 from citysim.police.dispatch import DISPATCH_POLICIES, Dispatcher, DispatchPolicy
 from citysim.police.driving import SignalDelay
 from citysim.police.fleet import EN_ROUTE, IDLE, OFF, ON_SCENE, REPORTING, TASK, Fleet
 from citysim.police.other_work import plan_tasks
 from citysim.police.posts import placement, unit_homes, unit_stations
-from citysim.police.call_centre import answer_calls
 from citysim.police.server_pool import ServerPool
 from citysim.simulation.ledger import (
     RESOLUTION_DISPATCHED,
@@ -56,7 +60,6 @@ from citysim.simulation.ledger import (
     IncidentLedger,
 )
 from citysim.simulation.logs import RunLogs, RunRecord, build_logs
-from citysim.monitor import TimeAverage
 from citysim.streams import Streams
 
 #: The most incidents one replication may simulate (about an hour of computing): a guard against a
@@ -213,6 +216,7 @@ class CityModel:
         ledger = self.ledger
         ledger.t_queue[incident] = now
         ledger.remaining[incident] = ledger.units_needed[incident]
+        ledger.locate(incident)
         self._assign_available(incident)
         if ledger.remaining[incident] > 0:
             self.dispatcher.queues.push(ledger.area[incident], ledger.priority[incident], now, incident)
@@ -342,14 +346,14 @@ class CityModel:
             minutes *= closure.terminal_report_factor
         elif ledger.station_u[incident] < closure.station_trip_share:
             station = self.station_places[unit]
-            minutes += self._admin_trip(self.fleet.place_now(unit), station, ledger.current_route[incident]).minutes
+            minutes += self._admin_minutes(self.fleet.place_now(unit), station, ledger.current_route[incident])
         self.fleet.set_state(unit, REPORTING)
         self.env.timeout(minutes).callbacks.append(partial(self._on_report_filed, unit, incident, station))
 
-    def _admin_trip(self, origin: Place, destination: Place, current_routing: bool) -> Trip:
-        """A drive without lights and siren (to the station, or home), its signal delay adjusted."""
+    def _admin_minutes(self, origin: Place, destination: Place, current_routing: bool) -> float:
+        """Minutes of a drive without lights and siren (to the station, or home), signal delay adjusted."""
         trip = self.travel.drive(origin, destination, self.env.now, self._clock_hour(), current_routing)
-        return trip._replace(minutes=self.signals.minutes(trip, lights_siren=False))
+        return self.signals.minutes(trip, lights_siren=False)
 
     def _on_report_filed(self, unit: int, incident: int, station: Place | None, _event: simpy.Event) -> None:
         ledger = self.ledger
@@ -369,7 +373,7 @@ class CityModel:
             fleet.go_off_duty(unit, now)
             return
         if self.returns[unit]:
-            back = self._admin_trip(fleet.place_now(unit), fleet.home_places[unit], current_route).minutes
+            back = self._admin_minutes(fleet.place_now(unit), fleet.home_places[unit], current_route)
             if back > 0:
                 fleet.start_return(unit, now, now + back)
                 self.env.timeout(back).callbacks.append(partial(self._on_home, unit, fleet.token[unit]))
@@ -459,7 +463,8 @@ class CityModel:
         if self.scenario.run.warmup_min > 0:
             env.process(self._end_warmup())
         end = self.scenario.run.horizon_min
-        env.run(until=end)
+        with _long_lived_objects_frozen():
+            env.run(until=end)
         self.fleet.close_duty(end)
         monitors = {
             "waiting_for_unit_mean": self.waiting.mean(end),
@@ -484,6 +489,21 @@ class CityModel:
             traffic_rows=layer.traffic.log if layer is not None else [],
             crash_rows=layer.crash_rows(end) if layer is not None else [],
         )
+
+
+@contextlib.contextmanager
+def _long_lived_objects_frozen() -> Iterator[None]:
+    """Keep the garbage collector's full collections off what exists before the event loop (the city,
+    the plan, the ledger's lists): they live for the whole run, and traversing them is pure cost. Leaves
+    alone a process that froze objects itself."""
+    if gc.get_freeze_count():
+        yield
+        return
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def simulate_one(scenario: Scenario, replication: int, seed: int | None = None,
