@@ -29,14 +29,29 @@ class Leg(NamedTuple):
 
 
 class Router:
-    """Travel-time matrices and routes for one set of arc times."""
+    """Travel-time matrices and routes for one set of arc times.
 
-    def __init__(self, network: RoadNetwork, arc_minutes: FloatArray) -> None:
+    `lazy`: routes only, each origin's shortest-path tree computed when a route from it is first asked
+    for (the same Dijkstra, so the same routes). A router for one traffic refresh serves a few hundred
+    trips from about a third of the nodes, so this is cheaper than all pairs; it has no `minutes`.
+    """
+
+    def __init__(self, network: RoadNetwork, arc_minutes: FloatArray, lazy: bool = False) -> None:
         n = network.n_nodes
-        graph = csr_matrix((arc_minutes, (network.arc_from, network.arc_to)), shape=(n, n))
-        self.minutes, self._predecessors = dijkstra(graph, directed=True, return_predecessors=True)
+        self._graph = csr_matrix((arc_minutes, (network.arc_from, network.arc_to)), shape=(n, n))
+        self._trees: dict[int, IntArray] = {}
+        if not lazy:
+            self.minutes, predecessors = dijkstra(self._graph, directed=True, return_predecessors=True)
+            self._trees = dict(enumerate(predecessors))
         self._network = network
         self._legs: dict[tuple[int, int], Leg] = {}
+
+    def _tree(self, origin: int) -> IntArray:
+        tree = self._trees.get(origin)
+        if tree is None:
+            _, tree = dijkstra(self._graph, directed=True, indices=origin, return_predecessors=True)
+            self._trees[origin] = tree
+        return tree
 
     def route(self, origin: int, destination: int) -> IntArray:
         """Arc indices of the shortest path from origin to destination (empty if they are equal)."""
@@ -47,7 +62,7 @@ class Router:
         key = (origin, destination)
         leg = self._legs.get(key)
         if leg is None:
-            predecessors = self._predecessors[origin]
+            predecessors = self._tree(origin)
             nodes = [destination]
             while nodes[-1] != origin:
                 previous = int(predecessors[nodes[-1]])

@@ -227,7 +227,7 @@ class OnNetwork(_Noisy):
             return self.city.free_flow
         if self._current is None or self._current[0] != self.traffic.refresh_count:
             minutes = self.traffic.arc_minutes_with_queues(now, self._queue_share)
-            self._current = (self.traffic.refresh_count, Router(self.city.network, minutes))
+            self._current = (self.traffic.refresh_count, Router(self.city.network, minutes, lazy=True))
         return self._current[1]
 
     def drive(

@@ -75,6 +75,7 @@ class Fleet:
         # Each unit's recorded place, as a list for scalar reads; x, y, node and access_km mirror it for
         # the vectorised choice of unit.
         self.where = list(self.home_places)
+        self._moved: dict[int, None] = {}  # units whose row of the place table is behind `where`
 
     def places(self, units: IntArray, now: float) -> Places:
         """Where the given units are now, as trip origins.
@@ -85,6 +86,8 @@ class Fleet:
         trip starts from a point between two banks. Only the returning units among `units` are
         recomputed; the others are read as recorded.
         """
+        if self._moved:
+            self._sync_table()
         table = self._table[units]
         if self.n_returning:
             rows = np.flatnonzero(self.returning[units])
@@ -114,9 +117,15 @@ class Fleet:
         return self.where[unit]
 
     def move_to(self, unit: int, place: Place) -> None:
-        """Record that the unit now stands at `place` (a scene, its station, where it waits)."""
+        """Record that the unit now stands at `place` (a scene, its station, where it waits). The place
+        table follows at the next `places` (most units move more often than they are compared)."""
         self.where[unit] = place
-        self._table[unit, :LEAD] = place.x, place.y, place.node, place.access
+        self._moved[unit] = None
+
+    def _sync_table(self) -> None:
+        moved = list(self._moved)
+        self._table[moved, :LEAD] = [self.where[unit][:LEAD] for unit in moved]
+        self._moved.clear()
 
     def start_return(self, unit: int, now: float, arrive: float) -> None:
         """The unit drives back to where it waits, from now until `arrive` (re-taskable on the way)."""

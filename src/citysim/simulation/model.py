@@ -86,6 +86,7 @@ class CityModel:
         self.effects = lever_effects(scenario)
         as_given, scenario = scenario, effective_scenario(scenario)
         self.scenario = scenario
+        self._start_clock_h = scenario.run.start_clock_h
         self.replication = replication
         self.seed = scenario.run.seed if seed is None else seed
         streams = Streams(self.seed, replication)
@@ -449,7 +450,7 @@ class CityModel:
             self._assign(unit, incident)
 
     def _clock_hour(self) -> float:
-        return clock_hour(self.scenario.run.start_clock_h, self.env.now)
+        return clock_hour(self._start_clock_h, self.env.now)
 
     # ----------------------------------------------------------------- run
     def run(self) -> RunResult:
