@@ -74,7 +74,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         path = experiment_file(folder)
-        cases = {"1 worker": ("--workers", "1"), "2 workers (process pool)": ("--workers", "2")}
+        cases: dict[str, tuple[str, ...]] = {"1 worker": ("--workers", "1"),
+                                             "2 workers (process pool)": ("--workers", "2")}
         if have_dask:
             cases["2 workers (Dask LocalCluster)"] = ("--workers", "2", "--executor", "dask")
         measured = {}

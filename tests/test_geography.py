@@ -100,7 +100,7 @@ def test_nearest_agrees_with_the_estimates(shanghai):
     for incident in rng.choice(model.plan.size, 40, replace=False):
         units = rng.choice(fleet.size, 200, replace=False)
         origins = fleet.places(units, 0.0)
-        place = model.ledger.place[int(incident)]
+        place = model.ledger.locate(int(incident))
         estimates = model.travel.estimate_min(origins, place, 10.0)
         assert model.travel.nearest(origins, place, 10.0) == int(np.argmin(estimates))
 

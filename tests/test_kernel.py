@@ -3,6 +3,7 @@ and tiny worlds whose event traces are known exactly."""
 
 from __future__ import annotations
 
+import functools
 import heapq
 import itertools
 import math
@@ -11,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+import simpy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -19,8 +21,10 @@ from citysim import Scenario, simulate
 from citysim.city.travel import Place
 from citysim.clock import clock_hour, hourly_segments
 from citysim.monitor import TimeAverage
+from citysim.police.call_centre import answer_calls
 from citysim.police.dispatch import DISPATCH_POLICIES, DispatchQueues
 from citysim.police.fleet import EN_ROUTE, IDLE, OFF, ON_SCENE, RETURNING, Fleet
+from citysim.police.server_pool import ServerPool
 from citysim.streams import Streams
 
 
@@ -577,3 +581,43 @@ def test_one_unit_patrolling_in_place_drives_from_scene_to_scene() -> None:
     previous_clear = np.concatenate([[0.0], units["t_clear"].to_numpy()[:-1]])
     t_queue = served["t_queue"].to_numpy()
     assert units["t_dispatch"].tolist() == np.maximum(t_queue, previous_clear).tolist()
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.floats(0.0, 23.0), st.floats(0.0, 300.0))
+def test_call_taking_before_the_loop_equals_the_event_loop(seed, start_clock_h, warmup):
+    """`answer_calls` gives exactly the answer times, and the talking average, that a SimPy event loop
+    with a staffed FIFO desk (`ServerPool`) and the hourly roster gives on the same calls."""
+    rng = np.random.default_rng(seed)
+    horizon = 600.0
+    calls = np.sort(rng.uniform(0.0, horizon * 1.1, 400)).tolist()
+    talk = rng.exponential(4.0, 400).tolist()
+    staff = rng.integers(0, 5, 24).tolist()
+    taken = answer_calls(calls, talk, staff, start_clock_h, horizon, warmup)
+
+    env = simpy.Environment()
+    talking = TimeAverage(0.0)
+    pool = ServerPool(env, staff, on_busy=talking.add)
+    answered = [math.nan] * len(calls)
+
+    def roster():
+        for start, _end, hour in hourly_segments(start_clock_h, horizon):
+            if start > env.now:
+                yield env.timeout(start - env.now)
+            pool.staff(hour)
+
+    def arrive(i, _event):
+        pool.request(talk[i], lambda: None, started=lambda: answered.__setitem__(i, env.now))
+
+    def end_warmup():
+        yield env.timeout(warmup)
+        talking.reset(env.now)
+
+    env.process(roster())
+    for i, t in enumerate(calls):
+        env.timeout(t).callbacks.append(functools.partial(arrive, i))
+    if warmup > 0:
+        env.process(end_warmup())
+    env.run(until=horizon)
+    assert taken.t_answer == pytest.approx(answered, nan_ok=True, rel=0, abs=0)
+    assert taken.talking.mean(horizon) == talking.mean(horizon)

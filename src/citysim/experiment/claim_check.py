@@ -182,6 +182,7 @@ class ClaimCheck:
     pairs: list[Pair]
     wall_seconds: float
     failures: list[Failure]
+    city_map: pd.DataFrame  # map.csv: every situation's map layers
 
 
 def run_claim_check(experiment: Experiment, experiment_path: Path, out: Path, resume: bool = False,
@@ -193,6 +194,8 @@ def run_claim_check(experiment: Experiment, experiment_path: Path, out: Path, re
     pairs = pairs_of(experiment, experiment_path)
     store = UnitStore(out, resume)
     failures: list[Failure] = []
+    # The map layers need no run: on a pool they are drawn up beside the runs.
+    maps = [executor.submit(map_table, pair.baseline, pair.name) for pair in pairs] if executor is not None else []
     for pair in pairs:
         progress(f"situation {pair.name}: baseline {pair.baseline.name} vs smart levers")
     # Every situation at once, so that a pool is kept busy across the situations' batches.
@@ -210,7 +213,9 @@ def run_claim_check(experiment: Experiment, experiment_path: Path, out: Path, re
     store.write_tables()
     runs = pd.concat(parts, ignore_index=True)
     claims = claims_table(runs, experiment.metrics, experiment.confidence)
-    return ClaimCheck(runs, claims, pairs, time.perf_counter() - started, failures)
+    city_map = pd.concat([future.result() for future in maps] if maps else
+                         [map_table(pair.baseline, pair.name) for pair in pairs], ignore_index=True)
+    return ClaimCheck(runs, claims, pairs, time.perf_counter() - started, failures, city_map)
 
 
 def write_folder(experiment: Experiment, document: LoadedDocument, path: Path, out: Path,
@@ -231,8 +236,7 @@ def write_folder(experiment: Experiment, document: LoadedDocument, path: Path, o
         write_csv(failures_frame(check.failures), out / layout.FAILURES)
         warnings += [f"run failed: situation '{f.situation}', {f.config}, replication {f.replication}, seed "
                      f"{f.seed}: {f.error}" for f in check.failures]
-    write_csv(pd.concat([map_table(pair.baseline, pair.name) for pair in check.pairs], ignore_index=True),
-              out / layout.MAP)
+    write_csv(check.city_map, out / layout.MAP)
     for pair in check.pairs:
         name = slug(pair.name)  # a file name made only of [a-z0-9-]: a situation's name cannot escape `out`
         write_text(dump_scenario(pair.baseline), out / layout.RESOLVED_SCENARIOS / f"{name}.baseline.yaml")
