@@ -6,6 +6,7 @@ folder can always be redrawn from its stored tables without re-running the simul
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Callable
 from concurrent.futures import Executor
@@ -82,24 +83,27 @@ def _uncertainty_figures(folder: Path) -> dict[str, Callable[[], Figure]]:
     return charts
 
 
-def _save(figure: Figure, fmt: str, path: Path) -> None:
-    figure.savefig(path, format=fmt)
+def _write(data: bytes, path: Path) -> None:
+    path.write_bytes(data)
 
 
-def _draw_and_save(draw: Callable[[], Figure], out: Path, name: str) -> Path:
-    """Draw one chart and save it as out/<name>.png and .svg; the PNG's path."""
-    from citysim.output.files import write_bytes_atomically
-
+def _rendered(draw: Callable[[], Figure]) -> tuple[bytes, bytes]:
+    """Draw one chart and render it as PNG and SVG bytes (in a worker, which may not share the disk)."""
     figure = draw()
-    for suffix in ("png", "svg"):
-        write_bytes_atomically(out / f"{name}.{suffix}", partial(_save, figure, suffix))
-    return out / f"{name}.png"
+    rendered = []
+    for fmt in ("png", "svg"):
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format=fmt)
+        rendered.append(buffer.getvalue())
+    return rendered[0], rendered[1]
 
 
 def draw_folder(folder: Path, include: list[Path] | None = None, executor: Executor | None = None) -> list[Path]:
     """Save every chart of the folder (and of the included folders) as figures/<name>.png and .svg;
     return the PNG paths. With an executor the charts are drawn in its workers, so that the end of an
-    experiment does not serialise it."""
+    experiment does not serialise it; the files are written here."""
+    from citysim.output.files import write_bytes_atomically
+
     out = folder / layout.FIGURES
     for stale in [*out.glob("*.png"), *out.glob("*.svg")]:  # generated output: redrawn whole every time
         stale.unlink()
@@ -107,6 +111,12 @@ def draw_folder(folder: Path, include: list[Path] | None = None, executor: Execu
     for other in include or []:
         charts.update(folder_figures(other))
     if executor is None:
-        return [_draw_and_save(draw, out, name) for name, draw in charts.items()]
-    futures = [executor.submit(_draw_and_save, draw, out, name) for name, draw in charts.items()]
-    return [future.result() for future in futures]
+        drawn = [_rendered(draw) for draw in charts.values()]
+    else:
+        drawn = [future.result() for future in [executor.submit(_rendered, draw) for draw in charts.values()]]
+    written = []
+    for name, files in zip(charts, drawn, strict=True):
+        for suffix, data in zip(("png", "svg"), files, strict=True):
+            write_bytes_atomically(out / f"{name}.{suffix}", partial(_write, data))
+        written.append(out / f"{name}.png")
+    return written

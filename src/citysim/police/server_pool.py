@@ -1,5 +1,7 @@
-"""A staffed desk answering requests first come, first served, with hourly staffing: the 110 call-takers,
-and the back office that answers officers' radio look-ups (ID, plate, record checks).
+"""A staffed desk answering requests first come, first served, with hourly staffing, inside the event
+loop: the back office that answers officers' radio look-ups (ID, plate, record checks). (The 110
+call-takers follow the same rules, but nothing feeds back into them, so `call_centre.py` works them out
+before the loop.)
 
 Callback-driven rather than a SimPy resource with a process per request: a counter of busy servers and
 a FIFO of waiting requests, so that a request costs one timeout. Staffing changes are non-preemptive: a
