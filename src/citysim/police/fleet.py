@@ -72,8 +72,8 @@ class Fleet:
         #: Where each unit waits (its station or post), as a trip destination.
         self.home_places = list(map(Place, home_x.tolist(), home_y.tolist(), home_node.tolist(),
                                     home_access_km.tolist()))
-        # Each unit's recorded place, as a list for scalar reads; x, y, node and access_km mirror it for
-        # the vectorised choice of unit.
+        # Each unit's recorded place, as a list for scalar reads; the place table mirrors it for the
+        # vectorised choice of unit.
         self.where = list(self.home_places)
         self._moved: dict[int, None] = {}  # units whose row of the place table is behind `where`
 

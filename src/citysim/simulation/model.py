@@ -12,9 +12,11 @@ a terminal, else in the car or after a trip to the station. Units then return to
 station or patrol post; re-taskable on the way), or stay where they cleared (`fleet.idle_at:
 where_cleared`). Between calls, units start other work (`operations.other_work`) as it falls due.
 
-Arrivals (of calls and of other work) are chains of timeouts, call-takers and the back office are
-callback-driven `ServerPool`s, and the incident flow after the call is callback-driven; SimPy processes
-are used where they read best (rosters, the end of the warm-up). All randomness is pre-drawn in
+Call-taking is worked out before the event loop (`answer_calls`: nothing later feeds back into it), so
+only incidents that need a unit enter the loop, as a chain of timeouts at the times they join the
+dispatch queue; other work falls due as a chain too, the back office is a callback-driven `ServerPool`,
+and the incident flow is callback-driven. SimPy processes are used where they read best (rosters, the
+end of the warm-up). See docs/architecture.md, "The fast path". All randomness is pre-drawn in
 `IncidentPlan` and `TaskPlan`. The model only wires events: what is known of each
 incident lives in the `IncidentLedger`, the choice of unit in the `Dispatcher` (under a
 `DispatchPolicy`), unit state and the roster in the `Fleet`, and the logs are built from a plain
