@@ -14,7 +14,9 @@ import argparse
 import random
 import statistics
 import time
+from collections.abc import Generator
 from pathlib import Path
+from typing import Any
 
 import simpy
 
@@ -33,14 +35,14 @@ def raw_simpy_mmc(days: float, servers: int, mean_service_min: float, arrivals_p
     waits: list[float] = []
     mean_gap = 1440.0 / arrivals_per_day
 
-    def customer(env: simpy.Environment) -> object:
+    def customer(env: simpy.Environment) -> Generator[simpy.Event, Any, None]:
         arrived = env.now
         with servers_resource.request() as request:
             yield request
             waits.append(env.now - arrived)
             yield env.timeout(rng.expovariate(1.0 / mean_service_min))
 
-    def source(env: simpy.Environment) -> object:
+    def source(env: simpy.Environment) -> Generator[simpy.Event, Any, None]:
         while True:
             yield env.timeout(rng.expovariate(1.0 / mean_gap))
             env.process(customer(env))
