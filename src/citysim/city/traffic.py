@@ -77,12 +77,17 @@ class TrafficProfile:
         parking = np.isin(network.arc_district, parking_districts)
         self.volume_factor = np.where(parking, 1.0 + traffic.parking.cruising_share, 1.0)
 
-    def _class_ratios(self, clock_h: float) -> FloatArray:
-        """Volume/capacity of each road class at a clock time (linear between hour midpoints)."""
+    @staticmethod
+    def _between_hours(clock_h: float) -> tuple[int, int, float]:
+        """The two hours whose midpoints enclose a clock time, and the weight of the later one."""
         position = (clock_h - 0.5) % 24.0
         low = int(position) % 24
-        weight = position - int(position)
-        return np.asarray((1 - weight) * self._ratios[:, low] + weight * self._ratios[:, (low + 1) % 24])
+        return low, (low + 1) % 24, position - int(position)
+
+    def _class_ratios(self, clock_h: float) -> FloatArray:
+        """Volume/capacity of each road class at a clock time (linear between hour midpoints)."""
+        low, high, weight = self._between_hours(clock_h)
+        return np.asarray((1 - weight) * self._ratios[:, low] + weight * self._ratios[:, high])
 
     def demand_ratio(self, clock_h: float) -> FloatArray:
         """Per-arc volume/capacity at a clock time."""
@@ -93,11 +98,9 @@ class TrafficProfile:
         """Congested / free-flow time on local streets: taken as the arterials' BPR factor (an assumption).
 
         Asked once per trip, so computed on Python floats (the same operations as `_class_ratios`)."""
-        position = (clock_h - 0.5) % 24.0
-        low = int(position) % 24
-        weight = position - int(position)
+        low, high, weight = self._between_hours(clock_h)
         ratios = self._arterial_ratios
-        ratio = (1 - weight) * ratios[low] + weight * ratios[(low + 1) % 24]
+        ratio = (1 - weight) * ratios[low] + weight * ratios[high]
         return float(1.0 + self.traffic.bpr_alpha * ratio**self.traffic.bpr_beta)
 
     def arc_minutes(self, clock_h: float) -> FloatArray:

@@ -169,10 +169,7 @@ class CityModel:
         queue: list[tuple[float, int]] = []
         for incident, (answered, talk, outcome, decision) in enumerate(
                 zip(t_answer, ledger.talk, ledger.outcome, ledger.decision, strict=True)):
-            if not answered < horizon:
-                continue
-            # Without a call centre the talk is instant: the call ends as it is answered.
-            done = answered + talk if self.call_takers is not None else answered
+            done = answered + talk  # NaN if never answered; talk is 0 without a call centre
             if not done < horizon:
                 continue
             if outcome != OUTCOME_DISPATCH:
