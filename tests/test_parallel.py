@@ -51,7 +51,7 @@ LONG = EXPERIMENT.replace("name: parallel-check", "name: resume-check").replace(
 
 
 def _stored_runs(folder) -> int:
-    return len(list((folder / "units").glob("*.unit"))) if (folder / "units").is_dir() else 0
+    return len(list((folder / "units").glob("*.unit.json"))) if (folder / "units").is_dir() else 0
 
 
 def test_killed_experiment_resumes_to_the_same_tables(scenario_file, write_yaml, tmp_path):
@@ -79,7 +79,7 @@ def test_killed_experiment_resumes_to_the_same_tables(scenario_file, write_yaml,
         assert (cut / name).read_bytes() == (whole / name).read_bytes(), name
 
 
-def test_resume_refuses_changed_inputs(scenario_file, write_yaml, tmp_path):
+def test_resume_refuses_changed_inputs(scenario_file, write_yaml, tmp_path, capsys):
     """--resume on a folder started from other input files is a clear error (exit 2)."""
     from citysim.cli import EXIT_BAD_INPUT
 
@@ -87,8 +87,9 @@ def test_resume_refuses_changed_inputs(scenario_file, write_yaml, tmp_path):
     path = write_yaml("experiment.yaml", EXPERIMENT)
     out = tmp_path / "out"
     assert main(["experiment", str(path), "--out", str(out)]) == EXIT_OK
-    write_yaml("smart.yaml", SMART.replace("0.34", "0.2"))
+    changed = write_yaml("smart.yaml", SMART.replace("0.34", "0.2"))
     assert main(["experiment", str(path), "--out", str(out), "--resume"]) == EXIT_BAD_INPUT
+    assert f"{changed.resolve()} changed" in capsys.readouterr().err  # the refusal names the file
 
 
 def test_dask_local_cluster_writes_the_same_files(scenario_file, write_yaml, tmp_path):
@@ -221,8 +222,8 @@ def test_run_jobs_interleaves_jobs_and_gives_the_serial_outcomes(tmp_path):
                       None, [])
     assert serial_log == ["long", "long", "long", "short"]
     store = UnitStore(tmp_path / "b")
-    store.put(_unit(("long", "x", 0)))
-    store.put(_unit(("long", "x", 1)))
+    for key in (("long", "x", 0), ("long", "x", 1)):
+        store.put(_unit(key), Call(key, 0, _unit, (key,)).fingerprint)
     submitted: list[tuple[object, ...]] = []
 
     class Recording(ThreadPoolExecutor):

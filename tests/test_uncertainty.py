@@ -194,7 +194,7 @@ def test_bad_priors_file_gets_one_clear_error(study_file, old, new, needle, caps
     assert main(["experiment", str(study_file), "--out", str(out), "--workers", "1"]) == EXIT_BAD_INPUT
     error = capsys.readouterr().err
     assert needle in error and "priors.yaml" in error and "Traceback" not in error
-    assert not list(out.glob("units/*.unit"))
+    assert not list(out.glob("units/*.unit.json"))
 
 
 def test_samples_option_is_checked(study_file, tmp_path, capsys):
@@ -233,7 +233,7 @@ def study_runs(tmp_path_factory):
     parallel = _run(study, folder / "parallel", "--workers", "2", "--samples", "2")
     resumed = folder / "resumed"
     shutil.copytree(folder / "serial", resumed)
-    units = sorted((resumed / "units").glob("*.unit"))
+    units = sorted((resumed / "units").glob("*.unit.json"))
     for unit in units[::2]:  # an interruption: half the runs never finished, nor did the tables
         unit.unlink()
     for table in TABLES:
@@ -297,7 +297,7 @@ def test_study_is_identical_serial_parallel_and_resumed(study_runs):
         serial = (folder / "serial" / table).read_bytes()
         assert (folder / "parallel" / table).read_bytes() == serial, table
         assert (folder / "resumed" / table).read_bytes() == serial, table
-    assert len(list((folder / "resumed" / "units").glob("*.unit"))) == stored
+    assert len(list((folder / "resumed" / "units").glob("*.unit.json"))) == stored
 
 
 def test_break_even_brackets_the_claim(study_runs):
@@ -305,7 +305,7 @@ def test_break_even_brackets_the_claim(study_runs):
     moves too when the input acts on it)."""
     from citysim.city.loading import load_scenario
     from citysim.config.experiment import Metric
-    from citysim.experiment.runs import replication_means
+    from citysim.experiment.runs import run_metrics_unit
 
     folder, _, _ = study_runs
     rows = pd.read_csv(folder / "serial" / "break_evens.csv")
@@ -320,8 +320,8 @@ def test_break_even_brackets_the_claim(study_runs):
 
         def reduction(x: float, row: dict = row, metric: Metric = metric) -> float:
             point = {row["lever"]: x}
-            base = replication_means(priors.apply(baseline, point, levers=False), 0, 4242, [metric])[metric.name]
-            twin = replication_means(priors.apply(smart, point, levers=True), 0, 4242, [metric])[metric.name]
+            base, twin = (float(run_metrics_unit(scenario, ("x", "y", 0), 4242, [metric]).rows[0][5]) for scenario in
+                          (priors.apply(baseline, point, levers=False), priors.apply(smart, point, levers=True)))
             return 100 * (1 - twin / base)
 
         step = (row["search_high"] - row["search_low"]) / 2**3

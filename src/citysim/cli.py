@@ -166,18 +166,21 @@ def _experiment(path: Path, out: Path | None, readme: Path | None, workers: int,
     from citysim.experiment.contract import Options
     from citysim.experiment.executors import open_executor
     from citysim.experiment.kinds import KINDS
+    from citysim.names import slug
     from citysim.output.files import prepare_output_folder
+    from citysim.output.folder import folder_lock
     from citysim.output.manifest import utc_now
 
     started = utc_now()
     experiment, document = load_experiment(path)
     if samples is not None:
         experiment = with_samples(experiment, samples, path)
-    out = out if out is not None else Path("results") / experiment.name
-    prepare_output_folder(out)
-    with open_executor(executor_kind, workers, scheduler) as executor:
-        options = Options(started, executor, resume, readme)
-        return _print_outcome(KINDS[experiment.kind](experiment, document, path, out, options))
+    out = out if out is not None else Path("results") / slug(experiment.name)
+    with folder_lock(out, f"citysim experiment {path}"):
+        prepare_output_folder(out)
+        with open_executor(executor_kind, workers, scheduler) as executor:
+            options = Options(started, executor, resume, readme)
+            return _print_outcome(KINDS[experiment.kind](experiment, document, path, out, options))
 
 
 def _print_outcome(outcome: Outcome) -> int:
@@ -194,8 +197,13 @@ def _print_outcome(outcome: Outcome) -> int:
 
 
 def _plot(folder: Path, include: list[Path]) -> int:
+    from citysim.output import layout
     from citysim.output.report import redraw_folder
 
+    if folder.is_dir() and not (folder / layout.MANIFEST).is_file():
+        print(f"Warning: {folder} has no {layout.MANIFEST}: the command that writes it has not finished (it was "
+              "interrupted, failed or is still running), so its tables may be partial; the charts show them as they "
+              "are.", file=sys.stderr)
     written = redraw_folder(folder, include)
     print(f"drew {len(written)} charts in {folder / 'figures'}")
     return EXIT_OK

@@ -14,6 +14,7 @@ from citysim.config.base import Strict
 from citysim.config.loading import resolve_data_files, validation_error_to_input_error
 from citysim.config.yaml_loader import LoadedDocument, load_yaml_document
 from citysim.errors import InputError, KeyPath
+from citysim.names import slug_clashes
 
 TimeColumn = Literal["t_occur", "t_call", "t_answer", "t_queue", "t_dispatch", "t_arrive", "t_clear", "t_closed"]
 
@@ -59,9 +60,16 @@ class Replications(Strict):
 
 
 def _check_unique(what: str, names: list[str]) -> None:
+    """Each name once, and each name its own file names: two names that slug alike would overwrite each
+    other's charts and scenario files."""
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
         raise ValueError(f"{what} names must be unique; repeated: {', '.join(repeated)}")
+    clashes = slug_clashes(names)
+    if clashes:
+        first, second, part = clashes[0]
+        raise ValueError(f"{what} names {first!r} and {second!r} give the same file name '{part}' (names are "
+                         "reduced to lower-case letters, digits and hyphens); rename one of them")
 
 
 class _ManySituations(Strict):

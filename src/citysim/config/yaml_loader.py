@@ -53,6 +53,7 @@ class LoadedDocument:
     data: dict[str, Any]
     origins: dict[KeyPath, Origin] = field(default_factory=dict)
     files: list[Path] = field(default_factory=list)
+    hashes: dict[str, str] = field(default_factory=dict)  # file -> SHA-256 of the bytes parsed
 
     def origin_of(self, path: KeyPath) -> Origin | None:
         """The origin of the longest prefix of `path` that has one."""
@@ -63,8 +64,9 @@ class LoadedDocument:
         return None
 
     def file_hashes(self) -> dict[str, str]:
-        """SHA-256 of every file read (the child and all its ancestors)."""
-        return {str(f): hashlib.sha256(f.read_bytes()).hexdigest() for f in self.files}
+        """SHA-256 of every file read (the child and all its ancestors), of the bytes that were parsed: an
+        edit made after loading does not change what is recorded as the input."""
+        return {str(f): self.hashes.get(str(f)) or hashlib.sha256(f.read_bytes()).hexdigest() for f in self.files}
 
 
 def _tag_problem(tag: str) -> str:
@@ -136,10 +138,12 @@ def _construct_scalar(node: yaml.Node) -> Any:
     return _SafeLoader("").construct_object(node, deep=True)
 
 
-def _read_one(file: Path) -> tuple[dict[str, Any], dict[KeyPath, Origin]]:
-    """Parse one file with the safe loader only; reject anything but a mapping at the top."""
+def _read_one(file: Path) -> tuple[dict[str, Any], dict[KeyPath, Origin], str]:
+    """Parse one file with the safe loader only; reject anything but a mapping at the top. Returns the
+    data, where each key was written, and the SHA-256 of the bytes parsed."""
     try:
-        text = file.read_text(encoding="utf-8")
+        raw = file.read_bytes()
+        text = raw.decode("utf-8")
     except FileNotFoundError:
         raise InputError(file, "the file does not exist.") from None
     except IsADirectoryError:
@@ -166,7 +170,7 @@ def _read_one(file: Path) -> tuple[dict[str, Any], dict[KeyPath, Origin]]:
         line = exc.problem_mark.line + 1 if exc.problem_mark is not None else None
         raise InputError(file, f"unsupported YAML content: {exc.problem}. Only plain YAML data (no "
                          "tags such as !!python/object) is accepted.", (), line) from None
-    return data, origins
+    return data, origins, hashlib.sha256(raw).hexdigest()
 
 
 #: Keys that select a block's type: a child naming another type replaces the parent's block whole.
@@ -201,6 +205,7 @@ def load_yaml_document(path: str | Path, extends_key: str = "extends") -> Loaded
     current = Path(path).resolve()
     documents: list[tuple[dict[str, Any], dict[KeyPath, Origin]]] = []
     extends_line: int | None = None
+    hashes: dict[str, str] = {}
     while True:
         if current in chain:
             cycle = " -> ".join(str(p) for p in [*chain, current])
@@ -208,7 +213,7 @@ def load_yaml_document(path: str | Path, extends_key: str = "extends") -> Loaded
         if len(chain) >= MAX_EXTENDS_DEPTH:
             raise InputError(chain[0], f"the '{extends_key}' chain is deeper than {MAX_EXTENDS_DEPTH} files.",
                              (extends_key,))
-        data, origins = _read_one(current)
+        data, origins, hashes[str(current)] = _read_one(current)
         chain.append(current)
         documents.append((data, origins))
         parent = data.pop(extends_key, None)
@@ -230,7 +235,7 @@ def load_yaml_document(path: str | Path, extends_key: str = "extends") -> Loaded
         _replace_non_mapping_subtrees(merged, data, (), merged_origins)
         merged = _deep_merge(merged, data)
         merged_origins.update({k: v for k, v in origins.items() if k and k[0] != extends_key})
-    return LoadedDocument(merged, merged_origins, list(reversed(chain)))
+    return LoadedDocument(merged, merged_origins, list(reversed(chain)), hashes)
 
 
 def _replace_non_mapping_subtrees(

@@ -25,11 +25,15 @@ import pandas as pd
 from tqdm import tqdm
 
 from citysim.config import Scenario
-from citysim.config.experiment import Attribution, input_hashes
+from citysim.config.experiment import Attribution
 from citysim.config.levers import Levers
 from citysim.config.yaml_loader import LoadedDocument
-from citysim.experiment.claim_check import metric_means, situation_and_levers
-from citysim.experiment.contract import Options, Outcome
+from citysim.experiment.batch import Failure
+from citysim.experiment.claim_check import situation_and_levers
+from citysim.experiment.configurations import ConfigurationRunner, ReplicationMeans
+from citysim.experiment.contract import EXIT_OK, EXIT_RUNS_FAILED, Options, Outcome
+from citysim.experiment.provenance import begin, edited_during_run, report_failures
+from citysim.experiment.store import UnitStore
 from citysim.output import layout
 from citysim.output.figures import draw_folder
 from citysim.output.files import write_csv, write_json
@@ -74,25 +78,25 @@ def shapley_sampled(players: list[str], value: Callable[[Coalition], float],
 
 @dataclass
 class _Game:
-    """Runs coalitions on demand and caches each coalition's per-replication metric means."""
+    """Runs coalitions on demand (through the result store) and caches each one's per-replication means."""
 
     spec: Attribution
     baseline: Scenario
     smart_levers: Levers
-    cache: dict[Coalition, dict[tuple[int, str], float]]
+    cache: dict[Coalition, ReplicationMeans]
     bar: tqdm
-    executor: Executor | None = None
+    runner: ConfigurationRunner
 
     def scenario_for(self, coalition: Coalition) -> Scenario:
         on = {lever for group in coalition for lever in self.spec.groups[group]}
         levers = Levers(**{name: getattr(self.smart_levers, name) for name in on})
         return self.baseline.model_copy(update={"levers": levers})
 
-    def values(self, coalition: Coalition) -> dict[tuple[int, str], float]:
+    def values(self, coalition: Coalition) -> ReplicationMeans:
         if coalition not in self.cache:
             self.bar.update(1)
-            self.cache[coalition] = metric_means(self.scenario_for(coalition), self.spec.replications,
-                                                 self.spec.seed, self.spec.metrics, self.executor)
+            self.cache[coalition] = self.runner.replication_means(
+                self.spec.situation.name, [("coalition", self.scenario_for(coalition))])[0]
         return self.cache[coalition]
 
 
@@ -101,16 +105,19 @@ class AttributionResult:
     table: pd.DataFrame
     coalitions_run: int
     wall_seconds: float
+    failures: list[Failure]
 
 
-def run_attribution(spec: Attribution, spec_path: Path, progress: Callable[[str], None] = print,
-                    executor: Executor | None = None) -> AttributionResult:
-    """Shapley values of every group for every metric, with CIs over replications."""
+def run_attribution(spec: Attribution, spec_path: Path, out: Path, resume: bool = False,
+                    progress: Callable[[str], None] = print, executor: Executor | None = None) -> AttributionResult:
+    """Shapley values of every group for every metric, with CIs over replications; the runs go through
+    the result store in `out` (`resume` keeps the runs an interrupted attribution finished there)."""
     started = time.perf_counter()
     baseline, smart_levers = situation_and_levers(spec_path, spec.situation.scenario, spec.smart_levers)
     total = 2 ** len(spec.groups) if spec.method == "exact" else None
+    runner = ConfigurationRunner(UnitStore(out, resume), executor, spec.seed, spec.replications, spec.metrics)
     game = _Game(spec, baseline, smart_levers, {}, tqdm(total=total, desc="lever combinations", disable=None),
-                 executor)
+                 runner)
     players = list(spec.groups)
     orderings: list[list[str]] = []
     if spec.method == "permutations":
@@ -146,18 +153,21 @@ def run_attribution(spec: Attribution, spec_path: Path, progress: Callable[[str]
                      "replications": spec.replications})
     game.bar.close()
     return AttributionResult(pd.DataFrame(rows, columns=ATTRIBUTION_COLUMNS), len(game.cache),
-                             time.perf_counter() - started)
+                             time.perf_counter() - started, runner.failures)
 
 
 def write_folder(spec: Attribution, document: LoadedDocument, path: Path, out: Path, options: Options) -> Outcome:
     """Run the attribution into `out`: attribution.csv, its charts, then the manifest."""
-    result = run_attribution(spec, path, executor=options.executor)
+    inputs = begin(spec, path, document, out, options.resume)
+    result = run_attribution(spec, path, out, options.resume, executor=options.executor)
     write_csv(result.table, out / layout.ATTRIBUTION)
+    warnings = report_failures(out, result.failures)
     draw_folder(out, executor=options.executor)
-    write_json(build_manifest(command=f"citysim experiment {path}", inputs=input_hashes(spec, path, document),
+    write_json(build_manifest(command=f"citysim experiment {path}", inputs=inputs,
                               started=options.started, experiment=spec.name, seed=spec.seed,
                               replications=spec.replications, method=spec.method,
                               coalitions_run=result.coalitions_run, wall_seconds=round(result.wall_seconds, 1)),
                out / layout.MANIFEST)
     return Outcome(f"Attribution '{spec.name}' ({spec.method}, {result.coalitions_run} lever combinations, "
-                   f"{spec.replications} replications each): results in {out}", result.table.drop(columns=["levers"]))
+                   f"{spec.replications} replications each): results in {out}", result.table.drop(columns=["levers"]),
+                   warnings + edited_during_run(inputs), EXIT_RUNS_FAILED if result.failures else EXIT_OK)

@@ -1,17 +1,21 @@
 """Run a batch of runs through the result store: runs the store holds are read back, the others run
-here or on the executor, and each is stored the moment it finishes, so an interruption loses only the
-runs still in progress. A run that raises becomes a `Failure`; the others complete."""
+here or on the executor, and each is stored the moment it finishes. On an interrupt every run already
+finished is stored before the interrupt goes on, and the runs not yet started are cancelled, so an
+interruption loses only the runs in progress. A run that raises becomes a `Failure`; the others
+complete."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, as_completed, wait
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from functools import partial
+from functools import cached_property, partial
 from typing import Any
 
 import pandas as pd
 
+from citysim.experiment.fingerprint import run_fingerprint
 from citysim.experiment.runs import Key, UnitResult
 from citysim.experiment.store import UnitStore
 
@@ -36,6 +40,11 @@ class Call:
     function: Callable[..., UnitResult]
     args: tuple[Any, ...]
 
+    @cached_property
+    def fingerprint(self) -> str:
+        """What the run is made from: a stored run is reused only under the same fingerprint."""
+        return run_fingerprint(self.function, self.args)
+
 
 #: A job that runs in batches: it yields the calls of its next batch, is sent their results by key, and
 #: returns its outcome once it needs no more (an adaptive replication rule, say).
@@ -51,7 +60,7 @@ def _finish(call: Call, run: Callable[[], UnitResult], store: UnitStore, results
         situation, config, replication = call.key
         failures.append(Failure(situation, config, replication, call.seed, f"{type(exc).__name__}: {exc}"))
         return
-    store.put(unit)
+    store.put(unit, call.fingerprint)
     results[call.key] = unit
 
 
@@ -60,7 +69,7 @@ def _split(calls: list[Call], store: UnitStore) -> tuple[dict[Key, UnitResult], 
     held: dict[Key, UnitResult] = {}
     todo = []
     for call in calls:
-        unit = store.get(call.key)
+        unit = store.get(call.key, call.fingerprint)
         if unit is None:
             todo.append(call)
         else:
@@ -77,9 +86,26 @@ def run_stored(calls: list[Call], store: UnitStore, executor: Executor | None,
             _finish(call, partial(call.function, *call.args), store, results, failures)
     else:
         futures = {executor.submit(call.function, *call.args): call for call in todo}
-        for future in as_completed(futures):
-            _finish(futures[future], future.result, store, results, failures)
+        with _keeping_finished(futures, store, results, failures):
+            for future in as_completed(futures):
+                _finish(futures[future], future.result, store, results, failures)
     return results
+
+
+@contextmanager
+def _keeping_finished(futures: Mapping[Future[UnitResult], Call], store: UnitStore, results: dict[Key, UnitResult],
+                      failures: list[Failure]) -> Iterator[None]:
+    """On an interrupt (or any error) while waiting: store every run that has finished but is not yet
+    stored, cancel the runs not started, then let the interrupt go on."""
+    try:
+        yield
+    except BaseException:
+        for future, call in futures.items():
+            if future.cancel() or call.key in results:
+                continue
+            if future.done() and future.exception() is None:
+                _finish(call, future.result, store, results, failures)
+        raise
 
 
 def run_jobs(jobs: list[Job], store: UnitStore, executor: Executor | None, failures: list[Failure]) -> list[Any]:
@@ -119,7 +145,8 @@ def run_jobs(jobs: list[Job], store: UnitStore, executor: Executor | None, failu
     for index, job in enumerate(jobs):
         start(index, partial(next, job))
     while running:
-        done, _ = wait(running, return_when=FIRST_COMPLETED)
+        with _keeping_finished({future: call for future, (_, call) in running.items()}, store, {}, failures):
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
         for future in done:
             index, call = running.pop(future)
             results, left = batches[index]

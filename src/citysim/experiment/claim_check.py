@@ -7,7 +7,6 @@ finished and `--resume` carries on from it; the tables are assembled from the st
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor
@@ -21,18 +20,19 @@ from tqdm import tqdm
 from citysim.analysis.map_layers import map_table
 from citysim.city.loading import load_scenario
 from citysim.config import Scenario, dump_scenario
-from citysim.config.experiment import Experiment, Metric, Uncertainty, input_hashes, resolve
+from citysim.config.experiment import Experiment, Metric, Uncertainty, resolve
 from citysim.config.levers import Levers
 from citysim.config.schema import cross_field_problems
 from citysim.config.yaml_loader import LoadedDocument
 from citysim.errors import InputError
-from citysim.experiment.batch import Call, Failure, Job, failures_frame, run_jobs
+from citysim.experiment.batch import Call, Failure, Job, run_jobs
 from citysim.experiment.contract import EXIT_OK, EXIT_RUNS_FAILED, Options, Outcome
-from citysim.experiment.runs import MATCHED, RUN_COLUMNS, Key, replication_means, run_pair_unit
+from citysim.experiment.provenance import begin, edited_during_run, report_failures
+from citysim.experiment.runs import MATCHED, RUN_COLUMNS, Key, run_pair_unit
 from citysim.experiment.stats import paired_reduction, verdict
 from citysim.experiment.store import UnitStore
+from citysim.names import slug
 from citysim.output import layout
-from citysim.output.figures import slug
 from citysim.output.files import write_csv, write_json, write_text
 from citysim.output.manifest import build_manifest
 from citysim.output.report import README_END, README_START, claims_markdown_table, replace_readme_block, write_reports
@@ -80,19 +80,6 @@ def situation_and_levers(spec_path: Path, situation: str, smart_levers: str) -> 
     baseline = situation_baseline(path)
     levers = load_scenario(resolve(spec_path, smart_levers)).levers
     return baseline, with_levers(baseline, levers, f"{baseline.name}-smart", path).levers
-
-
-def metric_means(
-    scenario: Scenario, replications: int, seed: int, metrics: list[Metric], executor: Executor | None = None
-) -> dict[tuple[int, str], float]:
-    """Each replication's mean of each metric (priority 'all'), keyed (replication, metric); the
-    replications run on `executor` if one is given."""
-    jobs = [(scenario, replication, seed, metrics) for replication in range(replications)]
-    if executor is None:
-        results = [replication_means(*job) for job in jobs]
-    else:
-        results = [future.result() for future in [executor.submit(replication_means, *job) for job in jobs]]
-    return {(replication, metric): mean for replication, means in enumerate(results) for metric, mean in means.items()}
 
 
 def pairs_of(experiment: Experiment | Uncertainty, experiment_path: Path) -> list[Pair]:
@@ -227,15 +214,10 @@ def write_folder(experiment: Experiment, document: LoadedDocument, path: Path, o
         text = readme.read_text(encoding="utf-8") if readme.is_file() else ""
         if README_START not in text or README_END not in text:
             raise InputError(readme, f"expected a file with a {README_START} ... {README_END} block to update.")
-    inputs = input_hashes(experiment, path, document)
-    check_resumable(out, inputs, options.resume)
+    inputs = begin(experiment, path, document, out, options.resume)
     check = run_claim_check(experiment, path, out, options.resume, executor=options.executor)
     write_csv(check.claims, out / layout.CLAIMS)
-    warnings = []
-    if check.failures:
-        write_csv(failures_frame(check.failures), out / layout.FAILURES)
-        warnings += [f"run failed: situation '{f.situation}', {f.config}, replication {f.replication}, seed "
-                     f"{f.seed}: {f.error}" for f in check.failures]
+    warnings = report_failures(out, check.failures)
     write_csv(check.city_map, out / layout.MAP)
     for pair in check.pairs:
         name = slug(pair.name)  # a file name made only of [a-z0-9-]: a situation's name cannot escape `out`
@@ -263,15 +245,7 @@ def write_folder(experiment: Experiment, document: LoadedDocument, path: Path, o
     if check.failures:
         warnings.append(f"{len(check.failures)} run(s) failed ({layout.FAILURES}); the claims use the pairs that "
                         "completed.")
+    warnings += edited_during_run(inputs)
     overall = check.claims[check.claims["priority"] == "all"].drop(columns=["priority"])
     return Outcome(f"Claim check '{experiment.name}': results in {out}", overall, warnings,
                    EXIT_RUNS_FAILED if check.failures else EXIT_OK)
-
-
-def check_resumable(out: Path, inputs: dict[str, str], resume: bool) -> None:
-    """Record the inputs of a claim check; a resume must find the same inputs it was started with."""
-    record = out / layout.INPUTS
-    if resume and record.is_file() and json.loads(record.read_text(encoding="utf-8")) != inputs:
-        raise InputError(out, "cannot resume: the experiment or scenario files changed since this folder was "
-                         "started (inputs.json differs); run without --resume to start afresh.")
-    write_json(inputs, record)

@@ -95,13 +95,6 @@ def run_pair_unit(baseline: Scenario, smart: Scenario, keys: Key, seed: int, met
                       pd.concat(samples, ignore_index=True) if samples else None)
 
 
-def replication_means(scenario: Scenario, replication: int, seed: int, metrics: list[Metric]) -> dict[str, float]:
-    """One replication's mean of each metric over all priorities (for attribution and sensitivity)."""
-    incidents = simulate_one(scenario, replication, seed).logs.incidents
-    return {metric: mean for metric, priority, mean, _n in metric_rows(incidents, metrics, by_priority=False)
-            if priority == "all"}
-
-
 def run_metrics_unit(scenario: Scenario, keys: Key, seed: int, metrics: list[Metric]) -> UnitResult:
     """Simulate one run and keep only its metric rows (all priorities together): what an uncertainty
     study needs from each of its many configurations."""

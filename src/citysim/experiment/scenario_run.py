@@ -7,6 +7,7 @@ from pathlib import Path
 
 from citysim.city.loading import validate_document
 from citysim.config import Scenario, dump_scenario, load_document
+from citysim.names import slug
 from citysim.output import layout
 from citysim.output.files import prepare_output_folder, write_csv, write_json, write_parquet, write_text
 from citysim.output.manifest import build_manifest, utc_now
@@ -21,7 +22,7 @@ def write_folder(scenario_path: Path, replications: int, seed: int | None, out: 
     document = load_document(scenario_path)
     scenario = validate_document(document, scenario_path)
     warn(scenario)
-    out = out if out is not None else Path("results") / scenario.name
+    out = out if out is not None else Path("results") / slug(scenario.name)
     prepare_output_folder(out)
     result = simulate(scenario, replications=replications, seed=seed)
     for name, file in layout.LOG_FILES.items():

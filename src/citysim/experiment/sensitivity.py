@@ -23,12 +23,16 @@ import numpy as np
 import pandas as pd
 
 from citysim.config import Scenario
-from citysim.config.experiment import Sensitivity, input_hashes
+from citysim.config.experiment import Sensitivity
 from citysim.config.levers import LEVERS, Levers
 from citysim.config.yaml_loader import LoadedDocument
-from citysim.experiment.claim_check import metric_means, situation_and_levers
-from citysim.experiment.contract import Options, Outcome
+from citysim.experiment.batch import Failure
+from citysim.experiment.claim_check import situation_and_levers
+from citysim.experiment.configurations import ConfigurationRunner, ReplicationMeans
+from citysim.experiment.contract import EXIT_OK, EXIT_RUNS_FAILED, Options, Outcome
+from citysim.experiment.provenance import begin, edited_during_run, report_failures
 from citysim.experiment.stats import paired_reduction
+from citysim.experiment.store import UnitStore
 from citysim.output import layout
 from citysim.output.figures import draw_folder
 from citysim.output.files import write_csv, write_json
@@ -53,17 +57,17 @@ def scaled_levers(levers: Levers, scale: float) -> Levers:
 
 @dataclass
 class _Runner:
-    """Runs configurations of one situation, caching per-replication metric means."""
+    """Runs configurations of one situation (through the result store), caching per-replication means."""
 
     spec: Sensitivity
     baseline: Scenario
-    cache: dict[str, dict[tuple[int, str], float]]
-    executor: Executor | None = None
+    cache: dict[str, ReplicationMeans]
+    configurations: ConfigurationRunner
 
-    def means(self, key: str, scenario: Scenario) -> dict[tuple[int, str], float]:
+    def means(self, key: str, scenario: Scenario) -> ReplicationMeans:
         if key not in self.cache:
-            self.cache[key] = metric_means(scenario, self.spec.replications, self.spec.seed, self.spec.metrics,
-                                           self.executor)
+            self.cache[key] = self.configurations.replication_means(self.spec.situation.name,
+                                                                    [("config", scenario)])[0]
         return self.cache[key]
 
     def reduction(self, key: str, levers: Levers, metric: str) -> tuple[float, float, float]:
@@ -81,13 +85,18 @@ class SensitivityResult:
     search: pd.DataFrame
     configurations_run: int
     wall_seconds: float
+    failures: list[Failure]
 
 
-def run_sensitivity(spec: Sensitivity, spec_path: Path, progress: Callable[[str], None] = print,
-                    executor: Executor | None = None) -> SensitivityResult:
+def run_sensitivity(spec: Sensitivity, spec_path: Path, out: Path, resume: bool = False,
+                    progress: Callable[[str], None] = print, executor: Executor | None = None) -> SensitivityResult:
+    """The tornado and the what-would-it-take search; the runs go through the result store in `out`
+    (`resume` keeps the runs an interrupted study finished there)."""
     started = time.perf_counter()
     baseline, smart = situation_and_levers(spec_path, spec.situation.scenario, spec.smart_levers)
-    runner = _Runner(spec, baseline, {}, executor)
+    configurations = ConfigurationRunner(UnitStore(out, resume), executor, spec.seed, spec.replications,
+                                         spec.metrics)
+    runner = _Runner(spec, baseline, {}, configurations)
     tornado = []
     for metric in spec.metrics:
         base, _, _ = runner.reduction("smart", smart, metric.name)
@@ -105,7 +114,7 @@ def run_sensitivity(spec: Sensitivity, spec_path: Path, progress: Callable[[str]
               for metric in spec.metrics]
     return SensitivityResult(pd.DataFrame(tornado, columns=TORNADO_COLUMNS),
                              pd.DataFrame(search, columns=SEARCH_COLUMNS), len(runner.cache),
-                             time.perf_counter() - started)
+                             time.perf_counter() - started, configurations.failures)
 
 
 def _search(runner: _Runner, smart: Levers, metric: str, claimed: float, steps: int) -> tuple[object, ...]:
@@ -138,13 +147,16 @@ def _strengths(levers: Levers) -> str:
 
 def write_folder(spec: Sensitivity, document: LoadedDocument, path: Path, out: Path, options: Options) -> Outcome:
     """Run the sensitivity study into `out`: the tornado and the search tables, charts, then the manifest."""
-    result = run_sensitivity(spec, path, executor=options.executor)
+    inputs = begin(spec, path, document, out, options.resume)
+    result = run_sensitivity(spec, path, out, options.resume, executor=options.executor)
     write_csv(result.tornado, out / layout.SENSITIVITY)
     write_csv(result.search, out / layout.WHAT_WOULD_IT_TAKE)
+    warnings = report_failures(out, result.failures)
     draw_folder(out, executor=options.executor)
-    write_json(build_manifest(command=f"citysim experiment {path}", inputs=input_hashes(spec, path, document),
+    write_json(build_manifest(command=f"citysim experiment {path}", inputs=inputs,
                               started=options.started, experiment=spec.name, seed=spec.seed,
                               replications=spec.replications, configurations_run=result.configurations_run,
                               wall_seconds=round(result.wall_seconds, 1)), out / layout.MANIFEST)
     return Outcome(f"Sensitivity '{spec.name}' ({result.configurations_run} configurations): results in {out}",
-                   result.search, width=200)
+                   result.search, warnings + edited_during_run(inputs),
+                   EXIT_RUNS_FAILED if result.failures else EXIT_OK, width=200)

@@ -1,17 +1,24 @@
-"""The result store of a claim check: one file per finished run under `units/`, each written
-atomically (temporary file, then rename), so an interruption at any moment leaves only whole runs.
-The tidy tables (runs.csv and the chart tables) are assembled from the store in a fixed order once
-the runs are done, so they are the same whichever worker finished first, and whether or not the
-experiment was interrupted and resumed.
+"""The result store of an experiment: one file per finished run under `units/`, each written atomically
+(temporary file, then rename), so an interruption at any moment leaves only whole runs. The tidy tables
+(runs.csv and the chart tables) are assembled from the store in a fixed order once the runs are done,
+so they are the same whichever worker finished first, and whether or not the experiment was
+interrupted and resumed.
+
+A unit file is data, never code: a one-line JSON header (format, key, the run's fingerprint and the
+SHA-256 of the body), then a JSON body. A file that is cut short, altered, unreadable or made from other
+inputs or code is reported by name and its run made again; nothing in it is executed.
 """
 
 from __future__ import annotations
 
 import hashlib
-import pickle
-from collections.abc import Iterator
+import json
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from citysim.analysis.chart_tables import DISTRICT_COLUMNS, HOURLY_COLUMNS, SAMPLE_COLUMNS
@@ -24,42 +31,122 @@ TABLES = {
     "districts": (layout.DISTRICTS, DISTRICT_COLUMNS),
     "samples": (layout.SAMPLES, SAMPLE_COLUMNS),
 }
+FORMAT = "citysim-unit/1"
+SUFFIX = ".unit.json"
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-ready scalar (numpy scalars as Python ones)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _frame_data(frame: pd.DataFrame) -> dict[str, Any]:
+    return {"columns": [str(c) for c in frame.columns], "dtypes": [str(t) for t in frame.dtypes],
+            "data": [[_plain(v) for v in frame[c].tolist()] for c in frame.columns]}
+
+
+def _frame(data: dict[str, Any]) -> pd.DataFrame:
+    columns = {name: pd.Series(values, dtype=dtype if dtype != "object" else object)
+               for name, dtype, values in zip(data["columns"], data["dtypes"], data["data"], strict=True)}
+    return pd.DataFrame(columns, columns=data["columns"])
+
+
+def encode(unit: UnitResult, fingerprint: str) -> bytes:
+    """A unit file's bytes: the header line, then the body."""
+    body = json.dumps({
+        "rows": [[_plain(v) for v in row] for row in unit.rows],
+        "hourly": _frame_data(unit.hourly), "districts": _frame_data(unit.districts),
+        "samples": None if unit.samples is None else _frame_data(unit.samples),
+    }, allow_nan=True, separators=(",", ":")).encode("utf-8")
+    header = {"format": FORMAT, "key": list(unit.key), "fingerprint": fingerprint,
+              "sha256": hashlib.sha256(body).hexdigest()}
+    return json.dumps(header).encode("utf-8") + b"\n" + body
+
+
+class UnitError(ValueError):
+    """A unit file that cannot be used, and why."""
+
+
+def decode(raw: bytes, key: Key, fingerprint: str) -> UnitResult:
+    """The run a unit file holds; UnitError if it is not a whole, untouched unit of this run."""
+    head, newline, body = raw.partition(b"\n")
+    try:
+        header = json.loads(head)
+    except ValueError:
+        raise UnitError("it is not a citysim unit file (no readable header)") from None
+    if not newline or not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise UnitError(f"it is not a {FORMAT} file")
+    if header.get("key") != list(key):
+        raise UnitError("it holds another run")
+    if header.get("sha256") != hashlib.sha256(body).hexdigest():
+        raise UnitError("its contents do not match its checksum (cut short or altered)")
+    if header.get("fingerprint") != fingerprint:
+        raise UnitError("it was made from other inputs or another version of the code")
+    try:
+        data = json.loads(body)
+        samples = data["samples"]
+        return UnitResult(key, [tuple(row) for row in data["rows"]], _frame(data["hourly"]),
+                          _frame(data["districts"]), None if samples is None else _frame(samples))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise UnitError(f"its body cannot be read ({exc})") from None
+
+
+def _to_stderr(message: str) -> None:
+    print(message, file=sys.stderr)
 
 
 class UnitStore:
-    """Finished runs, one pickle each under `<out>/units/` (an internal format; the tables are the output)."""
+    """Finished runs, one unit file each under `<out>/units/`, each checked against the run it should be."""
 
-    def __init__(self, out: Path, resume: bool = False) -> None:
+    def __init__(self, out: Path, resume: bool = False, report: Callable[[str], None] = _to_stderr) -> None:
         self.out = out
         self.folder = out / layout.STORE
         self.folder.mkdir(parents=True, exist_ok=True)
-        for leftover in self.folder.glob("*.tmp"):
+        self.report = report
+        for leftover in self.folder.glob(".*.tmp"):
             leftover.unlink()  # a write cut off by an interruption
         if not resume:
-            for old in self.folder.glob("*.unit"):
+            for old in self.folder.glob(f"*{SUFFIX}"):
                 old.unlink()
         self.order: dict[Key, None] = {}  # the recorded runs, in the order they belong in the tables
+        self.fingerprints: dict[Key, str] = {}  # each run's fingerprint, as last asked for or stored
 
     def _path(self, key: Key) -> Path:
         digest = hashlib.sha256(repr(key).encode("utf-8")).hexdigest()[:16]
-        return self.folder / f"{digest}.unit"
+        return self.folder / f"{digest}{SUFFIX}"
 
-    def get(self, key: Key) -> UnitResult | None:
-        """The stored result of a run, if it finished before."""
+    def get(self, key: Key, fingerprint: str) -> UnitResult | None:
+        """The stored result of this run (made from exactly these inputs), if it finished before."""
+        self.fingerprints[key] = fingerprint
         path = self._path(key)
-        if not path.is_file():
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
             return None
-        with path.open("rb") as handle:
-            unit: UnitResult = pickle.load(handle)
-        return unit if unit.key == key else None
+        except OSError as exc:
+            self._reject(path, key, f"it cannot be read ({exc.strerror})")
+            return None
+        try:
+            return decode(raw, key, fingerprint)
+        except UnitError as exc:
+            self._reject(path, key, str(exc))
+            return None
 
-    def put(self, unit: UnitResult) -> None:
+    def _reject(self, path: Path, key: Key, why: str) -> None:
+        """Report a unit file that cannot be used (its run is then made again)."""
+        situation, config, replication = key
+        message = (f"Warning: stored run {path} (situation '{situation}', {config}, replication {replication}) "
+                   f"is not used: {why}; it is run again.")
+        self.report(message)
+
+    def put(self, unit: UnitResult, fingerprint: str) -> None:
         """Store a finished run (atomically)."""
         from citysim.output.files import write_bytes_atomically
 
+        data = encode(unit, fingerprint)
+        self.fingerprints[unit.key] = fingerprint
         def write(tmp: Path) -> None:
-            with tmp.open("wb") as handle:
-                pickle.dump(unit, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            tmp.write_bytes(data)
 
         write_bytes_atomically(self._path(unit.key), write)
 
@@ -69,7 +156,7 @@ class UnitStore:
 
     def _units(self) -> Iterator[UnitResult]:
         for key in self.order:
-            unit = self.get(key)
+            unit = self.get(key, self.fingerprints[key])
             if unit is not None:
                 yield unit
 
@@ -92,3 +179,4 @@ class UnitStore:
         for name, (file, columns) in TABLES.items():
             frame = pd.concat(parts[name], ignore_index=True) if parts[name] else pd.DataFrame(columns=columns)
             write_csv(frame[columns], self.out / file)
+

@@ -19,7 +19,6 @@ and its tables do not depend on the executor or the order runs finished.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import time
 from collections.abc import Callable
@@ -31,15 +30,16 @@ import numpy as np
 import pandas as pd
 
 from citysim.config import Scenario
-from citysim.config.experiment import Metric, Uncertainty, input_hashes, resolve
+from citysim.config.experiment import Metric, Uncertainty, resolve
 from citysim.config.priors import Priors, describe, is_probability_target, load_priors
 from citysim.config.yaml_loader import LoadedDocument
 from citysim.errors import InputError
-from citysim.experiment.batch import Call, Failure, failures_frame, run_stored
-from citysim.experiment.claim_check import Pair, check_resumable, pairs_of
+from citysim.experiment.batch import Failure
+from citysim.experiment.claim_check import Pair, pairs_of
+from citysim.experiment.configurations import ConfigurationRunner
 from citysim.experiment.contract import EXIT_OK, EXIT_RUNS_FAILED, Options, Outcome
 from citysim.experiment.design import Design, claim_probability, make_design, sensitivity_indices, verdict_of
-from citysim.experiment.runs import Key, UnitResult, run_metrics_unit
+from citysim.experiment.provenance import begin, edited_during_run, report_failures
 from citysim.experiment.store import UnitStore
 from citysim.output import layout
 from citysim.output.files import write_csv, write_json
@@ -63,48 +63,10 @@ REACHED_ANYWHERE, OUT_OF_REACH, NEEDS_AT_LEAST, NEEDS_AT_MOST = (
     "reached across the range", "out of reach alone", "needs at least", "needs at most")
 
 
-def _digest(scenario: Scenario) -> str:
-    return hashlib.sha256(scenario.model_dump_json().encode("utf-8")).hexdigest()[:16]
-
-
-@dataclass
-class _Runner:
-    """Runs configurations of the study through the store: each (situation, scenario) once per replication."""
-
-    spec: Uncertainty
-    store: UnitStore
-    executor: Executor | None
-    failures: list[Failure]
-
-    def keys(self, situation: str, role: str, scenario: Scenario) -> list[Key]:
-        digest = _digest(scenario)
-        return [(situation, f"{role}-{digest}", k) for k in range(self.spec.replications)]
-
-    def means(self, situation: str, configs: list[tuple[str, Scenario]]) -> list[dict[str, float]]:
-        """Each configuration's metric means (averaged over replications), in order; runs made as needed."""
-        calls: dict[Key, Call] = {}
-        wanted = []
-        for role, scenario in configs:
-            keys = self.keys(situation, role, scenario)
-            wanted.append(keys)
-            for key in keys:
-                if key not in calls:
-                    calls[key] = Call(key, self.spec.seed, run_metrics_unit,
-                                      (scenario, key, self.spec.seed, self.spec.metrics))
-        done = run_stored(list(calls.values()), self.store, self.executor, self.failures)
-        for key in calls:
-            if key in done:
-                self.store.record(key)
-        return [_mean_rows([done.get(key) for key in keys], self.spec.metrics) for keys in wanted]
-
-
-def _mean_rows(units: list[UnitResult | None], metrics: list[Metric]) -> dict[str, float]:
-    """Mean over replications of each metric (NaN if a replication is missing)."""
-    def value(unit: UnitResult | None, metric: str) -> float:
-        found = [r[5] for r in unit.rows if r[3] == metric and r[4] == "all"] if unit is not None else []
-        return float(found[0]) if found and isinstance(found[0], float | int) else math.nan
-
-    return {m.name: float(np.mean([value(unit, m.name) for unit in units])) for m in metrics}
+def _means(runner: ConfigurationRunner, situation: str, configs: list[tuple[str, Scenario]]) -> list[dict[str, float]]:
+    """Each configuration's metric means averaged over the replications (NaN if one is missing), in order."""
+    return [{m.name: float(np.mean([means[(k, m.name)] for k in range(runner.replications)]))
+             for m in runner.metrics} for means in runner.replication_means(situation, configs)]
 
 
 def _reduction(baseline: float, smart: float) -> float:
@@ -136,7 +98,7 @@ def run_uncertainty(spec: Uncertainty, spec_path: Path, out: Path, resume: bool 
     design = make_design(spec.method, priors.names, spec.groups, spec.samples, spec.seed)
     values = priors.values(design.unit)
     store = UnitStore(out, resume)
-    runner = _Runner(spec, store, executor, [])
+    runner = ConfigurationRunner(store, executor, spec.seed, spec.replications, spec.metrics)
     reduction_rows: list[tuple[object, ...]] = []
     probability_rows: list[tuple[object, ...]] = []
     verdict_rows: list[tuple[object, ...]] = []
@@ -148,7 +110,7 @@ def run_uncertainty(spec: Uncertainty, spec_path: Path, out: Path, resume: bool 
             point = dict(zip(priors.names, (float(v) for v in row), strict=True))
             configs += [("baseline", priors.apply(pair.baseline, point, levers=False)),
                         ("smart", priors.apply(pair.smart, point, levers=True))]
-        means = runner.means(pair.name, configs)
+        means = _means(runner, pair.name, configs)
         for metric in spec.metrics:
             base = np.array([m[metric.name] for m in means[0::2]])
             smart = np.array([m[metric.name] for m in means[1::2]])
@@ -211,7 +173,7 @@ def search_range(priors: Priors, name: str) -> tuple[float, float]:
     return (0.0, 1.0) if is_probability_target(prior) else prior.distribution.support()
 
 
-def _break_evens(spec: Uncertainty, pair: Pair, priors: Priors, runner: _Runner) -> pd.DataFrame:
+def _break_evens(spec: Uncertainty, pair: Pair, priors: Priors, runner: ConfigurationRunner) -> pd.DataFrame:
     """Each chosen input alone over its search range, the rest at the defaults: where is each claim reached?"""
     assert spec.break_even is not None
     names = spec.break_even.inputs
@@ -223,7 +185,7 @@ def _break_evens(spec: Uncertainty, pair: Pair, priors: Priors, runner: _Runner)
         for name, x in points:
             configs += [("baseline", priors.apply(pair.baseline, {name: x}, levers=False)),
                         ("smart", priors.apply(pair.smart, {name: x}, levers=True))]
-        means = runner.means(pair.name, configs)
+        means = _means(runner, pair.name, configs)
         return [{m: _reduction(b[m], s[m]) for m in claims} for b, s in zip(means[0::2], means[1::2], strict=True)]
 
     ends = reductions([(name, x) for name in names for x in search_range(priors, name)])
@@ -289,8 +251,7 @@ def write_folder(spec: Uncertainty, document: LoadedDocument, path: Path, out: P
     from citysim.output.figures import draw_folder
     from citysim.output.uncertainty_report import answer_sentences, write_uncertainty_report
 
-    inputs = input_hashes(spec, path, document)
-    check_resumable(out, inputs, options.resume)
+    inputs = begin(spec, path, document, out, options.resume)
     result = run_uncertainty(spec, path, out, options.resume, executor=options.executor)
     tables = {layout.PRIORS: result.priors, layout.DESIGN: result.design, layout.REDUCTIONS: result.reductions,
               layout.CLAIM_PROBABILITIES: result.probabilities, layout.VERDICTS: result.verdicts,
@@ -298,9 +259,8 @@ def write_folder(spec: Uncertainty, document: LoadedDocument, path: Path, out: P
     tables[layout.RUNS] = result.runs
     for name, table in tables.items():
         write_csv(table, out / name)
-    warnings = []
+    warnings = report_failures(out, result.failures)
     if result.failures:
-        write_csv(failures_frame(result.failures), out / layout.FAILURES)
         warnings.append(f"{len(result.failures)} run(s) failed ({layout.FAILURES}); the points they belong to "
                         "count as missing and the sensitivity indices of their situation are NaN.")
     draw_folder(out, executor=options.executor)
@@ -313,6 +273,7 @@ def write_folder(spec: Uncertainty, document: LoadedDocument, path: Path, out: P
         wall_seconds=round(result.wall_seconds, 1))
     write_uncertainty_report(out, manifest)
     write_json(manifest, out / layout.MANIFEST)
+    warnings += edited_during_run(inputs)
     summary = result.verdicts[["situation", "metric", "claimed_pct", "verdict", "probability", "p_reaches_claim"]]
     title = "\n".join([f"Uncertainty '{spec.name}' ({spec.method}, {result.points} points): results in {out}",
                        *answer_sentences(out)])

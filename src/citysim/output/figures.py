@@ -7,7 +7,6 @@ folder can always be redrawn from its stored tables without re-running the simul
 from __future__ import annotations
 
 import io
-import re
 from collections.abc import Callable
 from concurrent.futures import Executor
 from functools import partial
@@ -16,12 +15,8 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.figure import Figure
 
+from citysim.names import slug
 from citysim.output import layout, plots
-
-
-def slug(text: str) -> str:
-    """A safe file-name part: lower-case letters, digits and single hyphens only (never a path)."""
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "unnamed"
 
 
 def _read(folder: Path, name: str) -> pd.DataFrame | None:

@@ -42,6 +42,12 @@ def _short(metric: str) -> str:
     return SHORT_LABELS.get(metric, metric)
 
 
+def _titled(situation: object, longest: int = 60) -> str:
+    """A situation's name as a title can hold it (a long name is cut, so the chart keeps its layout)."""
+    name = str(situation)
+    return name if len(name) <= longest else name[: longest - 1].rstrip() + "…"
+
+
 def claim_chart(claims: pd.DataFrame) -> Figure:
     """Reduction per situation and metric with its CI, the claimed reduction as a reference line, and
     the verdict as the marker's colour."""
@@ -58,7 +64,7 @@ def claim_chart(claims: pd.DataFrame) -> Figure:
             axis.plot(row["reduction_pct"], position, "o", color=colour, markersize=6, label=str(row["verdict"]))
         claimed = float(data["claimed_pct"].iloc[0])
         axis.axvline(claimed, color="black", ls="--", lw=1, label=f"claimed {claimed:g} %")
-        axis.set_yticks(y, [str(s) for s in data["scenario"]])
+        axis.set_yticks(y, [_titled(s, 40) for s in data["scenario"]])
         axis.set_xlabel("reduction, smart vs baseline (%)")
         axis.set_title(_label(str(metric)))
         handles, labels = axis.get_legend_handles_labels()
@@ -98,7 +104,7 @@ def distribution_chart(samples: pd.DataFrame, situation: str) -> Figure:
                 body.set_alpha(0.6)
             bottom.set_xticks([0, 1], ["baseline", "smart"])
         bottom.set_ylabel(f"{_short(str(metric))} time (min, cut at p99)")
-    figure.suptitle(f"{situation}: distribution of the claimed times, baseline vs smart")
+    figure.suptitle(f"{_titled(situation)}: distribution of the claimed times, baseline vs smart")
     return styled(figure)
 
 
@@ -124,7 +130,7 @@ def time_of_day_chart(hourly: pd.DataFrame, situation: str) -> Figure:
         axis.legend(lines, labels, loc="upper left", frameon=False)
     else:
         axis.legend(loc="upper left", frameon=False)
-    axis.set_title(f"{situation}: arrival time by hour of the call, and traffic")
+    axis.set_title(f"{_titled(situation)}: arrival time by hour of the call, and traffic")
     return styled(figure)
 
 
@@ -150,7 +156,7 @@ def district_map(districts: pd.DataFrame, situation: str) -> Figure:
     axis.set_ylim(-(extra_row + 1) + 0.9, 1.0)
     axis.set_aspect("equal")
     axis.axis("off")
-    axis.set_title(f"{situation}: arrival-time reduction by district (tile map, north up)")
+    axis.set_title(f"{_titled(situation)}: arrival-time reduction by district (tile map, north up)")
     return figure
 
 
@@ -179,7 +185,7 @@ def city_map(layers: pd.DataFrame, situation: str) -> Figure:
     axis.set_xlabel("longitude (WGS84)")
     axis.set_ylabel("latitude (WGS84)")
     axis.legend(loc="lower left", frameon=False, fontsize=8)
-    axis.set_title(f"{situation}: incidents of replication 0, stations and posts on district land and roads")
+    axis.set_title(f"{_titled(situation)}: incidents of replication 0, stations and posts on district land and roads")
     return styled(figure)
 
 
@@ -256,7 +262,7 @@ def resources_chart(hourly: pd.DataFrame, situation: str) -> Figure:
     lines = right.get_legend_handles_labels()[0] + twin.get_legend_handles_labels()[0]
     labels = right.get_legend_handles_labels()[1] + twin.get_legend_handles_labels()[1]
     right.legend(lines, labels, loc="upper left", frameon=False)
-    figure.suptitle(f"{situation}: resources and traffic by hour")
+    figure.suptitle(f"{_titled(situation)}: resources and traffic by hour")
     return styled(figure)
 
 
@@ -290,7 +296,7 @@ def reduction_distribution_chart(reductions: pd.DataFrame, verdicts: pd.DataFram
         axis.set_ylabel("design points")
         axis.set_title(f"{_short(metric)}: P(>= claim) = {row['p_reaches_claim']:.2f}\n{row['verdict']}", fontsize=9)
     axes[0].legend(frameon=False, fontsize=7, loc="upper left", bbox_to_anchor=(0, -0.25))
-    figure.suptitle(f"{situation}: reductions given the evidence")
+    figure.suptitle(f"{_titled(situation)}: reductions given the evidence")
     return styled(figure)
 
 
@@ -322,7 +328,7 @@ def sobol_chart(indices: pd.DataFrame, situation: str) -> Figure:
                     axis.text(SOBOL_AXIS[1], position, f"{estimate:.1f} >", ha="right", va="center", fontsize=7)
         axis.set_title(_short(metric))
     axes[0].legend(frameon=False, fontsize=7, loc="lower right")
-    figure.suptitle(f"{situation}: which input decides each reduction"
+    figure.suptitle(f"{_titled(situation)}: which input decides each reduction"
                     + ("" if morris else " (axis clipped to [-0.1, 1.2]: wider intervals mean too few samples)"))
     return styled(figure)
 
@@ -355,5 +361,5 @@ def break_even_chart(break_evens: pd.DataFrame) -> Figure:
     axes[0].plot([], [], "|", color="black", label="default")
     axes[0].plot([], [], " ", label="always: reached even at 0; never: not even at 1")
     axes[0].legend(frameon=False, fontsize=7, loc="upper left", bbox_to_anchor=(0, -0.3))
-    figure.suptitle(f"{break_evens['situation'].iloc[0]}: the strength each lever alone needs")
+    figure.suptitle(f"{_titled(break_evens['situation'].iloc[0])}: the strength each lever alone needs")
     return styled(figure)

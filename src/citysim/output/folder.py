@@ -1,0 +1,91 @@
+"""A results folder as a whole: one writer at a time, and a clean start.
+
+`folder_lock` holds an exclusive OS lock on `<out>/.citysim.lock` for as long as a command writes the
+folder, so a second experiment into the same folder is refused at once, naming the process that holds
+it. It is a POSIX record lock (`lockf`): it belongs to the process alone (worker processes forked from
+it do not inherit it) and goes with that process, however it ends. `clear_outputs` removes what an
+earlier experiment derived in the folder (tables, charts, reports), so a folder never shows one
+experiment's claims beside another's inputs.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from citysim.errors import InputError
+from citysim.output import layout
+from citysim.output.manifest import utc_now
+
+LOCK = ".citysim.lock"
+
+#: What the commands derive in a folder, all rewritten at their end (the store and inputs.json are not:
+#: they are what a resume carries on from).
+DERIVED = (
+    layout.CLAIMS, layout.RUNS, layout.FAILURES, layout.HOURLY, layout.DISTRICTS, layout.SAMPLES, layout.MAP,
+    layout.ATTRIBUTION, layout.SENSITIVITY, layout.WHAT_WOULD_IT_TAKE, layout.PRIORS, layout.DESIGN,
+    layout.REDUCTIONS, layout.CLAIM_PROBABILITIES, layout.VERDICTS, layout.SENSITIVITY_INDICES,
+    layout.BREAK_EVENS, layout.REPORT_MD, layout.REPORT_HTML, layout.COMPARISON, layout.STEPS, layout.KPIS,
+    layout.SUMMARY, layout.TRAFFIC_BY_HOUR, layout.RESOLVED_SCENARIO, *layout.LOG_FILES.values(),
+)
+DERIVED_FOLDERS = (layout.FIGURES, layout.RESOLVED_SCENARIOS)
+
+
+def _unwritable(out: Path, exc: OSError) -> InputError:
+    return InputError(out, f"the output folder cannot be written ({exc.strerror or exc}); choose another with --out.")
+
+
+@contextmanager
+def folder_lock(out: Path, command: str) -> Iterator[None]:
+    """Hold the folder for this process while the block runs; InputError if another process holds it."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(out / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise _unwritable(out, exc) from None
+    try:
+        try:
+            fcntl.lockf(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno not in (errno.EACCES, errno.EAGAIN):
+                raise _unwritable(out, exc) from None
+            raise InputError(out, f"another citysim process is writing to this folder ({_holder(descriptor)}); "
+                             "wait for it to finish, or choose another folder with --out.") from None
+        holder = json.dumps({"pid": os.getpid(), "since_utc": utc_now(), "command": command}).encode("utf-8")
+        os.ftruncate(descriptor, 0)
+        os.pwrite(descriptor, holder, 0)
+        yield
+    finally:
+        os.close(descriptor)  # releases the lock
+
+
+def _holder(descriptor: int) -> str:
+    """Who holds the lock, from what it wrote into the lock file."""
+    try:
+        holder = json.loads(os.pread(descriptor, 4096, 0) or b"{}")
+        return f"pid {holder['pid']}, since {holder['since_utc']}: {holder['command']}"
+    except (OSError, ValueError, KeyError, TypeError):
+        return "its details are not readable"
+
+
+def clear_outputs(out: Path) -> None:
+    """Remove what an earlier experiment derived in `out`, and the temporary files of cut-off writes.
+    Only in a folder an experiment wrote before (it has inputs.json or a result store): a folder of the
+    user's own keeps every file."""
+    if not ((out / layout.INPUTS).is_file() or (out / layout.STORE).is_dir()):
+        return
+    try:
+        for name in DERIVED:
+            (out / name).unlink(missing_ok=True)
+        for name in DERIVED_FOLDERS:
+            shutil.rmtree(out / name, ignore_errors=True)
+        for leftover in out.glob(".*.tmp"):
+            leftover.unlink(missing_ok=True)
+    except OSError as exc:
+        raise _unwritable(out, exc) from None
