@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import shutil
 import textwrap
 from pathlib import Path
 
@@ -90,6 +91,22 @@ def test_attribution_experiment_sums_to_the_total(ops_scenario_file, write_yaml,
     # Only mobile terminals act on on-scene work (the look-ups), so they carry most of the handling reduction.
     assert handling["terminals"] > 0.5 * handling["total"] > 0
     assert (out / "manifest.json").exists()
+    _assert_resumes(path, out, ["attribution.csv"], tmp_path / "cut")
+
+
+def _assert_resumes(path: Path, out: Path, tables: list[str], cut: Path) -> None:
+    """A copy of the folder as an interruption leaves it (half the runs, no tables, no manifest) resumes to
+    byte-identical tables."""
+    shutil.copytree(out, cut)
+    units = sorted((cut / "units").glob("*.unit.json"))
+    assert units
+    for unit in units[::2]:
+        unit.unlink()
+    for name in [*tables, "manifest.json"]:
+        (cut / name).unlink()
+    assert main(["experiment", str(path), "--out", str(cut), "--resume", "--workers", "1"]) == EXIT_OK
+    for name in tables:
+        assert (cut / name).read_bytes() == (out / name).read_bytes(), name
 
 
 def test_attribution_refuses_unknown_lever(scenario_file, write_yaml, tmp_path):
@@ -130,6 +147,7 @@ def test_sensitivity_experiment_writes_tornado_and_search(ops_scenario_file, wri
             assert row["reduction_pct"] >= row["claimed_pct"]
         else:
             assert row["reduction_pct"] < row["claimed_pct"] and not math.isnan(row["scale"])
+    _assert_resumes(path, out, ["sensitivity.csv", "what_would_it_take.csv"], tmp_path / "cut")
 
 
 def test_experiment_file_without_kind_is_rejected(write_yaml, tmp_path):
