@@ -15,6 +15,7 @@ from citysim.experiment.contract import Outcome
 from citysim.experiment.runs import RUN_COLUMNS, matched_rows, metric_rows
 from citysim.output import layout
 from citysim.output.files import prepare_output_folder, write_csv, write_json
+from citysim.output.folder import folder_lock
 from citysim.output.manifest import build_manifest, utc_now
 from citysim.simulation.model import simulate_one
 
@@ -60,13 +61,14 @@ def write_folder(baseline_path: Path, smart_path: Path, replications: int, seed:
     documents = [load_document(p) for p in (baseline_path, smart_path)]
     baseline, smart = (validate_document(d, p) for d, p in zip(documents, (baseline_path, smart_path), strict=True))
     out = out if out is not None else Path("results") / "compare"
-    prepare_output_folder(out)
     root_seed = baseline.run.seed if seed is None else seed
-    table, steps = compare_scenarios(baseline, smart, replications, root_seed)
-    write_csv(table, out / layout.COMPARISON)
-    write_csv(steps, out / layout.STEPS)
-    inputs = {**documents[0].file_hashes(), **documents[1].file_hashes()}
-    write_json(build_manifest(command="compare", inputs=inputs, started=started, baseline=baseline.name,
-                              smart=smart.name, seed=root_seed, replications=replications), out / layout.MANIFEST)
+    with folder_lock(out, f"citysim compare {baseline_path} {smart_path}"):
+        prepare_output_folder(out)
+        table, steps = compare_scenarios(baseline, smart, replications, root_seed)
+        write_csv(table, out / layout.COMPARISON)
+        write_csv(steps, out / layout.STEPS)
+        inputs = {**documents[0].file_hashes(), **documents[1].file_hashes()}
+        write_json(build_manifest(command="compare", inputs=inputs, started=started, baseline=baseline.name,
+                                  smart=smart.name, seed=root_seed, replications=replications), out / layout.MANIFEST)
     return Outcome(f"{baseline.name} -> {smart.name}, {replications} paired replications, seed {root_seed}; "
                    f"results in {out}", table[table["priority"] == "all"].drop(columns=["priority"]))
