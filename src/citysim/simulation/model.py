@@ -66,7 +66,6 @@ from citysim.simulation.logs import RunLogs, RunRecord, build_logs
 from citysim.streams import Streams
 
 
-
 @dataclass(frozen=True)
 class RunResult:
     """Everything one replication produced."""
