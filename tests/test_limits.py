@@ -283,3 +283,13 @@ def test_no_hostile_value_pushes_validate_past_its_budget(tmp_path, scenario_dat
     errors = [line for line in result.stderr.splitlines() if line.startswith("Error in")]
     refused = {f for f in files if any(f"Error in {f}," in line or f"Error in {f}:" in line for line in errors)}
     assert refused == set(files), sorted(str(f.name) for f in set(files) - refused)
+
+
+def test_a_long_request_within_the_limit_announces_its_estimate(scenario_file, capsys):
+    """5,000 replications of the small scenario (2,083 replication-days, about 3.5 min) are allowed, and the
+    estimate is printed on stderr before any work."""
+    from citysim.cli import _check_size
+
+    _check_size(scenario_file, 5000)
+    err = capsys.readouterr().err
+    assert err.startswith(f"Estimate for {scenario_file}: 5,000 replication(s)") and "min of computing" in err
