@@ -11,9 +11,10 @@ from citysim.cli import EXIT_BAD_INPUT, EXIT_OK, main
 
 
 def test_shanghai_scenarios_are_not_overloaded(shipped_scenarios):
-    """No shipped scenario draws an overload warning."""
+    """No shipped scenario draws an overload warning (verification/nearest.yaml's 1e9 km/h draws the speed
+    warning on purpose: its travel is meant to vanish)."""
     for path in shipped_scenarios:
-        assert load_warnings(load_scenario(path)) == [], path
+        assert [w for w in load_warnings(load_scenario(path)) if "offered load" in w] == [], path
 
 
 def test_overloaded_district_is_warned_with_its_load(shanghai_path):

@@ -113,3 +113,36 @@ def test_extends_chain_deeper_than_the_limit_is_an_input_error(tmp_path: Path, c
     assert main(["validate", str(tmp_path / "f39.yaml")]) == EXIT_BAD_INPUT
     err = capsys.readouterr().err
     assert f"deeper than {MAX_EXTENDS_DEPTH} files" in err and "Traceback" not in err
+
+
+#: Hostile sizes: huge and tiny numbers of every magnitude a typo makes (units slip, exponents drop), and
+#: the poles. config.limits must refuse each before it sizes anything (tests/test_limits.py runs the same
+#: kind of values under an address-space cap in a subprocess).
+HOSTILE_NUMBERS = [1e-300, 1e-9, 1e-5, 1e-3, 0.1, 89.9, -89.9, 1e5, 1e6, 1e9, 1e12, 1e15, 1e300, 10**18]
+NUMERIC_PATHS = [p for p in PATHS if isinstance(_parent(BASE, p)[p[-1]], int | float)
+                 and not isinstance(_parent(BASE, p)[p[-1]], bool)]
+#: Seconds one hostile `validate` may take in process (the biggest valid demand surface takes about 7 s).
+HOSTILE_SECONDS = 10.0
+
+
+@st.composite
+def hostile_sizes(draw: st.DrawFn) -> str:
+    """One or two numeric values of the small scenario set to hostile magnitudes."""
+    data = copy.deepcopy(BASE)
+    for path in draw(st.lists(st.sampled_from(NUMERIC_PATHS), min_size=1, max_size=2, unique=True)):
+        _parent(data, path)[path[-1]] = draw(st.sampled_from(HOSTILE_NUMBERS))
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=hostile_sizes())
+def test_hostile_sizes_are_valid_or_refused_quickly(text: str, tmp_path: Path, capsys: Any) -> None:
+    """Huge and tiny sizes, spacings, durations, rates and latitudes: exit 0 or a one-paragraph error,
+    within HOSTILE_SECONDS each and without growing this process past 2 GB resident."""
+    import resource
+    import time
+
+    started = time.perf_counter()
+    _check(text, tmp_path / "hostile.yaml", capsys)
+    assert time.perf_counter() - started < HOSTILE_SECONDS
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss < 2 * 2**20  # KB on Linux

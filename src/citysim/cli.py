@@ -146,9 +146,22 @@ def _warn(scenario: Any) -> None:
         print(warning, file=sys.stderr)
 
 
+def _check_size(scenario_path: Path, replications: int) -> None:
+    """Refuse a request beyond the limit on replications x simulated days (InputError naming
+    --replications) before any work, and announce the computing time of a long one on stderr."""
+    from citysim.config import load_document, validate_schema
+    from citysim.config.limits import ANNOUNCE_SECONDS, check_run_size
+
+    estimate = check_run_size(validate_schema(load_document(scenario_path), scenario_path), replications,
+                              scenario_path)
+    if estimate.wall_seconds > ANNOUNCE_SECONDS:
+        print(f"Estimate for {scenario_path}: {estimate.describe()}.", file=sys.stderr)
+
+
 def _run(scenario_path: Path, replications: int, seed: int | None, out: Path | None) -> int:
     from citysim.experiment.scenario_run import write_folder
 
+    _check_size(scenario_path, replications)
     result, out = write_folder(scenario_path, replications, seed, out, _warn)
     _print_summary(result.summary, result.scenario.name, result.replications, result.seed, out)
     return EXIT_OK
@@ -157,6 +170,8 @@ def _run(scenario_path: Path, replications: int, seed: int | None, out: Path | N
 def _compare(baseline_path: Path, smart_path: Path, replications: int, seed: int | None, out: Path | None) -> int:
     from citysim.experiment.compare import write_folder
 
+    _check_size(baseline_path, replications)
+    _check_size(smart_path, replications)
     return _print_outcome(write_folder(baseline_path, smart_path, replications, seed, out))
 
 
@@ -234,6 +249,7 @@ def _calibrate(scenario_path: Path, replications: int, seed: int | None, out: Pa
     from citysim.analysis.calibration import calibration_page
     from citysim.output.files import prepare_output_folder
 
+    _check_size(scenario_path, replications)
     if out is not None:
         prepare_output_folder(out.parent)
     command = f"citysim calibrate {scenario_path} --replications {replications}" + (

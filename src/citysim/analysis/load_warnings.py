@@ -1,13 +1,18 @@
 """Warnings about scenarios that are valid but will not behave well: demand a district's units cannot
-serve (queues that grow without bound), so a user learns it from one line rather than from hours of
-simulated backlog. Errors (things that cannot run) live in the schema; these only warn.
+serve (queues that grow without bound), speeds no vehicle drives, trips longer than the run, so a user
+learns it from one line rather than from hours of simulated backlog or empty KPIs. Errors (things that
+cannot run) live in the schema and config.limits; these only warn.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
+from citysim.config.limits import MAX_SPEED_KMH, travel_speeds
 from citysim.config.schema import Scenario
+from citysim.errors import format_key_path
 from citysim.police.dispatch import CITY_WIDE, DISPATCH_POLICIES
 
 #: Offered load per on-duty unit above which queues grow without bound.
@@ -45,4 +50,28 @@ def load_warnings(scenario: Scenario) -> list[str]:
                 f"Warning: {scenario.name}: in {name} at {peak_hour:02d}:00 the offered load is at least {load:.2f} "
                 f"unit-hours of work per on-duty unit-hour (turn-out and on-scene time alone); above 1 the queue "
                 "for units grows without bound. Add units, lower the demand, or expect a backlog.")
+    return warnings + speed_warnings(scenario)
+
+
+def speed_warnings(scenario: Scenario) -> list[str]:
+    """A speed faster than any road vehicle (legitimate only in queueing-theory reductions, which make
+    travel vanish on purpose), and a slowest speed at which crossing the largest district takes longer
+    than the whole run (every trip would still be on the road at the end)."""
+    speeds = travel_speeds(scenario)
+    if not speeds:
+        return []
+    warnings = []
+    key, fastest = max(speeds, key=lambda s: s[1])
+    if fastest > MAX_SPEED_KMH:
+        warnings.append(f"Warning: {scenario.name}: {format_key_path(key)} is {fastest:g} km/h, faster than any "
+                        f"road vehicle (above {MAX_SPEED_KMH:g} km/h): travel is then all but instant. Fine for a "
+                        "queueing-theory reduction; otherwise check the units (km/h).")
+    key, slowest = min(speeds, key=lambda s: s[1])
+    radius_km = math.sqrt(max(d.area_km2 for d in scenario.districts) / math.pi)
+    trip_min = radius_km / slowest * 60.0
+    if trip_min > scenario.run.duration_min:
+        warnings.append(f"Warning: {scenario.name}: at {format_key_path(key)} = {slowest:g} km/h a trip of "
+                        f"{radius_km:.1f} km (the largest district's radius) takes {trip_min:,.0f} min, longer than "
+                        f"the run's {scenario.run.duration_min:,.6g} min: units would still be driving at the end "
+                        "and arrival KPIs would be empty or biased.")
     return warnings

@@ -30,6 +30,7 @@ from scipy.spatial import Delaunay, QhullError, cKDTree
 from citysim.arrays import FloatArray, IntArray
 from citysim.city.geography import DistrictGrid
 from citysim.city.geometry import segment_crossing_counts, segments_cross_polyline
+from citysim.config.limits import MAX_NETWORK_NODES
 from citysim.config.schema import Network
 from citysim.errors import InputError
 
@@ -198,6 +199,7 @@ def _lattice(spec: Network, grid: DistrictGrid, b: _Builder, cx: float, cy: floa
         keep = radius <= g.inner_radius_km if inner else radius > g.inner_radius_km
         keep &= grid.on_land(xs, ys)
         points.extend((float(x), float(y), spacing) for x, y in zip(xs[keep], ys[keep], strict=True))
+    _check_node_count(len(b.x) + len(points), ("network", "grid"))
     if len(points) < 3:
         raise InputError(None, f"the arterial lattice has {len(points)} point(s) on land; expected at least 3 "
                          "(make grid.inner_spacing_km / outer_spacing_km smaller than the districts).",
@@ -292,6 +294,15 @@ def _apply_barriers(spec: Network, grid: DistrictGrid, b: _Builder) -> list[np.n
             for end in pair:
                 b.links.append(_Link(end, middle, road_class, crossing.lanes, crossing=crossing.name))
     return lines
+
+
+def _check_node_count(nodes: int, where: tuple[str | int, ...]) -> None:
+    """The real node count against MAX_NETWORK_NODES, before triangulation and all-pairs shortest paths
+    (the land of a GeoJSON can hold more lattice points than config.limits estimated from area_km2)."""
+    if nodes > MAX_NETWORK_NODES:
+        raise InputError(None, f"the road network would have {nodes:,} nodes, more than the limit of "
+                         f"{MAX_NETWORK_NODES:,} (Shanghai's has 490); expected node and lattice spacings of "
+                         "kilometres.", where)
 
 
 def build_network(spec: Network, grid: DistrictGrid) -> RoadNetwork:

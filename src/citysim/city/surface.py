@@ -21,13 +21,14 @@ import shapely
 
 from citysim.arrays import BoolArray, FloatArray, IntArray
 from citysim.city.geography import DistrictGrid, land_key
+from citysim.config.limits import DISC_CELL_KM, MAX_DEMAND_CELLS
 from citysim.config.schema import Geography, Scenario
 from citysim.errors import InputError
 from citysim.memo import ScenarioCache
 
-#: The most cells a demand surface may have (a guard before any array is sized by cell_km).
-MAX_CELLS = 400_000
-DISC_CELL_KM = 0.5  # cell side for disc districts (scenarios without a geography block)
+#: The most cells a demand surface may have, checked on the real land before any array is sized by
+#: cell_km (config.limits estimated it from the file already).
+MAX_CELLS = MAX_DEMAND_CELLS
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from citysim.config.limits import limit_problems
 from citysim.config.schema import Scenario, cross_field_problems
 from citysim.config.yaml_loader import LoadedDocument, load_yaml_document
 from citysim.errors import InputError, KeyPath, format_key_path
@@ -157,14 +158,15 @@ def resolve_data_files(document: LoadedDocument) -> list[Path]:
 
 
 def validate_schema(document: LoadedDocument, path: str | Path) -> Scenario:
-    """Validate merged YAML data against the scenario schema and the cross-field rules (what the file
-    says; `citysim.city.loading` also checks the city it describes)."""
+    """Validate merged YAML data against the scenario schema, the limits on what it asks of the machine
+    (`citysim.config.limits`) and the cross-field rules (what the file says; `citysim.city.loading` also
+    checks the city it describes)."""
     resolve_data_files(document)
     try:
         scenario = Scenario.model_validate(document.data)
     except ValidationError as exc:
         raise validation_error_to_input_error(exc, document, Path(path)) from None
-    problems = cross_field_problems(scenario)
+    problems = limit_problems(scenario) + cross_field_problems(scenario)
     if problems:
         key_path, text = problems[0]
         if len(problems) > 1:

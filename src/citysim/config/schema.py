@@ -496,10 +496,31 @@ def cross_field_problems(scenario: Scenario) -> list[tuple[KeyPath, str]]:
         for index, category in enumerate(lever.categories if lever is not None else []):
             if category not in scenario.demand.categories:
                 problems.append((("levers", name, "categories", index), f"'{category}' is not a demand category."))
+    problems.extend(_nonsense_problems(scenario))
     if scenario.dispatch.policy == "home_district":
         for index, district in enumerate(scenario.districts):
             if district.call_share > 0 and district.units == 0:
                 problems.append((("districts", index, "units"),
                                  f"with dispatch.policy 'home_district', calls in {district.name} would never get "
                                  "a unit; give the district units, set its call_share to 0, or use policy 'nearest'."))
+    return problems
+
+
+def _nonsense_problems(scenario: Scenario) -> list[tuple[KeyPath, str]]:
+    """Valid-looking values whose run could only produce empty (NaN) KPIs: no unit ever on duty, or a KPI
+    window in which not even one call is expected."""
+    problems: list[tuple[KeyPath, str]] = []
+    # The roster puts round(units x fraction) of a district's units on duty (police.fleet.apply_roster).
+    on_duty = max(sum(round(d.units * f) for d in scenario.districts) for f in scenario.fleet.on_duty_fraction_by_hour)
+    if on_duty == 0:
+        problems.append((("fleet", "on_duty_fraction_by_hour"), "no unit is ever on duty: at every hour each "
+                         "district's round(units x fraction) is 0, so no call could get a unit; expected a "
+                         "positive fraction in some hour (1.0: all units on duty)."))
+    window = scenario.run.duration_min - scenario.run.warmup_min
+    crashes = scenario.crashes.crashes_per_day if scenario.crashes is not None else 0.0
+    per_min = (scenario.demand.calls_per_day + crashes) / 1440.0
+    if window * per_min < 1:
+        problems.append((("run", "duration_min"), f"the KPI window (duration_min - warmup_min = {window:.6g} min) is "
+                         f"shorter than one mean interval between calls ({1 / per_min:,.4g} min), so no KPI could be "
+                         "measured; expected a run long enough for calls to arrive (is it in hours or days?)."))
     return problems

@@ -202,7 +202,7 @@ def _drop_subtree(origins: dict[KeyPath, Origin], prefix: KeyPath) -> None:
 def load_yaml_document(path: str | Path, extends_key: str = "extends") -> LoadedDocument:
     """Load `path`, resolving its `extends` chain; raise InputError on any problem."""
     chain: list[Path] = []
-    current = Path(path).resolve()
+    current = _resolve(Path(path), Path(path), None, extends_key)
     documents: list[tuple[dict[str, Any], dict[KeyPath, Origin]]] = []
     extends_line: int | None = None
     hashes: dict[str, str] = {}
@@ -223,10 +223,18 @@ def load_yaml_document(path: str | Path, extends_key: str = "extends") -> Loaded
         if not isinstance(parent, str) or not parent.strip():
             raise InputError(current, "expected the path of a parent YAML file (relative to this file).",
                              (extends_key,), origins[(extends_key,)].line)
-        target = (current.parent / parent).resolve()
-        if not target.is_file():
+        target = _resolve(current.parent / parent, current, extends_line, extends_key)
+        try:
+            is_dir, is_file = target.is_dir(), target.is_file()
+        except OSError as exc:  # e.g. permission denied on a folder on the way
+            raise InputError(current, f"the file it extends, {target}, cannot be opened ({exc.strerror}).",
+                             (extends_key,), extends_line) from None
+        if is_dir:
+            raise InputError(current, f"the file it extends, '{parent}', is a folder ({target}); expected a YAML "
+                             "file.", (extends_key,), extends_line)
+        if not is_file:
             raise InputError(current, f"the file it extends, '{parent}', does not exist (looked for {target}).",
-                             (extends_key,), origins[(extends_key,)].line)
+                             (extends_key,), extends_line)
         current = target
 
     merged: dict[str, Any] = {}
@@ -236,6 +244,20 @@ def load_yaml_document(path: str | Path, extends_key: str = "extends") -> Loaded
         merged = _deep_merge(merged, data)
         merged_origins.update({k: v for k, v in origins.items() if k and k[0] != extends_key})
     return LoadedDocument(merged, merged_origins, list(reversed(chain)), hashes)
+
+
+def _resolve(path: Path, naming_file: Path, line: int | None, extends_key: str) -> Path:
+    """`path` made absolute with symlinks followed; a symlink loop or an unreadable folder on the way
+    (RuntimeError or OSError, by Python version) is an InputError against the file that names it."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        if naming_file == path:
+            raise InputError(path, f"the file cannot be opened ({reason}); expected a readable YAML "
+                             "scenario file (is it a symlink that loops?).") from None
+        raise InputError(naming_file, f"the file it extends, {path}, cannot be opened ({reason}); expected a "
+                         "YAML file (is it a symlink that loops?).", (extends_key,), line) from None
 
 
 def _replace_non_mapping_subtrees(

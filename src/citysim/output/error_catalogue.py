@@ -55,6 +55,9 @@ class Case:
     files: dict[str, str]  # file name -> content; the first is the one loaded
 
 
+_ALL_ON = "[" + ", ".join(["1"] * 24) + "]"  # BASE's on-duty fractions
+
+
 def _edit(old: str, new: str) -> dict[str, str]:
     assert old in BASE, old
     return {"scenario.yaml": BASE.replace(old, new, 1)}
@@ -93,6 +96,26 @@ CASES = [
          {"child.yaml": "extends: nowhere.yaml\nname: child\n"}),
     Case("Cycle of `extends`", "Files extend each other in a loop.", "Break the loop.",
          {"a.yaml": "extends: b.yaml\nname: a\n", "b.yaml": "extends: a.yaml\nname: b\n"}),
+    Case("`extends` a folder or a symlink loop", "The parent named by `extends:` is a folder, or a symlink that "
+         "loops (or cannot be opened).", "Point `extends:` at the parent YAML file itself.",
+         {"child.yaml": "extends: parents\nname: child\n", "parents/README.txt": "a folder, not a scenario\n"}),
+    Case("Beyond a limit: incidents", "The run would simulate more incidents (calls and crashes over duration and "
+         "drain) than the limit of docs/limits.md: usually a duration in seconds, or a rate per year.",
+         "Give run.duration_min in minutes and rates per day.",
+         _edit("duration_min: 600,", "duration_min: 6.0e8,")),
+    Case("Beyond a limit: size of the city", "The demand surface (or road network) the file describes would be "
+         "larger than its limit (docs/limits.md), estimated from the file before anything is built.",
+         "Check area_km2 (km2, not m2 or hectares) and lat/lon; or use a larger geography.cell_km.",
+         _edit("area_km2: 50.0", "area_km2: 90000.0")),
+    Case("Not a city", "A latitude beyond 72 degrees, or a speed slower than walking (1 km/h): a typo, not a city.",
+         "Check for swapped lat/lon, and give speeds in km/h.",
+         _edit("speed_kmh_by_hour: [30, ", "speed_kmh_by_hour: [0.001, ")),
+    Case("No unit ever on duty", "The roster puts round(units x fraction) of each district's units on duty; if that "
+         "is 0 at every hour, no call could get a unit.", "Give some hour a positive on-duty fraction.",
+         _edit("on_duty_fraction_by_hour: " + _ALL_ON, "on_duty_fraction_by_hour: " + _ALL_ON.replace("1", "0"))),
+    Case("Run shorter than one call", "The KPI window (duration_min - warmup_min) is shorter than one mean interval "
+         "between calls, so no KPI could be measured.", "Give run.duration_min in minutes (a day is 1440).",
+         _edit("duration_min: 600, warmup_min: 60", "duration_min: 2, warmup_min: 0")),
     Case("Experiment kind", "An experiment file without `kind: claim_check | attribution | sensitivity | uncertainty`.",
          "Add the kind.", {"experiment.yaml": "name: nothing\nseed: 1\n"}),
 ]
@@ -104,6 +127,7 @@ def run_case(case: Case, folder: Path) -> str:
     from citysim.config.experiment import load_experiment
 
     for name, content in case.files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
         (folder / name).write_text(content, encoding="utf-8")
     first = folder / next(iter(case.files))
     loader: Callable[[Path], object] = load_experiment if first.name.startswith("experiment") else load_scenario

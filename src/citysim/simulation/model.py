@@ -43,6 +43,7 @@ from citysim.city.traffic_layer import TrafficLayer
 from citysim.city.travel import Place, make_travel
 from citysim.clock import clock_hour, hourly_segments
 from citysim.config.lever_effects import effective_scenario, lever_effects
+from citysim.config.limits import MAX_INCIDENTS, expected_incidents
 from citysim.config.schema import Scenario, StaffedCallCentre
 from citysim.errors import InputError
 from citysim.monitor import TimeAverage
@@ -63,10 +64,6 @@ from citysim.simulation.ledger import (
 )
 from citysim.simulation.logs import RunLogs, RunRecord, build_logs
 from citysim.streams import Streams
-
-#: The most incidents one replication may simulate (about an hour of computing): a guard against a
-#: typo such as a duration in seconds.
-MAX_INCIDENTS = 5_000_000
 
 
 @dataclass(frozen=True)
@@ -92,6 +89,11 @@ class CityModel:
         self.replication = replication
         self.seed = scenario.run.seed if seed is None else seed
         streams = Streams(self.seed, replication)
+        expected = expected_incidents(scenario)  # checked before any draw is made (loading checked it too)
+        if expected > MAX_INCIDENTS:
+            raise InputError(None, f"{scenario.name}: one replication would simulate about {expected:,.0f} "
+                             f"incidents, more than the limit of {MAX_INCIDENTS:,} (hours of computing); shorten "
+                             "run.duration_min or lower demand.calls_per_day.", ("run", "duration_min"))
         self.grid = DistrictGrid.from_scenario(scenario)
         surface = demand_surface(scenario, self.grid)
         self.env = simpy.Environment()
