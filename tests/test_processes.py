@@ -80,3 +80,55 @@ def test_ctrl_c_reaches_only_the_main_process(scenario_file, write_yaml, tmp_pat
     finally:
         for pid in _session_members(process.pid):
             os.kill(pid, signal.SIGKILL)
+
+
+def test_a_failed_write_is_exit_2_with_one_paragraph_and_the_finished_replications_kept(scenario_file, tmp_path):
+    """A write that fails (here a file-size limit, EFBIG, as a full disk gives ENOSPC) ends `citysim run` with
+    exit 2 and one paragraph naming the file, no traceback; each replication's logs were stored as it ended."""
+    import resource
+
+    limit = 40_000  # above the probe and one replication's logs, below the two replications' incidents log
+
+    def limited() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails (EFBIG) instead of killing
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    out = tmp_path / "out"
+    process = _citysim("run", str(scenario_file), "--replications", "2", "--out", str(out),
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=limited)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 2, err
+    errors = [line for line in err.splitlines() if not line.startswith("Warning")]
+    assert len(errors) == 1 and errors[0].startswith(f"Error in {out / 'incidents.parquet'}: "), err
+    assert "larger than this process may write" in errors[0] and "Traceback" not in err
+    assert not (out / "manifest.json").exists()
+    for replication in (0, 1):
+        assert (out / "replications" / str(replication) / "incidents.parquet").is_file()
+
+
+def test_too_little_free_space_is_refused_before_any_work(scenario_file, tmp_path, monkeypatch, capsys):
+    """An estimate of what a command writes above the disk's free space is exit 2 before simulating."""
+    import shutil
+
+    import pytest
+
+    from citysim.cli import EXIT_BAD_INPUT, main
+    from citysim.errors import InputError
+    from citysim.experiment import scenario_run
+    from citysim.output.files import check_free_space, prepare_output_folder
+
+    free = shutil.disk_usage(tmp_path).free
+    with pytest.raises(InputError, match="free some space"):
+        prepare_output_folder(tmp_path / "a", needed_bytes=free + 2**40)
+    prepare_output_folder(tmp_path / "b", needed_bytes=1)
+    with pytest.raises(InputError, match=r"has 1\.0 MB free and this command writes about 2\.0 MB"):
+        check_free_space(tmp_path, 2 * 2**20, free_bytes=2**20)
+
+    def never(*args: object, **kwargs: object) -> None:
+        raise AssertionError("simulated before the free-space check")
+
+    monkeypatch.setattr(scenario_run, "BYTES_PER_CALL", free)  # about `free` bytes a call: far too much
+    monkeypatch.setattr(scenario_run, "simulate", never)
+    assert main(["run", str(scenario_file), "--out", str(tmp_path / "c")]) == EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    assert "free some space" in err and "Traceback" not in err
