@@ -9,7 +9,7 @@ dies (the parent-death signal; elsewhere a thread watches the parent), so even a
 process leaves none behind; they ignore Ctrl-C, which only the main process handles; and an interrupt
 cancels the queued runs and stops the running ones at once instead of waiting for them. A Dask
 LocalCluster's worker processes already exit when the main process dies (distributed watches its
-parent through a pipe), and the cluster is closed on an interrupt.
+parent through a pipe); they ignore Ctrl-C too (a preload), and the cluster is closed on an interrupt.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Literal
 
 from citysim.errors import InputError
@@ -119,5 +119,12 @@ def _dask_executor(workers: int, scheduler: str | None) -> Iterator[Executor]:
             yield client.get_executor()
         return
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None) as cluster, Client(cluster) as client:
+                      dashboard_address=None, preload=[__name__]) as cluster, Client(cluster) as client:
         yield client.get_executor()
+
+
+def dask_setup(worker: object) -> None:
+    """A LocalCluster worker's preload (this module): leave Ctrl-C to the main process, as pool workers do,
+    so an interrupt prints one message and no worker traceback."""
+    with suppress(ValueError):  # not the worker process's main thread: nothing to change
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
