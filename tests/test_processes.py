@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from conftest import REPO_ROOT
 from test_parallel import LONG, SMART, _stored_runs
 
@@ -110,8 +112,6 @@ def test_too_little_free_space_is_refused_before_any_work(scenario_file, tmp_pat
     """An estimate of what a command writes above the disk's free space is exit 2 before simulating."""
     import shutil
 
-    import pytest
-
     from citysim.cli import EXIT_BAD_INPUT, main
     from citysim.errors import InputError
     from citysim.experiment import scenario_run
@@ -132,3 +132,91 @@ def test_too_little_free_space_is_refused_before_any_work(scenario_file, tmp_pat
     assert main(["run", str(scenario_file), "--out", str(tmp_path / "c")]) == EXIT_BAD_INPUT
     err = capsys.readouterr().err
     assert "free some space" in err and "Traceback" not in err
+
+
+def _out_targets(tmp_path: Path) -> dict[str, Path]:
+    """--out values that cannot be written: an existing folder, a place nobody may create files (even root),
+    a name over NAME_MAX (255 bytes) and a path over PATH_MAX (4096 bytes)."""
+    (tmp_path / "folder").mkdir()
+    return {"folder": tmp_path / "folder", "unwritable": Path("/proc/citysim-none/page.md"),
+            "long name": tmp_path / ("x" * 256 + ".md"), "long path": tmp_path.joinpath(*["d" * 200] * 21, "p.md")}
+
+
+@pytest.mark.parametrize("command", ["levers", "errors", "calibrate"])
+def test_an_unusable_out_is_exit_2_before_any_work(command, scenario_file, tmp_path, monkeypatch, capsys):
+    """`levers|errors|calibrate --out BAD` exits 2 with one paragraph, checked before the page is made."""
+    import citysim.analysis.calibration as calibration
+    import citysim.config.levers as levers
+    import citysim.output.error_catalogue as catalogue
+    from citysim.cli import EXIT_BAD_INPUT, main
+
+    def never(*args: object, **kwargs: object) -> str:
+        raise AssertionError("the page was made before --out was checked")
+
+    monkeypatch.setattr(calibration, "calibration_page", never)
+    monkeypatch.setattr(levers, "levers_markdown", never)
+    monkeypatch.setattr(catalogue, "errors_markdown", never)
+    head = ["calibrate", str(scenario_file)] if command == "calibrate" else [command]
+    for name, out in _out_targets(tmp_path).items():
+        assert main([*head, "--out", str(out)]) == EXIT_BAD_INPUT, name
+        err = capsys.readouterr().err
+        assert err.startswith("Error in ") and err.count("\n") == 1 and "Traceback" not in err, (name, err)
+
+
+def test_version_help_and_python_dash_m(capsys):
+    """`citysim --version` prints the installed version, `--help` lists every exit status, and
+    `python -m citysim` is the same command."""
+    from importlib.metadata import version
+
+    from citysim.cli import EXIT_CODES, main
+
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0 and capsys.readouterr().out.strip() == f"citysim {version('citysim')}"
+    for argv in (["--help"], ["run", "--help"]):
+        with pytest.raises(SystemExit):
+            main(argv)
+        printed = capsys.readouterr().out
+        assert "exit status:" in printed and all(f"  {code:<4} {meaning}" in printed for code, meaning in EXIT_CODES)
+    process = _citysim("--version", stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 0 and out.strip() == f"citysim {version('citysim')}", err
+
+
+def test_options_that_do_not_apply_are_refused(tmp_path, write_yaml, scenario_file, capsys):
+    """--update-readme on a kind other than a claim check is exit 2 naming the kind, before any run
+    (--samples on a non-uncertainty kind: tests/test_uncertainty.py)."""
+    from citysim.cli import EXIT_BAD_INPUT, main
+
+    write_yaml("smart.yaml", SMART)
+    path = write_yaml("attribution.yaml", "kind: attribution\nname: attr\nseed: 3\n"
+                      "situation: {name: small, scenario: scenario.yaml}\nsmart_levers: smart.yaml\n"
+                      "groups: {centre: [command_centre]}\nmethod: exact\npermutations: 1\nreplications: 2\n"
+                      "metrics:\n  - {name: arrival, start: t_call, end: t_arrive, claimed_reduction_pct: 20}\n")
+    readme = write_yaml("README.md", "nothing to update\n")
+    out = tmp_path / "never"
+    assert main(["experiment", str(path), "--out", str(out), "--update-readme", str(readme)]) == EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    assert "--update-readme applies to claim checks" in err and "attribution" in err
+    assert not out.exists() and readme.read_text() == "nothing to update\n"
+
+
+@pytest.mark.parametrize("command", ["validate", "run", "compare", "experiment", "plot", "calibrate"])
+def test_the_interrupt_message_gives_each_command_its_advice(command, monkeypatch, capsys):
+    """Ctrl-C is exit 130 with advice for that command: only `experiment` offers --resume."""
+    import argparse
+
+    import citysim.cli as cli
+
+    def interrupted(*args: object, **kwargs: object) -> int:
+        raise KeyboardInterrupt
+
+    for function in ("_validate", "_run", "_compare", "_experiment", "_plot", "_calibrate"):
+        monkeypatch.setattr(cli, function, interrupted)
+    args = argparse.Namespace(command=command, files=[], scenario=None, replications=1, seed=None, out=None,
+                              baseline=None, smart=None, experiment=None, update_readme=None, workers=1,
+                              resume=False, executor="local", scheduler=None, samples=None, folder=None, include=[])
+    assert cli._dispatch(args) == cli.EXIT_INTERRUPTED
+    err = capsys.readouterr().err
+    assert err.startswith("Interrupted: ") and err.count("\n") == 1
+    assert ("--resume" in err) == (command == "experiment"), err
