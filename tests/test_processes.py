@@ -102,7 +102,7 @@ def test_a_failed_write_is_exit_2_with_one_paragraph_and_the_finished_replicatio
     assert process.returncode == 2, err
     errors = [line for line in err.splitlines() if not line.startswith("Warning")]
     assert len(errors) == 1 and errors[0].startswith(f"Error in {out / 'incidents.parquet'}: "), err
-    assert "larger than this process may write" in errors[0] and "Traceback" not in err
+    assert "File too large" in errors[0] and "Traceback" not in err
     assert not (out / "manifest.json").exists()
     for replication in (0, 1):
         assert (out / "replications" / str(replication) / "incidents.parquet").is_file()

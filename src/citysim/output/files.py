@@ -101,11 +101,11 @@ def _megabytes(size: int) -> str:
 
 
 def _reason(exc: OSError) -> str:
-    if exc.errno == errno.ENOSPC:
-        return "the disk is full"
+    """The system's words for the failure, with what they mean where that is not obvious."""
+    reason = exc.strerror or str(exc)
     if exc.errno == errno.EFBIG:
-        return "the file is larger than this process may write"
-    return exc.strerror or str(exc)
+        reason += ": over this process's file-size limit"
+    return reason
 
 
 def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
