@@ -135,11 +135,15 @@ def test_too_little_free_space_is_refused_before_any_work(scenario_file, tmp_pat
 
 
 def _out_targets(tmp_path: Path) -> dict[str, Path]:
-    """--out values that cannot be written: an existing folder, a place nobody may create files (even root),
-    a name over NAME_MAX (255 bytes) and a path over PATH_MAX (4096 bytes)."""
+    """--out values that cannot be written: an existing folder, a place nobody may create files in (even
+    root), a read-only folder (not for root), a name over NAME_MAX (255 bytes), a path over PATH_MAX (4096)."""
     (tmp_path / "folder").mkdir()
-    return {"folder": tmp_path / "folder", "unwritable": Path("/proc/citysim-none/page.md"),
-            "long name": tmp_path / ("x" * 256 + ".md"), "long path": tmp_path.joinpath(*["d" * 200] * 21, "p.md")}
+    targets = {"folder": tmp_path / "folder", "unwritable": Path("/proc/citysim-none/page.md"),
+               "long name": tmp_path / ("x" * 256 + ".md"), "long path": tmp_path.joinpath(*["d" * 200] * 21, "p.md")}
+    if os.geteuid() != 0:  # root writes through file modes
+        (tmp_path / "read-only").mkdir(mode=0o555)
+        targets["read-only"] = tmp_path / "read-only" / "page.md"
+    return targets
 
 
 @pytest.mark.parametrize("command", ["levers", "errors", "calibrate"])

@@ -42,12 +42,11 @@ def prepare_output_folder(out: Path, needed_bytes: int = MIN_FOLDER_BYTES) -> No
     try:
         out.mkdir(parents=True, exist_ok=True)
         _probe(out, needed_bytes)
+        # the folder is being rewritten: it is incomplete until the new manifest lands
+        (out / layout.MANIFEST).unlink(missing_ok=True)
     except OSError as exc:
         problem = f"the output folder cannot be written ({_reason(exc)}); choose another with --out."
         raise InputError(out, problem) from None
-    stale = out / layout.MANIFEST
-    if stale.exists():
-        stale.unlink()  # the folder is being rewritten: it is incomplete until the new manifest lands
 
 
 def prepare_output_file(out: Path, needed_bytes: int = MIN_PAGE_BYTES) -> None:
