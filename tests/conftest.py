@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import copy
+import os
 import textwrap
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -84,6 +86,58 @@ SMALL_SCENARIO_YAML = textwrap.dedent("""\
     """)
 
 _SMALL_SCENARIO_DATA: dict[str, Any] = yaml.safe_load(SMALL_SCENARIO_YAML)
+
+#: Every process the suite starts inherits this variable, so the end of the session can find any left alive.
+SUITE_MARKER = "CITYSIM_TEST_SUITE"
+os.environ[SUITE_MARKER] = str(os.getpid())
+#: Interpreter helpers that exit with the interpreter itself, not leftovers of a test.
+_HELPERS = ("multiprocessing.resource_tracker", "multiprocessing.forkserver")
+
+
+def suite_processes(marker: str) -> list[int]:
+    """Live processes (not zombies, not this one) whose environment carries SUITE_MARKER=marker (Linux /proc)."""
+    needle = f"{SUITE_MARKER}={marker}".encode()
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        pid = int(proc.name)
+        try:
+            if pid == os.getpid() or needle not in (proc / "environ").read_bytes().split(b"\0"):
+                continue
+            state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            command = (proc / "cmdline").read_bytes()
+        except OSError:
+            continue  # gone meanwhile, or not ours to read
+        if state not in ("Z", "X") and not any(helper.encode() in command for helper in _HELPERS):
+            found.append(pid)
+    return found
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the session if a process the suite started is still alive at its end (allowing 5 s to exit);
+    the leftovers are named and killed, so they do not outlive the suite."""
+    import signal
+
+    if not Path("/proc/self/environ").exists() or os.environ.get(SUITE_MARKER) != str(os.getpid()):
+        return  # no /proc, or a worker of a distributed run (the controller checks)
+    deadline = time.monotonic() + 5
+    while (left := suite_processes(str(os.getpid()))) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if not left:
+        return
+    commands = []
+    for pid in left:
+        try:
+            commands.append(f"{pid}: " + (Path("/proc") / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ")
+                            .decode(errors="replace")[:120])
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    message = "processes started by the test suite were still alive at its end (now killed):\n" + "\n".join(commands)
+    if reporter is not None:
+        reporter.ensure_newline()
+        reporter.write_line(message, red=True)
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def _line_of(text: str, needle: str, start: int = 1) -> int:

@@ -17,7 +17,28 @@ if TYPE_CHECKING:
     from citysim.experiment.executors import ExecutorKind
 
 EXIT_BAD_INPUT, EXIT_INTERRUPTED = 2, 130
-__all__ = ["EXIT_BAD_INPUT", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_RUNS_FAILED", "main"]
+__all__ = ["EXIT_BAD_INPUT", "EXIT_CODES", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_RUNS_FAILED", "main"]
+
+#: Every exit status of the command and what it means (the --help epilog and docs/errors.md list them).
+EXIT_CODES = [
+    (EXIT_OK, "done"),
+    (EXIT_BAD_INPUT, "bad input: a file, an option or the --out location (one paragraph, never a traceback)"),
+    (EXIT_RUNS_FAILED, "some runs failed: they are listed in failures.csv, the others completed"),
+    (EXIT_INTERRUPTED, "interrupted (Ctrl-C or SIGTERM); a results folder without manifest.json is incomplete"),
+]
+_EPILOG = "exit status:\n" + "\n".join(f"  {code:<4} {meaning}" for code, meaning in EXIT_CODES)
+
+#: What to do after an interrupt, by command (only `experiment` can carry on where it stopped).
+_AFTER_INTERRUPT = {
+    "validate": "the files not yet reported were not checked; run it again.",
+    "run": "the logs of every replication that finished are in the folder's replications/; run the command "
+           "again to write the whole folder.",
+    "compare": "run the command again to write the whole folder.",
+    "experiment": "every run already stored is complete, and the folder has no manifest.json yet; the same "
+                  "command with --resume carries on from the stored runs (see `citysim experiment --help`).",
+    "plot": "some charts may not have been redrawn; run it again.",
+    "calibrate": "no page was written; run the command again.",
+}
 
 #: The KPIs the `run` command prints (priority "all").
 HEADLINE_KPIS = [
@@ -48,7 +69,9 @@ _seed = _whole_number(0)
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="citysim", description=__doc__)
+    parser = argparse.ArgumentParser(prog="citysim", description=__doc__, epilog=_EPILOG,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     validate = commands.add_parser("validate", help="check scenario files and report every problem")
@@ -104,7 +127,21 @@ def _parser() -> argparse.ArgumentParser:
     calibrate.add_argument("--replications", type=_positive_int, default=10)
     calibrate.add_argument("--seed", type=_seed, default=None)
     calibrate.add_argument("--out", type=Path, default=None, help="write the Markdown page here (default: print)")
+    for command in commands.choices.values():
+        command.epilog, command.formatter_class = _EPILOG, argparse.RawDescriptionHelpFormatter
     return parser
+
+
+def _version() -> str:
+    """The installed distribution's version (the package's own where it runs from a source tree)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("citysim")
+    except PackageNotFoundError:
+        from citysim import __version__
+
+        return __version__
 
 
 def _validate(files: list[Path]) -> int:
@@ -182,20 +219,20 @@ def _experiment(path: Path, out: Path | None, readme: Path | None, workers: int,
     from citysim.experiment.executors import open_executor
     from citysim.experiment.kinds import KINDS
     from citysim.names import slug
-    from citysim.output.files import prepare_output_folder
     from citysim.output.folder import folder_lock
     from citysim.output.manifest import utc_now
 
     started = utc_now()
     experiment, document = load_experiment(path)
+    if readme is not None and experiment.kind != "claim_check":
+        raise InputError(path, f"--update-readme applies to claim checks; this file's kind is {experiment.kind}.",
+                         ("kind",))
     if samples is not None:
         experiment = with_samples(experiment, samples, path)
     out = out if out is not None else Path("results") / slug(experiment.name)
-    with folder_lock(out, f"citysim experiment {path}"):
-        prepare_output_folder(out)
-        with open_executor(executor_kind, workers, scheduler) as executor:
-            options = Options(started, executor, resume, readme)
-            return _print_outcome(KINDS[experiment.kind](experiment, document, path, out, options))
+    with folder_lock(out, f"citysim experiment {path}"), open_executor(executor_kind, workers, scheduler) as executor:
+        options = Options(started, executor, resume, readme)
+        return _print_outcome(KINDS[experiment.kind](experiment, document, path, out, options))
 
 
 def _print_outcome(outcome: Outcome) -> int:
@@ -227,7 +264,10 @@ def _plot(folder: Path, include: list[Path]) -> int:
 def _levers(out: Path | None, priors: Path | None) -> int:
     from citysim.config.levers import levers_markdown
     from citysim.config.priors import load_priors, priors_markdown
+    from citysim.output.files import prepare_output_file
 
+    if out is not None:
+        prepare_output_file(out)
     command = "citysim levers" + (f" --priors {priors.as_posix()}" if priors else "") + (f" --out {out}" if out else "")
     page = levers_markdown(command)
     return _emit_page(page + priors_markdown(load_priors(priors), priors.as_posix()) if priors else page, out)
@@ -247,11 +287,11 @@ def _emit_page(page: str, out: Path | None) -> int:
 
 def _calibrate(scenario_path: Path, replications: int, seed: int | None, out: Path | None) -> int:
     from citysim.analysis.calibration import calibration_page
-    from citysim.output.files import prepare_output_folder
+    from citysim.output.files import prepare_output_file
 
     _check_size(scenario_path, replications)
     if out is not None:
-        prepare_output_folder(out.parent)
+        prepare_output_file(out)  # before simulating: a bad --out must not cost the work
     command = f"citysim calibrate {scenario_path} --replications {replications}" + (
         f" --seed {seed}" if seed is not None else "") + (f" --out {out}" if out is not None else "")
     return _emit_page(calibration_page(scenario_path, replications, seed, command), out)
@@ -303,7 +343,10 @@ def _dispatch(args: argparse.Namespace) -> int:
             return _plot(args.folder, args.include)
         if args.command == "errors":
             from citysim.output.error_catalogue import errors_markdown
+            from citysim.output.files import prepare_output_file
 
+            if args.out is not None:
+                prepare_output_file(args.out)
             return _emit_page(errors_markdown("citysim errors" + (f" --out {args.out}" if args.out else "")),
                               args.out)
         if args.command == "levers":
@@ -314,8 +357,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         print(exc, file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
-        print("Interrupted: every run already stored is complete, and the folder has no manifest.json yet "
-              "(for a claim check, --resume carries on).", file=sys.stderr)
+        advice = _AFTER_INTERRUPT.get(args.command, "run the command again.")
+        print(f"Interrupted: {advice}", file=sys.stderr)
         return EXIT_INTERRUPTED
     raise AssertionError(f"unhandled command {args.command}")  # pragma: no cover
 

@@ -40,6 +40,10 @@ class InputError(Exception):
         self.problem = problem
         super().__init__(self.paragraph())
 
+    def __reduce__(self) -> tuple[type[InputError], tuple[str | None, str, KeyPath, int | None]]:
+        """Pickle by the constructor's arguments, so an error raised in a worker process arrives whole."""
+        return (InputError, (self.file, self.problem, self.key_path, self.line))
+
     def paragraph(self) -> str:
         where = f"in {self.file}" if self.file else "in the input"
         if self.line is not None:

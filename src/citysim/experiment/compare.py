@@ -14,7 +14,7 @@ from citysim.experiment.claim_check import BASELINE, SMART, claims_table
 from citysim.experiment.contract import Outcome
 from citysim.experiment.runs import RUN_COLUMNS, matched_rows, metric_rows
 from citysim.output import layout
-from citysim.output.files import prepare_output_folder, write_csv, write_json
+from citysim.output.files import write_csv, write_json
 from citysim.output.folder import folder_lock
 from citysim.output.manifest import build_manifest, utc_now
 from citysim.simulation.model import simulate_one
@@ -63,7 +63,6 @@ def write_folder(baseline_path: Path, smart_path: Path, replications: int, seed:
     out = out if out is not None else Path("results") / "compare"
     root_seed = baseline.run.seed if seed is None else seed
     with folder_lock(out, f"citysim compare {baseline_path} {smart_path}"):
-        prepare_output_folder(out)
         table, steps = compare_scenarios(baseline, smart, replications, root_seed)
         write_csv(table, out / layout.COMPARISON)
         write_csv(steps, out / layout.STEPS)

@@ -139,7 +139,9 @@ def run_case(case: Case, folder: Path) -> str:
 
 
 def errors_markdown(command: str) -> str:
-    """docs/errors.md: every kind of input error with the message it really produces."""
+    """docs/errors.md: the exit statuses, and every kind of input error with the message it really produces."""
+    from citysim.cli import EXIT_CODES
+
     lines = [
         "# Errors you can meet, and how to fix them",
         "",
@@ -148,6 +150,16 @@ def errors_markdown(command: str) -> str:
         "Every problem with an input file exits with status 2 and one paragraph: the file, the line and the",
         "key path where YAML gives them, and what was expected. Never a traceback. Warnings (an overloaded",
         "district) and run failures (exit 3, `failures.csv`) are described in docs/experiments.md.",
+        "",
+        "## Exit status",
+        "",
+        "| status | meaning |",
+        "|---:|---|",
+        *[f"| {code} | {meaning} |" for code, meaning in EXIT_CODES],
+        "",
+        "An unusable `--out` (an existing folder where a page is written, a path over the system's limits, a",
+        "location that cannot be written, a disk without room for the estimate of what the command writes) is",
+        "bad input too, found before any work; a write that fails later (a full disk) is exit 2 naming the file.",
         "",
     ]
     with tempfile.TemporaryDirectory() as tmp:

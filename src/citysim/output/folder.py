@@ -21,6 +21,7 @@ from pathlib import Path
 
 from citysim.errors import InputError
 from citysim.output import layout
+from citysim.output.files import MIN_FOLDER_BYTES, check_folder_path, prepare_output_folder
 from citysim.output.manifest import utc_now
 
 LOCK = ".citysim.lock"
@@ -42,8 +43,10 @@ def _unwritable(out: Path, exc: OSError) -> InputError:
 
 
 @contextmanager
-def folder_lock(out: Path, command: str) -> Iterator[None]:
-    """Hold the folder for this process while the block runs; InputError if another process holds it."""
+def folder_lock(out: Path, command: str, needed_bytes: int = MIN_FOLDER_BYTES) -> Iterator[None]:
+    """Hold the folder for this process while the block runs (InputError if another process holds it),
+    and check it is usable first (`prepare_output_folder`: its path, a real write, `needed_bytes` free)."""
+    check_folder_path(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
         descriptor = os.open(out / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
@@ -60,6 +63,7 @@ def folder_lock(out: Path, command: str) -> Iterator[None]:
         holder = json.dumps({"pid": os.getpid(), "since_utc": utc_now(), "command": command}).encode("utf-8")
         os.ftruncate(descriptor, 0)
         os.pwrite(descriptor, holder, 0)
+        prepare_output_folder(out, needed_bytes)
         yield
     finally:
         os.close(descriptor)  # releases the lock

@@ -15,6 +15,7 @@ KPIS = "kpis.csv"
 SUMMARY = "summary.csv"
 TRAFFIC_BY_HOUR = "traffic_by_hour.csv"
 RESOLVED_SCENARIO = "scenario.resolved.yaml"
+REPLICATION_PARTS = "replications"  # replications/<k>/<log>.parquet while a run is under way
 
 # citysim compare
 COMPARISON = "comparison.csv"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,9 +31,11 @@ class Simulation:
 
 
 def simulate(scenario: Scenario | str | Path, replications: int = 1, seed: int | None = None,
-             policy: DispatchPolicy | None = None) -> Simulation:
+             policy: DispatchPolicy | None = None,
+             on_replication: Callable[[int, RunLogs], None] | None = None) -> Simulation:
     """Simulate replications of a scenario (a `Scenario` or a YAML path); seed defaults to `run.seed`, the
-    dispatch policy to the scenario's `dispatch.policy`."""
+    dispatch policy to the scenario's `dispatch.policy`. `on_replication(k, logs)` sees each replication's
+    logs as it ends (`citysim run` stores them at once, so a failure later loses none of them)."""
     if replications < 1:
         raise ValueError("replications must be at least 1")
     if not isinstance(scenario, Scenario):
@@ -43,6 +46,8 @@ def simulate(scenario: Scenario | str | Path, replications: int = 1, seed: int |
     for replication in range(replications):
         result = simulate_one(scenario, replication, root_seed, policy)
         parts.append(result.logs)
+        if on_replication is not None:
+            on_replication(replication, result.logs)
         kpi_frames.append(run_kpis(result.logs, result.monitors, replication, scenario.run.warmup_min,
                                    scenario.run.duration_min, scenario.run.start_clock_h))
     kpis = pd.concat(kpi_frames, ignore_index=True)
