@@ -293,3 +293,28 @@ def test_a_long_request_within_the_limit_announces_its_estimate(scenario_file, c
     _check_size(scenario_file, 5000)
     err = capsys.readouterr().err
     assert err.startswith(f"Estimate for {scenario_file}: 5,000 replication(s)") and "min of computing" in err
+
+
+EXPERIMENTS = {
+    "claim_check": ("kind: claim_check\nname: huge\nseed: 1\nsmart_levers: scenario.yaml\nsituations:\n"
+                    "  - {name: a, scenario: scenario.yaml}\nmetrics:\n"
+                    "  - {name: arrival, start: t_call, end: t_arrive, claimed_reduction_pct: 20}\n"
+                    "replications: {min: 2, max: 1000000000, batch: 1, target_half_width_pct: 1}\n"
+                    "confidence: 0.95\nby_priority: false\n", "replications.max"),
+    "attribution": ("kind: attribution\nname: huge\nseed: 1\nsituation: {name: a, scenario: scenario.yaml}\n"
+                    "smart_levers: scenario.yaml\ngroups: {centre: [command_centre]}\nmethod: exact\n"
+                    "permutations: 1\nreplications: 1000000000\nmetrics:\n"
+                    "  - {name: arrival, start: t_call, end: t_arrive, claimed_reduction_pct: 20}\n", "replications"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(EXPERIMENTS))
+def test_an_experiment_asking_for_too_many_runs_is_refused_before_any(scenario_file, write_yaml, tmp_path, capsys,
+                                                                      kind):
+    """An experiment's replication count has a limit too: exit 2 naming the key, the runs and their time."""
+    text, key = EXPERIMENTS[kind]
+    path = write_yaml("experiment.yaml", text)
+    assert main(["experiment", str(path), "--out", str(tmp_path / "out"), "--workers", "1"]) == EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    assert f"at key '{key}'" in err and "runs of up to" in err and "of computing" in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()

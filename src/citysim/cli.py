@@ -215,9 +215,11 @@ def _compare(baseline_path: Path, smart_path: Path, replications: int, seed: int
 def _experiment(path: Path, out: Path | None, readme: Path | None, workers: int, resume: bool,
                 executor_kind: ExecutorKind, scheduler: str | None, samples: int | None = None) -> int:
     from citysim.config.experiment import load_experiment, with_samples
+    from citysim.config.limits import ANNOUNCE_SECONDS
     from citysim.experiment.contract import Options
     from citysim.experiment.executors import open_executor
     from citysim.experiment.kinds import KINDS
+    from citysim.experiment.size import check_experiment_size
     from citysim.names import slug
     from citysim.output.folder import folder_lock
     from citysim.output.manifest import utc_now
@@ -229,6 +231,9 @@ def _experiment(path: Path, out: Path | None, readme: Path | None, workers: int,
                          ("kind",))
     if samples is not None:
         experiment = with_samples(experiment, samples, path)
+    estimate = check_experiment_size(experiment, path, workers)
+    if estimate.core_seconds / workers > ANNOUNCE_SECONDS:
+        print(f"Estimate for {path}: {estimate.describe(workers)}.", file=sys.stderr)
     out = out if out is not None else Path("results") / slug(experiment.name)
     with folder_lock(out, f"citysim experiment {path}"), open_executor(executor_kind, workers, scheduler) as executor:
         options = Options(started, executor, resume, readme)

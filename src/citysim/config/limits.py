@@ -83,17 +83,18 @@ class RunEstimate:
         return self.incidents / INCIDENTS_PER_SECOND
 
     def describe(self) -> str:
-        return (f"{self.replications:,} replication(s) of about {_count(self.incidents_per_replication)} incidents "
-                f"and {self.days_per_replication:,.3g} simulated days each: about {_count(self.incidents)} incidents, "
-                f"{_duration(self.wall_seconds)} of computing at about {INCIDENTS_PER_SECOND:,.0f} incidents/s")
+        return (f"{self.replications:,} replication(s) of about {format_count(self.incidents_per_replication)} "
+                f"incidents and {self.days_per_replication:,.3g} simulated days each: about "
+                f"{format_count(self.incidents)} incidents, {format_duration(self.wall_seconds)} of computing at "
+                f"about {INCIDENTS_PER_SECOND:,.0f} incidents/s")
 
 
-def _count(value: float) -> str:
+def format_count(value: float) -> str:
     """A count for a message: digits with commas, or 3 significant figures beyond a trillion."""
     return f"{value:,.0f}" if value < 1e12 else f"{value:.3g}"
 
 
-def _duration(seconds: float) -> str:
+def format_duration(seconds: float) -> str:
     if seconds < 120:
         return f"{seconds:,.0f} s"
     if seconds < 2 * 3600:
@@ -120,7 +121,7 @@ def check_run_size(scenario: Scenario, replications: int, file: object, option: 
     estimate = estimate_run(scenario, replications)
     if estimate.simulated_days > MAX_REPLICATION_DAYS:
         raise InputError(str(file), f"{option} {replications:,} asks for {estimate.describe()}; that is "
-                         f"{_count(estimate.simulated_days)} replication-days, more than the limit of "
+                         f"{format_count(estimate.simulated_days)} replication-days, more than the limit of "
                          f"{MAX_REPLICATION_DAYS:,.0f} for one command. Lower {option}, or run the batch as a "
                          "`citysim experiment` on several workers.")
     return estimate
@@ -178,7 +179,7 @@ def limit_problems(scenario: Scenario) -> list[tuple[KeyPath, str]]:
                         else ("run", "drain_min" if run.drain_min > run.duration_min else "duration_min")
                         if run.horizon_min > 30 * MINUTES_PER_DAY
                         else ("demand", "calls_per_day"))
-        problems.append((key, f"one replication would simulate about {_count(incidents)} incidents "
+        problems.append((key, f"one replication would simulate about {format_count(incidents)} incidents "
                          f"((demand.calls_per_day + crashes.crashes_per_day) x {run.horizon_min:,.6g} min of "
                          f"duration and drain), more than the limit of {MAX_INCIDENTS:,}; lower the rates or "
                          "run.duration_min (is a duration in seconds, or a rate per year?)."))
@@ -186,22 +187,22 @@ def limit_problems(scenario: Scenario) -> list[tuple[KeyPath, str]]:
         steps = run.horizon_min / scenario.traffic.refresh_min
         if steps > MAX_TRAFFIC_STEPS:
             problems.append((("traffic", "refresh_min"), f"a refresh every {scenario.traffic.refresh_min:g} min "
-                             f"over {run.horizon_min:,.6g} min makes {_count(steps)} traffic refreshes in one "
+                             f"over {run.horizon_min:,.6g} min makes {format_count(steps)} traffic refreshes in one "
                              f"replication, more than the limit of {MAX_TRAFFIC_STEPS:,}; expected a refresh of "
                              "minutes (Shanghai: 15)."))
     parts = network_node_estimate(scenario)
     nodes = sum(n for _, n in parts)
     if nodes > MAX_NETWORK_NODES:
         key, largest = max(parts, key=lambda p: p[1])
-        problems.append((key, f"the road network would have about {_count(nodes)} nodes ({_count(largest)} from this "
-                         f"entry), more than the limit of {MAX_NETWORK_NODES:,} (Shanghai's has 490); expected "
-                         "node spacings and lattice spacings of kilometres."))
+        problems.append((key, f"the road network would have about {format_count(nodes)} nodes "
+                         f"({format_count(largest)} from this entry), more than the limit of {MAX_NETWORK_NODES:,} "
+                         "(Shanghai's has 490); expected node spacings and lattice spacings of kilometres."))
     cells = demand_cell_estimate(scenario)
     if cells > MAX_DEMAND_CELLS:
         key = ("geography", "cell_km") if scenario.geography is not None else ("districts",)
-        problems.append((key, f"the demand surface would have about {_count(cells)} cells over the districts' extent, "
-                         f"more than the limit of {MAX_DEMAND_CELLS:,}; expected a larger geography.cell_km, or "
-                         "districts of a city's size (check area_km2 and lat/lon)."))
+        problems.append((key, f"the demand surface would have about {format_count(cells)} cells over the "
+                         f"districts' extent, more than the limit of {MAX_DEMAND_CELLS:,}; expected a larger "
+                         "geography.cell_km, or districts of a city's size (check area_km2 and lat/lon)."))
     for total, limit, field in ((sum(d.units for d in scenario.districts), MAX_UNITS, "units"),
                                 (sum(d.stations for d in scenario.districts), MAX_STATIONS, "stations")):
         if total > limit:
