@@ -10,22 +10,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from citysim.errors import InputError
-from citysim.experiment.contract import EXIT_OK, EXIT_RUNS_FAILED
+from citysim.exit_codes import EXIT_BAD_INPUT, EXIT_CODES, EXIT_INTERRUPTED, EXIT_OK, EXIT_RUNS_FAILED
 
 if TYPE_CHECKING:
     from citysim.experiment.contract import Outcome
     from citysim.experiment.executors import ExecutorKind
 
-EXIT_BAD_INPUT, EXIT_INTERRUPTED = 2, 130
 __all__ = ["EXIT_BAD_INPUT", "EXIT_CODES", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_RUNS_FAILED", "main"]
 
-#: Every exit status of the command and what it means (the --help epilog and docs/errors.md list them).
-EXIT_CODES = [
-    (EXIT_OK, "done"),
-    (EXIT_BAD_INPUT, "bad input: a file, an option or the --out location (one paragraph, never a traceback)"),
-    (EXIT_RUNS_FAILED, "some runs failed: they are listed in failures.csv, the others completed"),
-    (EXIT_INTERRUPTED, "interrupted (Ctrl-C or SIGTERM); a results folder without manifest.json is incomplete"),
-]
 _EPILOG = "exit status:\n" + "\n".join(f"  {code:<4} {meaning}" for code, meaning in EXIT_CODES)
 
 #: What to do after an interrupt, by command (only `experiment` can carry on where it stopped).
@@ -103,7 +95,7 @@ def _parser() -> argparse.ArgumentParser:
     experiment.add_argument("--scheduler", default=None, metavar="ADDRESS",
                             help="a running Dask scheduler, e.g. tcp://host:8786")
     experiment.add_argument("--resume", action="store_true",
-                            help="(claim check, uncertainty) keep the runs an interrupted experiment finished in --out")
+                            help="keep the runs an interrupted experiment (any kind) stored in --out, and run only the rest")
     experiment.add_argument("--samples", type=_positive_int, default=None, metavar="N",
                             help="(uncertainty) base samples (sobol) or trajectories (morris), instead of the file's")
     experiment.add_argument("--update-readme", type=Path, default=None, metavar="README",

@@ -9,13 +9,16 @@ from pathlib import Path
 
 import pandas as pd
 
-EXIT_OK, EXIT_RUNS_FAILED = 0, 3
+from citysim.exit_codes import EXIT_OK, EXIT_RUNS_FAILED
+
+__all__ = ["EXIT_OK", "EXIT_RUNS_FAILED", "Options", "Outcome"]
 
 
 @dataclass(frozen=True)
 class Options:
-    """How to run an experiment: when it started (UTC, for the manifest), where its runs execute, and the
-    claim check's extras (resume an interrupted folder, update a README's claims block)."""
+    """How to run an experiment: when it started (UTC, for the manifest), where its runs execute, whether
+    to resume the runs an interrupted experiment stored in its folder, and (claim checks only) the README
+    whose claims block to update."""
 
     started: str
     executor: Executor | None = None

@@ -140,7 +140,7 @@ def run_case(case: Case, folder: Path) -> str:
 
 def errors_markdown(command: str) -> str:
     """docs/errors.md: the exit statuses, and every kind of input error with the message it really produces."""
-    from citysim.cli import EXIT_CODES
+    from citysim.exit_codes import EXIT_CODES
 
     lines = [
         "# Errors you can meet, and how to fix them",
