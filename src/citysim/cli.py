@@ -95,7 +95,7 @@ def _parser() -> argparse.ArgumentParser:
     experiment.add_argument("--scheduler", default=None, metavar="ADDRESS",
                             help="a running Dask scheduler, e.g. tcp://host:8786")
     experiment.add_argument("--resume", action="store_true",
-                            help="keep the runs an interrupted experiment (any kind) stored in --out, and run only the rest")
+                            help="keep the runs an interrupted experiment (any kind) stored in --out; run the rest")
     experiment.add_argument("--samples", type=_positive_int, default=None, metavar="N",
                             help="(uncertainty) base samples (sobol) or trajectories (morris), instead of the file's")
     experiment.add_argument("--update-readme", type=Path, default=None, metavar="README",
