@@ -118,6 +118,14 @@ CASES = [
          _edit("duration_min: 600, warmup_min: 60", "duration_min: 2, warmup_min: 0")),
     Case("Experiment kind", "An experiment file without `kind: claim_check | attribution | sensitivity | uncertainty`.",
          "Add the kind.", {"experiment.yaml": "name: nothing\nseed: 1\n"}),
+    Case("Names that give one file name", "Two situations (or metrics) whose names reduce to the same file name "
+         "(lower-case letters, digits and hyphens) would overwrite each other's charts and scenario files.",
+         "Rename one of them. (Names in other scripts keep a short hash, so they never clash.)",
+         {"experiment.yaml": "kind: claim_check\nname: clash\nseed: 1\nsmart_levers: smart.yaml\nsituations:\n"
+          "  - {name: Rush hour, scenario: a.yaml}\n  - {name: rush-hour!, scenario: b.yaml}\nmetrics:\n"
+          "  - {name: arrival, start: t_call, end: t_arrive, claimed_reduction_pct: 20}\n"
+          "replications: {min: 2, max: 4, batch: 1, target_half_width_pct: 1}\nconfidence: 0.95\n"
+          "by_priority: false\n"}),
 ]
 
 
@@ -160,6 +168,12 @@ def errors_markdown(command: str) -> str:
         "An unusable `--out` (an existing folder where a page is written, a path over the system's limits, a",
         "location that cannot be written, a disk without room for the estimate of what the command writes) is",
         "bad input too, found before any work; a write that fails later (a full disk) is exit 2 naming the file.",
+        "",
+        "A results folder is written by one command at a time: a second `run`, `compare` or `experiment` into a",
+        "folder another process is writing is refused at once (exit 2), naming that process's pid and command.",
+        "`--resume` is refused (exit 2) when the folder has no `inputs.json` or an unreadable one, or when an",
+        "input file differs from the one the folder was started with (each file is named). A stored run that",
+        "is damaged, foreign or made by other code is not an error: a warning names its file and it is run again.",
         "",
     ]
     with tempfile.TemporaryDirectory() as tmp:
