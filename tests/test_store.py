@@ -178,8 +178,12 @@ def test_an_interrupt_keeps_the_finished_runs_of_the_batch(tmp_path):
     keys = [("s", "c", k) for k in range(3)]
     calls = [Call(keys[0], 0, _unit, (keys[0], 0.2, False)), Call(keys[1], 0, _unit, (keys[1], 0.5, True)),
              Call(keys[2], 0, _unit, (keys[2], 0.0, False))]
-    with pytest.raises(KeyboardInterrupt), ThreadPoolExecutor(max_workers=1) as pool:
-        run_stored(calls, store, pool, [])
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # a test worker may ignore SIGINT
+    try:
+        with pytest.raises(KeyboardInterrupt), ThreadPoolExecutor(max_workers=1) as pool:
+            run_stored(calls, store, pool, [])
+    finally:
+        signal.signal(signal.SIGINT, previous)
     stored = [store.get(call.key, call.fingerprint) is not None for call in calls]
     assert stored == [True, False, False]
 
