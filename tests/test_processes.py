@@ -104,8 +104,8 @@ def test_a_failed_write_is_exit_2_with_one_paragraph_and_the_finished_replicatio
     assert len(errors) == 1 and errors[0].startswith(f"Error in {out / 'incidents.parquet'}: "), err
     assert "File too large" in errors[0] and "Traceback" not in err
     assert not (out / "manifest.json").exists()
-    for replication in (0, 1):
-        assert (out / "replications" / str(replication) / "incidents.parquet").is_file()
+    for replication in (0, 1):  # kept, with the record that makes them count (`run --resume` reuses them)
+        assert len(list(out.glob(f"replications/*/{replication}/unit.json"))) == 1
 
 
 def test_too_little_free_space_is_refused_before_any_work(scenario_file, tmp_path, monkeypatch, capsys):
@@ -207,7 +207,8 @@ def test_options_that_do_not_apply_are_refused(tmp_path, write_yaml, scenario_fi
 
 @pytest.mark.parametrize("command", ["validate", "run", "compare", "experiment", "plot", "calibrate"])
 def test_the_interrupt_message_gives_each_command_its_advice(command, monkeypatch, capsys):
-    """Ctrl-C is exit 130 with advice for that command: only `experiment` offers --resume."""
+    """Ctrl-C is exit 130 with advice for that command: only those that resume (`experiment`, `run`,
+    `calibrate --out`) offer --resume."""
     import argparse
 
     import citysim.cli as cli
@@ -223,4 +224,4 @@ def test_the_interrupt_message_gives_each_command_its_advice(command, monkeypatc
     assert cli._dispatch(args) == cli.EXIT_INTERRUPTED
     err = capsys.readouterr().err
     assert err.startswith("Interrupted: ") and err.count("\n") == 1
-    assert ("--resume" in err) == (command == "experiment"), err
+    assert ("--resume" in err) == (command in ("experiment", "run", "calibrate")), err

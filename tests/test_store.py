@@ -238,3 +238,43 @@ def test_plot_warns_about_an_unfinished_folder(finished, tmp_path, capsys):
     (cut / "manifest.json").unlink()
     assert main(["plot", str(cut)]) == EXIT_OK
     assert "no manifest.json" in capsys.readouterr().err
+
+
+def test_an_interrupted_run_resumes_to_the_same_folder(scenario_file, tmp_path, monkeypatch, capsys):
+    """`citysim run` keeps each replication as it ends: Ctrl-C in the third loses only that one, a damaged
+    stored replication is named and run again, and --resume writes the files of an uninterrupted run."""
+    import citysim.simulation.replications as replications
+
+    whole, cut = tmp_path / "whole", tmp_path / "cut"
+    assert main(["run", str(scenario_file), "--replications", "3", "--out", str(whole)]) == EXIT_OK
+    original, made = replications.simulate_one, []
+
+    def interrupted_at_2(scenario, replication, *args):  # type: ignore[no-untyped-def]
+        if replication == 2:
+            raise KeyboardInterrupt
+        return original(scenario, replication, *args)
+
+    monkeypatch.setattr(replications, "simulate_one", interrupted_at_2)
+    assert main(["run", str(scenario_file), "--replications", "3", "--out", str(cut)]) == 130
+    assert "--resume" in capsys.readouterr().err
+    stored = sorted(cut.glob("replications/*/*/unit.json"))
+    assert len(stored) == 2 and not (cut / "manifest.json").exists()
+    damaged = stored[1].parent / "incidents.arrow"
+    damaged.write_bytes(damaged.read_bytes()[:-10])
+
+    def counted(scenario, replication, *args):  # type: ignore[no-untyped-def]
+        made.append(replication)
+        return original(scenario, replication, *args)
+
+    monkeypatch.setattr(replications, "simulate_one", counted)
+    assert main(["run", str(scenario_file), "--replications", "3", "--out", str(cut), "--resume"]) == EXIT_OK
+    assert made == [1, 2]  # replication 0 was read back; 1 was damaged
+    assert f"stored replication {stored[1].parent} is not used" in capsys.readouterr().err
+    for name in ("incidents.parquet", "units.parquet", "traffic.parquet", "kpis.csv", "summary.csv"):
+        assert (cut / name).read_bytes() == (whole / name).read_bytes(), name
+    assert not (cut / "replications").exists()
+
+
+def test_calibrate_resume_needs_a_page_to_keep_its_replications_beside(scenario_file, capsys):
+    assert main(["calibrate", str(scenario_file), "--resume"]) == EXIT_BAD_INPUT
+    assert "needs --out" in capsys.readouterr().err

@@ -20,16 +20,17 @@ __all__ = ["EXIT_BAD_INPUT", "EXIT_CODES", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_
 
 _EPILOG = "exit status:\n" + "\n".join(f"  {code:<4} {meaning}" for code, meaning in EXIT_CODES)
 
-#: What to do after an interrupt, by command (only `experiment` can carry on where it stopped).
+#: What to do after an interrupt, by command (`experiment`, `run` and `calibrate --out` carry on where they stopped).
 _AFTER_INTERRUPT = {
     "validate": "the files not yet reported were not checked; run it again.",
-    "run": "the logs of every replication that finished are in the folder's replications/; run the command "
-           "again to write the whole folder.",
+    "run": "every replication that finished is kept in the folder's replications/; the same command with "
+           "--resume carries on from them.",
     "compare": "run the command again to write the whole folder.",
     "experiment": "every run already stored is complete, and the folder has no manifest.json yet; the same "
                   "command with --resume carries on from the stored runs (see `citysim experiment --help`).",
     "plot": "some charts may not have been redrawn; run it again.",
-    "calibrate": "no page was written; run the command again.",
+    "calibrate": "no page was written; with --out, every replication that finished is kept beside the page, "
+                 "and the same command with --resume carries on from them.",
 }
 
 #: The KPIs the `run` command prints (priority "all").
@@ -74,6 +75,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--replications", type=_positive_int, default=1, help="independent replications (default 1)")
     run.add_argument("--seed", type=_seed, default=None, help="root seed (default: the scenario's run.seed)")
     run.add_argument("--out", type=Path, default=None, help="results folder (default: results/<scenario name>)")
+    run.add_argument("--resume", action="store_true",
+                     help="keep the replications an interrupted run of this scenario and seed finished in --out")
 
     compare = commands.add_parser("compare", help="paired comparison of two scenarios (common random numbers)")
     compare.add_argument("baseline", type=Path)
@@ -119,6 +122,8 @@ def _parser() -> argparse.ArgumentParser:
     calibrate.add_argument("--replications", type=_positive_int, default=10)
     calibrate.add_argument("--seed", type=_seed, default=None)
     calibrate.add_argument("--out", type=Path, default=None, help="write the Markdown page here (default: print)")
+    calibrate.add_argument("--resume", action="store_true",
+                           help="(with --out) keep the replications an interrupted calibration finished")
     for command in commands.choices.values():
         command.epilog, command.formatter_class = _EPILOG, argparse.RawDescriptionHelpFormatter
     return parser
@@ -187,11 +192,11 @@ def _check_size(scenario_path: Path, replications: int) -> None:
         print(f"Estimate for {scenario_path}: {estimate.describe()}.", file=sys.stderr)
 
 
-def _run(scenario_path: Path, replications: int, seed: int | None, out: Path | None) -> int:
+def _run(scenario_path: Path, replications: int, seed: int | None, out: Path | None, resume: bool) -> int:
     from citysim.experiment.scenario_run import write_folder
 
     _check_size(scenario_path, replications)
-    result, out = write_folder(scenario_path, replications, seed, out, _warn)
+    result, out = write_folder(scenario_path, replications, seed, out, _warn, resume)
     _print_summary(result.summary, result.scenario.name, result.replications, result.seed, out)
     return EXIT_OK
 
@@ -282,16 +287,35 @@ def _emit_page(page: str, out: Path | None) -> int:
     return EXIT_OK
 
 
-def _calibrate(scenario_path: Path, replications: int, seed: int | None, out: Path | None) -> int:
+def _calibrate(scenario_path: Path, replications: int, seed: int | None, out: Path | None, resume: bool) -> int:
+    import shutil
+    from functools import partial
+
     from citysim.analysis.calibration import calibration_page
+    from citysim.experiment.replication_store import replication_store
     from citysim.output.files import prepare_output_file
+    from citysim.output.folder import folder_lock
 
     _check_size(scenario_path, replications)
-    if out is not None:
-        prepare_output_file(out)  # before simulating: a bad --out must not cost the work
-    command = f"citysim calibrate {scenario_path} --replications {replications}" + (
+    if out is None:
+        if resume:
+            raise InputError(None, "--resume keeps the replications stored beside the page; it needs --out.")
+        return _emit_page(calibration_page(scenario_path, replications, seed, _calibrate_command(
+            scenario_path, replications, seed, out)), out)
+    prepare_output_file(out)  # before simulating: a bad --out must not cost the work
+    parts = out.with_name(out.name + ".replications")  # each replication as it ends, removed with the page
+    with folder_lock(parts, f"citysim calibrate {scenario_path}"):
+        stores = partial(replication_store, parts, resume=resume)
+        page = calibration_page(scenario_path, replications, seed, _calibrate_command(
+            scenario_path, replications, seed, out), stores)
+        code = _emit_page(page, out)
+    shutil.rmtree(parts, ignore_errors=True)
+    return code
+
+
+def _calibrate_command(scenario_path: Path, replications: int, seed: int | None, out: Path | None) -> str:
+    return f"citysim calibrate {scenario_path} --replications {replications}" + (
         f" --seed {seed}" if seed is not None else "") + (f" --out {out}" if out is not None else "")
-    return _emit_page(calibration_page(scenario_path, replications, seed, command), out)
 
 
 def _print_summary(summary: object, name: str, replications: int, seed: int, out: Path) -> None:
@@ -330,7 +354,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         if args.command == "validate":
             return _validate(args.files)
         if args.command == "run":
-            return _run(args.scenario, args.replications, args.seed, args.out)
+            return _run(args.scenario, args.replications, args.seed, args.out, args.resume)
         if args.command == "compare":
             return _compare(args.baseline, args.smart, args.replications, args.seed, args.out)
         if args.command == "experiment":
@@ -349,7 +373,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         if args.command == "levers":
             return _levers(args.out, args.priors)
         if args.command == "calibrate":
-            return _calibrate(args.scenario, args.replications, args.seed, args.out)
+            return _calibrate(args.scenario, args.replications, args.seed, args.out, args.resume)
     except InputError as exc:
         print(exc, file=sys.stderr)
         return EXIT_BAD_INPUT

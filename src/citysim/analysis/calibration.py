@@ -8,6 +8,7 @@ nothing in the table is typed by hand.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +27,7 @@ from citysim.errors import InputError
 from citysim.machine import machine_line
 from citysim.simulation.kpis import in_window, overlap_minutes, t_interval
 from citysim.simulation.logs import LOG_NAMES, RunLogs
-from citysim.simulation.replications import Simulation, simulate
+from citysim.simulation.replications import ReplicationStore, Simulation, simulate
 
 #: The seven districts of the central city (中心城区).
 CENTRAL_DISTRICTS = ("Huangpu", "Xuhui", "Changning", "Jing'an", "Putuo", "Hongkou", "Yangpu")
@@ -305,15 +306,19 @@ def _geography_markdown(simulation: Simulation, at_stations: Simulation | None) 
     return lines
 
 
-def calibration_page(scenario_path: Path, replications: int, seed: int | None, command: str) -> str:
+def calibration_page(scenario_path: Path, replications: int, seed: int | None, command: str,
+                     stores: Callable[[Scenario, int], ReplicationStore] | None = None) -> str:
     """`citysim calibrate`: simulate the scenario and compare its outputs with the targets (a Markdown page),
-    with the same replications of the scenario with idle units at their stations."""
+    with the same replications of the scenario with idle units at their stations. `stores(scenario, seed)`
+    gives where each scenario's replications are kept as they end (and read back on a resume)."""
     scenario = load_scenario(scenario_path)
     if scenario.network is None or scenario.crashes is None:
         raise InputError(scenario_path, "the calibration compares traffic and crash figures too; expected a "
                          "scenario with network, traffic and crashes blocks (like scenarios/shanghai/baseline.yaml).")
-    simulation = simulate(scenario, replications=replications, seed=seed)
+    root_seed = scenario.run.seed if seed is None else seed
     other = "station" if scenario.fleet.idle_at != "station" else "posts"
     variant = scenario.model_copy(update={"fleet": scenario.fleet.model_copy(update={"idle_at": other})})
-    return calibration_markdown(simulation, command, machine_line(),
-                                simulate(variant, replications=replications, seed=seed))
+    simulation, at_stations = (
+        simulate(s, replications=replications, seed=root_seed, store=stores(s, root_seed) if stores else None)
+        for s in (scenario, variant))
+    return calibration_markdown(simulation, command, machine_line(), at_stations)

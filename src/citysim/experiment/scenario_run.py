@@ -1,8 +1,8 @@
 """`citysim run`: one scenario's replications into a results folder (logs, KPIs, summary, manifest).
 
-Each replication's logs are written to `replications/<k>/` as it ends, so a full disk or an interrupt
-loses at most the replication under way; once all are done the folder's logs are written whole and the
-parts removed.
+Each replication is kept in `replications/` as it ends (`replication_store`), so a full disk or an
+interrupt loses at most the replication under way and `--resume` carries on from the others; once all
+are done the folder's logs are written whole and the parts removed.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from pathlib import Path
 
 from citysim.city.loading import validate_document
 from citysim.config import Scenario, dump_scenario, load_document
+from citysim.experiment.replication_store import replication_store
 from citysim.names import slug
 from citysim.output import layout
 from citysim.output.files import (
@@ -25,7 +26,6 @@ from citysim.output.files import (
 from citysim.output.folder import folder_lock
 from citysim.output.manifest import build_manifest, utc_now
 from citysim.simulation.kpis import traffic_by_hour
-from citysim.simulation.logs import RunLogs
 from citysim.simulation.replications import Simulation, simulate
 
 #: The estimate of what `run` writes, for the free-space check: the logs take about 190 bytes a call (the
@@ -41,8 +41,9 @@ def needed_bytes(scenario: Scenario, replications: int) -> int:
 
 
 def write_folder(scenario_path: Path, replications: int, seed: int | None, out: Path | None,
-                 warn: Callable[[Scenario], None]) -> tuple[Simulation, Path]:
-    """Simulate the file's scenario into `out` (default results/<name>); `warn` sees the scenario first."""
+                 warn: Callable[[Scenario], None], resume: bool = False) -> tuple[Simulation, Path]:
+    """Simulate the file's scenario into `out` (default results/<name>); `warn` sees the scenario first;
+    `resume` reuses the replications an interrupted run of the same scenario and seed finished there."""
     started = utc_now()
     document = load_document(scenario_path)
     scenario = validate_document(document, scenario_path)
@@ -50,13 +51,11 @@ def write_folder(scenario_path: Path, replications: int, seed: int | None, out: 
     out = out if out is not None else Path("results") / slug(scenario.name)
     with folder_lock(out, f"citysim run {scenario_path}", needed_bytes(scenario, replications)):
         parts = out / layout.REPLICATION_PARTS
-        shutil.rmtree(parts, ignore_errors=True)  # a stopped earlier run's
-
-        def keep(replication: int, logs: RunLogs) -> None:
-            for name, file in layout.LOG_FILES.items():
-                write_parquet(getattr(logs, name), parts / str(replication) / file)
-
-        result = simulate(scenario, replications=replications, seed=seed, on_replication=keep)
+        if not resume:
+            shutil.rmtree(parts, ignore_errors=True)  # a stopped earlier run's
+        root_seed = scenario.run.seed if seed is None else seed
+        store = replication_store(parts, scenario, root_seed, resume)
+        result = simulate(scenario, replications=replications, seed=root_seed, store=store)
         for name, file in layout.LOG_FILES.items():
             write_parquet(getattr(result.logs, name), out / file)
         shutil.rmtree(parts, ignore_errors=True)

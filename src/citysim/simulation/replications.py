@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import pandas as pd
 
@@ -15,6 +15,16 @@ from citysim.police.dispatch import DispatchPolicy
 from citysim.simulation.kpis import run_kpis, summarise
 from citysim.simulation.logs import RunLogs
 from citysim.simulation.model import simulate_one
+
+
+class ReplicationStore(Protocol):
+    """Where finished replications are kept as each ends, and read back instead of run again."""
+
+    def reuse(self, replication: int) -> tuple[RunLogs, pd.DataFrame] | None:
+        """The replication's logs and KPI rows, if it finished before with the same inputs."""
+
+    def keep(self, replication: int, logs: RunLogs, kpis: pd.DataFrame) -> None:
+        """Store a replication that just finished."""
 
 
 @dataclass(frozen=True)
@@ -31,11 +41,10 @@ class Simulation:
 
 
 def simulate(scenario: Scenario | str | Path, replications: int = 1, seed: int | None = None,
-             policy: DispatchPolicy | None = None,
-             on_replication: Callable[[int, RunLogs], None] | None = None) -> Simulation:
+             policy: DispatchPolicy | None = None, store: ReplicationStore | None = None) -> Simulation:
     """Simulate replications of a scenario (a `Scenario` or a YAML path); seed defaults to `run.seed`, the
-    dispatch policy to the scenario's `dispatch.policy`. `on_replication(k, logs)` sees each replication's
-    logs as it ends (`citysim run` stores them at once, so a failure later loses none of them)."""
+    dispatch policy to the scenario's `dispatch.policy`. A `store` keeps each replication as it ends
+    (`citysim run` and `calibrate`, so a failure later loses none) and gives back those it already holds."""
     if replications < 1:
         raise ValueError("replications must be at least 1")
     if not isinstance(scenario, Scenario):
@@ -44,12 +53,18 @@ def simulate(scenario: Scenario | str | Path, replications: int = 1, seed: int |
     started = time.perf_counter()
     parts, kpi_frames = [], []
     for replication in range(replications):
-        result = simulate_one(scenario, replication, root_seed, policy)
-        parts.append(result.logs)
-        if on_replication is not None:
-            on_replication(replication, result.logs)
-        kpi_frames.append(run_kpis(result.logs, result.monitors, replication, scenario.run.warmup_min,
-                                   scenario.run.duration_min, scenario.run.start_clock_h))
+        held = store.reuse(replication) if store is not None else None
+        if held is None:
+            result = simulate_one(scenario, replication, root_seed, policy)
+            logs = result.logs
+            kpi_rows = run_kpis(logs, result.monitors, replication, scenario.run.warmup_min,
+                                scenario.run.duration_min, scenario.run.start_clock_h)
+            if store is not None:
+                store.keep(replication, logs, kpi_rows)
+        else:
+            logs, kpi_rows = held
+        parts.append(logs)
+        kpi_frames.append(kpi_rows)
     kpis = pd.concat(kpi_frames, ignore_index=True)
     return Simulation(
         scenario=scenario,
