@@ -38,12 +38,16 @@ def _session_members(sid: int) -> list[int]:
     return members
 
 
-def test_sigkill_of_the_main_process_leaves_no_worker(scenario_file, write_yaml, tmp_path):
-    """SIGKILL of `citysim experiment X --workers 2` while its workers run: within 5 s none is alive."""
+@pytest.mark.parametrize("executor", ["local", "dask"])
+def test_sigkill_of_the_main_process_leaves_no_worker(scenario_file, write_yaml, tmp_path, executor):
+    """SIGKILL of `citysim experiment X --workers 2` while its workers run (a process pool, or a Dask
+    LocalCluster's nanny and worker processes): within 5 s none is alive."""
+    if executor == "dask":
+        pytest.importorskip("distributed")
     write_yaml("smart.yaml", SMART)
     path = write_yaml("experiment.yaml", LONG)
     out = tmp_path / "out"
-    process = _citysim("experiment", str(path), "--out", str(out), "--workers", "2",
+    process = _citysim("experiment", str(path), "--out", str(out), "--workers", "2", "--executor", executor,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60

@@ -310,3 +310,51 @@ def test_an_interrupted_run_resumes_to_the_same_folder(scenario_file, tmp_path, 
     for name in ("incidents.parquet", "units.parquet", "traffic.parquet", "kpis.csv", "summary.csv"):
         assert (cut / name).read_bytes() == (whole / name).read_bytes(), name
     assert not (cut / "replications").exists()
+
+
+def test_an_interrupt_while_run_jobs_stores_a_run_keeps_every_finished_run(tmp_path):
+    """Ctrl-C arriving while `run_jobs` stores one finished run (not while it waits): that run and every
+    other finished one are stored, and the run not started is cancelled. Deterministic: the futures are
+    settled by hand."""
+    from concurrent.futures import Executor, Future
+
+    from citysim.experiment.batch import run_jobs
+
+    class Settled(Executor):
+        """Runs `b1` never; every other call at once, at submission."""
+
+        def __init__(self) -> None:
+            self.futures: dict[tuple[str, str, int], Future[UnitResult]] = {}
+
+        def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def]
+            future: Future[UnitResult] = Future()
+            if args[0] != ("b", "c", 1):
+                future.set_result(fn(*args))
+            self.futures[args[0]] = future
+            return future
+
+    class Interrupted(UnitStore):
+        """The first attempt to store `a0` is interrupted."""
+
+        def put(self, unit: UnitResult, fingerprint: str) -> None:
+            if unit.key == ("a", "c", 0) and not getattr(self, "tripped", False):
+                self.tripped = True
+                raise KeyboardInterrupt
+            super().put(unit, fingerprint)
+
+    def job(name: str, runs: int):  # type: ignore[no-untyped-def]
+        calls = [Call((name, "c", k), 0, _unit, ((name, "c", k), 0.0, False)) for k in range(runs)]
+        yield calls
+        return None
+
+    store, pool = Interrupted(tmp_path), Settled()
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run_jobs([job("a", 1), job("b", 2)], store, pool, [])
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    fingerprints = {key: Call(key, 0, _unit, (key, 0.0, False)).fingerprint for key in pool.futures}
+    kept = {key: store.get(key, fingerprints[key]) is not None for key in pool.futures}
+    assert kept == {("a", "c", 0): True, ("b", "c", 0): True, ("b", "c", 1): False}
+    assert pool.futures[("b", "c", 1)].cancelled()
