@@ -233,7 +233,7 @@ def _experiment(path: Path, out: Path | None, readme: Path | None, workers: int,
     if samples is not None:
         experiment = with_samples(experiment, samples, path)
     estimate = check_experiment_size(experiment, path, workers)
-    if estimate.core_seconds / workers > ANNOUNCE_SECONDS:
+    if estimate.work.wall_seconds / workers > ANNOUNCE_SECONDS:
         print(f"Estimate for {path}: {estimate.describe(workers)}.", file=sys.stderr)
     out = out if out is not None else Path("results") / slug(experiment.name)
     with folder_lock(out, f"citysim experiment {path}"), open_executor(executor_kind, workers, scheduler) as executor:

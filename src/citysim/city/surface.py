@@ -26,10 +26,6 @@ from citysim.config.schema import Geography, Scenario
 from citysim.errors import InputError
 from citysim.memo import ScenarioCache
 
-#: The most cells a demand surface may have, checked on the real land before any array is sized by
-#: cell_km (config.limits estimated it from the file already).
-MAX_CELLS = MAX_DEMAND_CELLS
-
 
 @dataclass(frozen=True)
 class DemandSurface:
@@ -116,10 +112,10 @@ def _build(geography: Geography | None, grid: DistrictGrid) -> DemandSurface:
     cell = geography.cell_km if geography is not None else DISC_CELL_KM
     xmin, ymin, xmax, ymax = grid.bounds()
     n_cells = math.ceil((xmax - xmin) / cell + 1) * math.ceil((ymax - ymin) / cell + 1)
-    if n_cells > MAX_CELLS:
+    if n_cells > MAX_DEMAND_CELLS:  # on the real land (config.limits estimated it from the file)
         raise InputError(None, f"a demand surface of {cell:g} km cells over the districts' "
                          f"{xmax - xmin:,.0f} x {ymax - ymin:,.0f} km would have {n_cells:,} cells, more than "
-                         f"{MAX_CELLS:,}; expected a larger geography.cell_km (or districts of a city's size).",
+                         f"{MAX_DEMAND_CELLS:,}; expected a larger geography.cell_km (or districts of a city's size).",
                          ("geography", "cell_km"))
     parts = [_district_triangles(polygon, cell) for polygon in grid.polygons]
     counts = [p[0].shape[0] for p in parts]

@@ -12,6 +12,7 @@ again.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import re
 import shutil
@@ -36,27 +37,25 @@ from citysim.simulation.model import simulate_one
 RECORD = "unit.json"
 DIGEST = re.compile(r"[0-9a-f]{16}")  # the name of a scenario's folder (`scenario_digest`)
 KPIS = "kpis.arrow"
+FILES = [*(f"{name}.arrow" for name in LOG_NAMES), KPIS]  # a stored replication's files, besides the record
 
 
 def _to_stderr(message: str) -> None:
     print(message, file=sys.stderr)
 
 
-def _write_arrow(frame: pd.DataFrame, path: Path) -> None:
+def _write_arrow(frame: pd.DataFrame, path: Path) -> str:
+    """Store a table (uncompressed, so what a stored file can make citysim allocate is bounded by its
+    size) and return the SHA-256 of the bytes written."""
+    buffer = io.BytesIO()
+    frame.reset_index(drop=True).to_feather(buffer, compression="uncompressed")
+    data = buffer.getvalue()
+
     def write(tmp: Path) -> None:
-        # Uncompressed, so what a stored file can make citysim allocate is bounded by its size.
-        frame.reset_index(drop=True).to_feather(tmp, compression="uncompressed")
+        tmp.write_bytes(data)
 
     write_bytes_atomically(path, write)
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(read_stored(path)).hexdigest()
-
-
-def _read_arrow(path: Path) -> pd.DataFrame:
-    frame: pd.DataFrame = feather.read_table(pa.BufferReader(read_stored(path))).to_pandas()
-    return frame
+    return hashlib.sha256(data).hexdigest()
 
 
 def _refuse_link(folder: Path) -> None:
@@ -88,9 +87,6 @@ class StoredReplications:
     def _fingerprint(self, replication: int) -> str:
         return run_fingerprint(simulate_one, (self.scenario, replication, self.seed))
 
-    def _files(self) -> list[str]:
-        return [*(f"{name}.arrow" for name in LOG_NAMES), KPIS]
-
     def reuse(self, replication: int) -> tuple[RunLogs, pd.DataFrame] | None:
         """A replication finished before with exactly these inputs and code, or None."""
         folder = self.folder / str(replication)
@@ -101,11 +97,12 @@ class StoredReplications:
             data = json.loads(read_stored(record, 2**20))
             if not isinstance(data, dict) or data.get("fingerprint") != self._fingerprint(replication):
                 raise ValueError("it was made from other inputs or another version of the code")
+            raw = {name: read_stored(folder / name) for name in FILES}  # each read once: checked, then parsed
             if not isinstance(data.get("sha256"), dict) or any(
-                    data["sha256"].get(name) != _sha256(folder / name) for name in self._files()):
+                    data["sha256"].get(name) != hashlib.sha256(raw[name]).hexdigest() for name in FILES):
                 raise ValueError("a file does not match its checksum (cut short or altered)")
-            logs = RunLogs(*(_read_arrow(folder / f"{name}.arrow") for name in LOG_NAMES))
-            return logs, _read_arrow(folder / KPIS)
+            tables = {name: feather.read_table(pa.BufferReader(raw[name])).to_pandas() for name in FILES}
+            return RunLogs(*(tables[f"{name}.arrow"] for name in LOG_NAMES)), tables[KPIS]
         except Exception as exc:  # anything wrong with a stored replication means: make it again
             why = str(exc) if isinstance(exc, ValueError | OSError) else type(exc).__name__
             self.report(f"Warning: stored replication {folder} is not used: {why}; it is run again.")
@@ -115,11 +112,9 @@ class StoredReplications:
         """Store a finished replication: its files, then the record that makes it count."""
         folder = self.folder / str(replication)
         (folder / RECORD).unlink(missing_ok=True)
-        for name in LOG_NAMES:
-            _write_arrow(getattr(logs, name), folder / f"{name}.arrow")
-        _write_arrow(kpis, folder / KPIS)
+        tables = {**{f"{name}.arrow": getattr(logs, name) for name in LOG_NAMES}, KPIS: kpis}
         record = {"fingerprint": self._fingerprint(replication),
-                  "sha256": {name: _sha256(folder / name) for name in self._files()}}
+                  "sha256": {name: _write_arrow(table, folder / name) for name, table in tables.items()}}
         write_text(json.dumps(record, indent=1) + "\n", folder / RECORD)
 
 

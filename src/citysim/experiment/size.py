@@ -18,7 +18,7 @@ from citysim.config.experiment import (
     resolve,
 )
 from citysim.config.levers import LEVERS
-from citysim.config.limits import INCIDENTS_PER_SECOND, expected_incidents, format_count, format_duration
+from citysim.config.limits import MINUTES_PER_DAY, RunEstimate, expected_incidents, format_count, format_duration
 from citysim.config.priors import load_priors
 from citysim.errors import InputError, KeyPath
 from citysim.experiment.design import group_names
@@ -31,25 +31,18 @@ MAX_EXPERIMENT_RUN_DAYS = 200_000.0
 
 @dataclass(frozen=True)
 class ExperimentEstimate:
-    """The most runs an experiment makes, the key that drives their number, and each run's size."""
+    """The most runs an experiment makes, as the work of that many runs of its longest scenario, and the
+    key that drives their number."""
 
-    runs: int
+    work: RunEstimate
     key: KeyPath
-    days_per_run: float
-    incidents_per_run: float
-
-    @property
-    def run_days(self) -> float:
-        return self.runs * self.days_per_run
-
-    @property
-    def core_seconds(self) -> float:
-        return self.runs * self.incidents_per_run / INCIDENTS_PER_SECOND
 
     def describe(self, workers: int) -> str:
-        return (f"up to {format_count(self.runs)} runs of up to {self.days_per_run:,.3g} simulated days each "
-                f"({format_count(self.run_days)} run-days): about {format_duration(self.core_seconds)} of "
-                f"computing on one core, {format_duration(self.core_seconds / workers)} on {workers} worker(s)")
+        work = self.work
+        return (f"up to {format_count(work.replications)} runs of up to {work.days_per_replication:,.3g} simulated "
+                f"days each ({format_count(work.simulated_days)} run-days): about "
+                f"{format_duration(work.wall_seconds)} of computing on one core, "
+                f"{format_duration(work.wall_seconds / workers)} on {workers} worker(s)")
 
 
 def most_runs(spec: ExperimentSpec, path: Path) -> tuple[int, KeyPath]:
@@ -77,9 +70,10 @@ def check_experiment_size(spec: ExperimentSpec, path: Path, workers: int) -> Exp
     """The experiment's estimate, or an InputError naming the key if it asks for more than the limit."""
     runs, key = most_runs(spec, path)
     scenarios = [validate_schema(load_document(p), p) for p in referenced_scenarios(spec, path)]
-    estimate = ExperimentEstimate(runs, key, max(s.run.horizon_min for s in scenarios) / 1440.0,
-                                  max(expected_incidents(s) for s in scenarios))
-    if estimate.run_days > MAX_EXPERIMENT_RUN_DAYS:
+    work = RunEstimate(max(expected_incidents(s) for s in scenarios),
+                       max(s.run.horizon_min for s in scenarios) / MINUTES_PER_DAY, runs)
+    estimate = ExperimentEstimate(work, key)
+    if work.simulated_days > MAX_EXPERIMENT_RUN_DAYS:
         raise InputError(path, f"this experiment asks for {estimate.describe(workers)}; that is more than the limit "
                          f"of {MAX_EXPERIMENT_RUN_DAYS:,.0f} run-days for one experiment. Lower it.", key)
     return estimate

@@ -146,7 +146,7 @@ def read_stored(path: Path, limit: int = MAX_STORED_BYTES) -> bytes:
             raise OSError(errno.EINVAL, "not a regular file")
         if info.st_size > limit:
             raise OSError(errno.EFBIG, f"{info.st_size:,} bytes, more than a stored file can be ({limit:,})")
-        return handle.read(limit + 1)[:limit]
+        return handle.read(limit)
 
 
 def write_bytes_atomically(path: Path, write: Callable[[Path], None]) -> None:
