@@ -219,7 +219,8 @@ def test_impossible_speeds_warn(write_yaml, small_scenario_data):
 
 #: Address-space cap for the subprocess. `citysim validate` of the small scenario needs about 0.6 GB of
 #: address space (numpy, scipy, pandas and shapely reserve far more than they touch: it peaks at 160 MB
-#: resident); the largest valid demand surface (400,000 cells) peaks at 570 MB resident and needs about
+#: resident); the largest valid demand surface (400,000 cells) peaks at about 560 MiB resident
+#: (benchmarks/bench_validate.py) and needs about
 #: 1.0 GB. So 1.5 GB of address space holds every valid input with room, and is far below what any of
 #: the findings used (4-24 GB): a value that escaped its limit would die of MemoryError, with a traceback.
 ADDRESS_SPACE_CAP = int(1.5 * 2**30)

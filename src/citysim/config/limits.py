@@ -24,7 +24,7 @@ MINUTES_PER_DAY = 1440.0
 #: each hour's typical traffic): 2,000 nodes is 48 MB a matrix, about 1.2 GB for a whole run.
 MAX_NETWORK_NODES = 2_000
 #: Demand-surface cells (the districts' bounding box over geography.cell_km squares). Shanghai has
-#: 31,521 land cells at 0.5 km; 400,000 cells build in about 9 s and 0.6 GB.
+#: 31,521 land cells at 0.5 km; 400,000 cells validate in about 4 s and 560 MiB (benchmarks/bench_validate.py).
 MAX_DEMAND_CELLS = 400_000
 #: Cell side of disc districts' demand surface (scenarios without a geography block).
 DISC_CELL_KM = 0.5
