@@ -299,11 +299,11 @@ EXPERIMENTS = {
     "claim_check": ("kind: claim_check\nname: huge\nseed: 1\nsmart_levers: scenario.yaml\nsituations:\n"
                     "  - {name: a, scenario: scenario.yaml}\nmetrics:\n"
                     "  - {name: arrival, start: t_call, end: t_arrive, claimed_reduction_pct: 20}\n"
-                    "replications: {min: 2, max: 1000000000, batch: 1, target_half_width_pct: 1}\n"
+                    "replications: {min: 2, max: 1000000, batch: 1, target_half_width_pct: 1}\n"
                     "confidence: 0.95\nby_priority: false\n", "replications.max"),
     "attribution": ("kind: attribution\nname: huge\nseed: 1\nsituation: {name: a, scenario: scenario.yaml}\n"
                     "smart_levers: scenario.yaml\ngroups: {centre: [command_centre]}\nmethod: exact\n"
-                    "permutations: 1\nreplications: 1000000000\nmetrics:\n"
+                    "permutations: 1\nreplications: 1000000\nmetrics:\n"
                     "  - {name: arrival, start: t_call, end: t_arrive, claimed_reduction_pct: 20}\n", "replications"),
 }
 
@@ -318,3 +318,24 @@ def test_an_experiment_asking_for_too_many_runs_is_refused_before_any(scenario_f
     err = capsys.readouterr().err
     assert f"at key '{key}'" in err and "runs of up to" in err and "of computing" in err and "Traceback" not in err
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("argv", [
+    ["run", "{scenario}", "--replications", "1" + "0" * 400],
+    ["experiment", "{experiment}", "--workers", "1000000"],
+])
+def test_absurd_counts_on_the_command_line_are_usage_errors(scenario_file, write_yaml, capsys, argv):
+    """A count too large for any machine (or for float arithmetic) is refused by the parser: exit 2."""
+    path = write_yaml("experiment.yaml", EXPERIMENTS["attribution"][0])
+    command = [a.format(scenario=scenario_file, experiment=path) for a in argv]
+    with pytest.raises(SystemExit) as stop:
+        main(command)
+    assert stop.value.code == EXIT_BAD_INPUT
+    assert "expected a whole number from" in capsys.readouterr().err
+
+
+def test_a_huge_replication_count_in_an_experiment_file_is_an_input_error(scenario_file, write_yaml, capsys):
+    path = write_yaml("experiment.yaml", EXPERIMENTS["attribution"][0].replace("1000000\n", str(10**42) + "\n"))
+    assert main(["experiment", str(path), "--workers", "1"]) == EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    assert "at key 'replications'" in err and "Traceback" not in err

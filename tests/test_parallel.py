@@ -197,7 +197,7 @@ def test_sigterm_and_sigint_stop_cleanly_and_resume_completes(scenario_file, wri
 
 
 def _unit(key: tuple[str, str, int]) -> UnitResult:
-    return UnitResult(key, [(key[0], key[2])], pd.DataFrame(), pd.DataFrame(), None)
+    return UnitResult(key, [(*key, "arrival", "all", float(key[2]), 1)], pd.DataFrame(), pd.DataFrame(), None)
 
 
 def _job(name: str, batches: int, log: list[str]) -> Job:

@@ -38,12 +38,16 @@ def _session_members(sid: int) -> list[int]:
     return members
 
 
-def test_sigkill_of_the_main_process_leaves_no_worker(scenario_file, write_yaml, tmp_path):
-    """SIGKILL of `citysim experiment X --workers 2` while its workers run: within 5 s none is alive."""
+@pytest.mark.parametrize("executor", ["local", "dask"])
+def test_sigkill_of_the_main_process_leaves_no_worker(scenario_file, write_yaml, tmp_path, executor):
+    """SIGKILL of `citysim experiment X --workers 2` while its workers run (a process pool, or a Dask
+    LocalCluster's nanny and worker processes): within 5 s none is alive."""
+    if executor == "dask":
+        pytest.importorskip("distributed")
     write_yaml("smart.yaml", SMART)
     path = write_yaml("experiment.yaml", LONG)
     out = tmp_path / "out"
-    process = _citysim("experiment", str(path), "--out", str(out), "--workers", "2",
+    process = _citysim("experiment", str(path), "--out", str(out), "--workers", "2", "--executor", executor,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60
@@ -89,7 +93,7 @@ def test_a_failed_write_is_exit_2_with_one_paragraph_and_the_finished_replicatio
     exit 2 and one paragraph naming the file, no traceback; each replication's logs were stored as it ended."""
     import resource
 
-    limit = 40_000  # above the probe and one replication's logs, below the two replications' incidents log
+    limit = 48_000  # above the probe and one replication's stored logs, below the two replications' incidents log
 
     def limited() -> None:
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails (EFBIG) instead of killing
@@ -208,7 +212,7 @@ def test_options_that_do_not_apply_are_refused(tmp_path, write_yaml, scenario_fi
 @pytest.mark.parametrize("command", ["validate", "run", "compare", "experiment", "plot", "calibrate"])
 def test_the_interrupt_message_gives_each_command_its_advice(command, monkeypatch, capsys):
     """Ctrl-C is exit 130 with advice for that command: only those that resume (`experiment`, `run`,
-    `calibrate --out`) offer --resume."""
+    `calibrate`) offer --resume."""
     import argparse
 
     import citysim.cli as cli

@@ -118,10 +118,11 @@ def test_resume_without_the_record_of_inputs_is_refused(finished, tmp_path, caps
     (cut / "inputs.json").unlink()
     assert _resume(path, cut) == EXIT_BAD_INPUT
     assert "cannot resume" in capsys.readouterr().err
-    (cut / "inputs.json").write_text("{not json", encoding="utf-8")
-    assert _resume(path, cut) == EXIT_BAD_INPUT
-    error = capsys.readouterr().err
-    assert "inputs.json" in error and "cannot be read" in error and "Traceback" not in error
+    for garbage in ("{not json", "[" * 200_000):  # unreadable, and nested too deep for any parser
+        (cut / "inputs.json").write_text(garbage, encoding="utf-8")
+        assert _resume(path, cut) == EXIT_BAD_INPUT
+        error = capsys.readouterr().err
+        assert "inputs.json" in error and "cannot be read" in error and "Traceback" not in error
 
 
 class _Hostile:
@@ -157,18 +158,28 @@ def test_damaged_and_hostile_units_are_named_run_again_and_run_no_code(finished,
         assert f"stored run {unit} " in error and why in error, unit
     for name in TABLES:
         assert (cut / name).read_bytes() == (out / name).read_bytes(), name
-    for damage in (b"", b"garbage\n{}"):  # empty and garbage files, on a second resume
+    body = b'{"rows": [[1, 2, 3, 4, 5, 6, 7]], "hourly": {}, "districts": {}, "samples": null}'
+    forged = json.dumps({"format": "citysim-unit/1", "key": json.loads(units[0].read_bytes().partition(b"\n")[0])[
+        "key"], "fingerprint": "x", "sha256": hashlib.sha256(body).hexdigest()}).encode() + b"\n" + body
+    # empty, garbage, nested too deep, a forged header with rows of the wrong types; then a symlink to a device
+    for damage in (b"", b"garbage\n{}", b"[" * 200_000 + b"\n", forged):
         units[0].write_bytes(damage)
         assert _resume(path, cut) == EXIT_OK
-        assert f"stored run {units[0]} " in capsys.readouterr().err
+        error = capsys.readouterr().err
+        assert f"stored run {units[0]} " in error and "Traceback" not in error
         assert (cut / "runs.csv").read_bytes() == (out / "runs.csv").read_bytes()
+    units[0].unlink()
+    units[0].symlink_to("/dev/zero")  # read as it is, it would never end
+    assert _resume(path, cut) == EXIT_OK
+    assert f"stored run {units[0]} " in capsys.readouterr().err
+    assert (cut / "runs.csv").read_bytes() == (out / "runs.csv").read_bytes()
 
 
 def _unit(key: tuple[str, str, int], delay: float, interrupt: bool) -> UnitResult:
     if interrupt:
         os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C arrives while this run is in progress
     time.sleep(delay)
-    return UnitResult(key, [key], pd.DataFrame(), pd.DataFrame(), None)
+    return UnitResult(key, [(*key, "arrival", "all", 1.0, 1)], pd.DataFrame(), pd.DataFrame(), None)
 
 
 def test_an_interrupt_keeps_the_finished_runs_of_the_batch(tmp_path):
@@ -226,10 +237,36 @@ def test_a_rerun_starts_clean_and_a_users_folder_keeps_its_files(finished, tmp_p
     left = sorted(p.name for p in folder.iterdir())
     assert left == [".citysim.lock", "inputs.json", "manifest.json", "units"]
     own = tmp_path / "mine"
-    own.mkdir()
+    (own / "scenarios").mkdir(parents=True)
     (own / "report.md").write_text("my notes", encoding="utf-8")
+    (own / "inputs.json").write_text('{"my": "own file"}', encoding="utf-8")  # not citysim's record
+    (own / "scenarios" / "mine.yaml").write_text("name: mine\n", encoding="utf-8")
     clear_outputs(own)
     assert (own / "report.md").read_text(encoding="utf-8") == "my notes"
+    (folder / "figures").mkdir()
+    (folder / "figures" / "notes.txt").write_text("mine", encoding="utf-8")  # an experiment's folder, a user file
+    (folder / "scenarios").mkdir()
+    (folder / "scenarios" / "mine.yaml").write_text("name: mine\n", encoding="utf-8")
+    clear_outputs(folder)
+    assert (folder / "figures" / "notes.txt").is_file() and (folder / "scenarios" / "mine.yaml").is_file()
+
+
+def test_planted_links_in_a_results_folder_are_refused(finished, tmp_path, capsys):
+    """A lock file or a store that is a symbolic link: exit 2, and the link's target is left alone."""
+    path, out = finished
+    target = tmp_path / "precious.txt"
+    target.write_text("keep me", encoding="utf-8")
+    held = tmp_path / "lock"
+    held.mkdir()
+    (held / ".citysim.lock").symlink_to(target)
+    assert main(["experiment", str(path), "--out", str(held), "--workers", "1"]) == EXIT_BAD_INPUT
+    assert "symbolic link" in capsys.readouterr().err and target.read_text(encoding="utf-8") == "keep me"
+    linked = _copy(out, tmp_path / "linked")
+    shutil.move(linked / "units", tmp_path / "elsewhere")
+    (linked / "units").symlink_to(tmp_path / "elsewhere")
+    assert _resume(path, linked) == EXIT_BAD_INPUT
+    assert "symbolic link" in capsys.readouterr().err
+    assert len(list((tmp_path / "elsewhere").glob("*.unit.json"))) == 3  # nothing deleted through the link
 
 
 def test_plot_warns_about_an_unfinished_folder(finished, tmp_path, capsys):
@@ -275,6 +312,49 @@ def test_an_interrupted_run_resumes_to_the_same_folder(scenario_file, tmp_path, 
     assert not (cut / "replications").exists()
 
 
-def test_calibrate_resume_needs_a_page_to_keep_its_replications_beside(scenario_file, capsys):
-    assert main(["calibrate", str(scenario_file), "--resume"]) == EXIT_BAD_INPUT
-    assert "needs --out" in capsys.readouterr().err
+def test_an_interrupt_while_run_jobs_stores_a_run_keeps_every_finished_run(tmp_path):
+    """Ctrl-C arriving while `run_jobs` stores one finished run (not while it waits): that run and every
+    other finished one are stored, and the run not started is cancelled. Deterministic: the futures are
+    settled by hand."""
+    from concurrent.futures import Executor, Future
+
+    from citysim.experiment.batch import run_jobs
+
+    class Settled(Executor):
+        """Runs `b1` never; every other call at once, at submission."""
+
+        def __init__(self) -> None:
+            self.futures: dict[tuple[str, str, int], Future[UnitResult]] = {}
+
+        def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def]
+            future: Future[UnitResult] = Future()
+            if args[0] != ("b", "c", 1):
+                future.set_result(fn(*args))
+            self.futures[args[0]] = future
+            return future
+
+    class Interrupted(UnitStore):
+        """The first attempt to store `a0` is interrupted."""
+
+        def put(self, unit: UnitResult, fingerprint: str) -> None:
+            if unit.key == ("a", "c", 0) and not getattr(self, "tripped", False):
+                self.tripped = True
+                raise KeyboardInterrupt
+            super().put(unit, fingerprint)
+
+    def job(name: str, runs: int):  # type: ignore[no-untyped-def]
+        calls = [Call((name, "c", k), 0, _unit, ((name, "c", k), 0.0, False)) for k in range(runs)]
+        yield calls
+        return None
+
+    store, pool = Interrupted(tmp_path), Settled()
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run_jobs([job("a", 1), job("b", 2)], store, pool, [])
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    fingerprints = {key: Call(key, 0, _unit, (key, 0.0, False)).fingerprint for key in pool.futures}
+    kept = {key: store.get(key, fingerprints[key]) is not None for key in pool.futures}
+    assert kept == {("a", "c", 0): True, ("b", "c", 0): True, ("b", "c", 1): False}
+    assert pool.futures[("b", "c", 1)].cancelled()

@@ -20,7 +20,7 @@ __all__ = ["EXIT_BAD_INPUT", "EXIT_CODES", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_
 
 _EPILOG = "exit status:\n" + "\n".join(f"  {code:<4} {meaning}" for code, meaning in EXIT_CODES)
 
-#: What to do after an interrupt, by command (`experiment`, `run` and `calibrate --out` carry on where they stopped).
+#: What to do after an interrupt, by command (`experiment`, `run` and `calibrate` carry on where they stopped).
 _AFTER_INTERRUPT = {
     "validate": "the files not yet reported were not checked; run it again.",
     "run": "every replication that finished is kept in the folder's replications/; the same command with "
@@ -29,7 +29,7 @@ _AFTER_INTERRUPT = {
     "experiment": "every run already stored is complete, and the folder has no manifest.json yet; the same "
                   "command with --resume carries on from the stored runs (see `citysim experiment --help`).",
     "plot": "some charts may not have been redrawn; run it again.",
-    "calibrate": "no page was written; with --out, every replication that finished is kept beside the page, "
+    "calibrate": "no page was written; every replication that finished is kept in results/calibrate-<name>/, "
                  "and the same command with --resume carries on from them.",
 }
 
@@ -42,23 +42,27 @@ HEADLINE_KPIS = [
 ]
 
 
-def _whole_number(minimum: int) -> Callable[[str], int]:
-    """An argparse type: a whole number of at least `minimum`."""
+def _whole_number(minimum: int, maximum: int = 10**12) -> Callable[[str], int]:
+    """An argparse type: a whole number from `minimum` to `maximum` (beyond it, no count is meant; the
+    commands' own limits then explain what a large count would cost)."""
 
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"expected a whole number of at least {minimum}, got {value}")
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text[:40]!r}") from None
+        if not minimum <= value <= maximum:
+            raise argparse.ArgumentTypeError(f"expected a whole number from {minimum:,} to {maximum:,}, got "
+                                             f"{text[:40]}")
         return value
 
     return parse
 
 
 _positive_int = _whole_number(1)
-_seed = _whole_number(0)
+_seed = _whole_number(0, 2**63 - 1)
+#: Worker processes: each holds a whole model, and more than a few per core only adds memory.
+_workers = _whole_number(1, 4 * (os.cpu_count() or 1))
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -89,7 +93,7 @@ def _parser() -> argparse.ArgumentParser:
                                      "sensitivity or uncertainty)")
     experiment.add_argument("experiment", type=Path)
     experiment.add_argument("--out", type=Path, default=None, help="results folder (default: results/<name>)")
-    experiment.add_argument("--workers", type=_positive_int, default=os.cpu_count() or 1,
+    experiment.add_argument("--workers", type=_workers, default=os.cpu_count() or 1,
                             help="worker processes, default all cores; results are identical "
                                  "for any number")
     experiment.add_argument("--executor", choices=["local", "dask"], default="local",
@@ -123,7 +127,7 @@ def _parser() -> argparse.ArgumentParser:
     calibrate.add_argument("--seed", type=_seed, default=None)
     calibrate.add_argument("--out", type=Path, default=None, help="write the Markdown page here (default: print)")
     calibrate.add_argument("--resume", action="store_true",
-                           help="(with --out) keep the replications an interrupted calibration finished")
+                           help="keep the replications an interrupted calibration of this scenario finished")
     for command in commands.choices.values():
         command.epilog, command.formatter_class = _EPILOG, argparse.RawDescriptionHelpFormatter
     return parser
@@ -288,28 +292,26 @@ def _emit_page(page: str, out: Path | None) -> int:
 
 
 def _calibrate(scenario_path: Path, replications: int, seed: int | None, out: Path | None, resume: bool) -> int:
-    import shutil
     from functools import partial
 
     from citysim.analysis.calibration import calibration_page
-    from citysim.experiment.replication_store import replication_store
+    from citysim.experiment.replication_store import clear_replications, replication_store
+    from citysim.names import slug
     from citysim.output.files import prepare_output_file
     from citysim.output.folder import folder_lock
 
     _check_size(scenario_path, replications)
-    if out is None:
-        if resume:
-            raise InputError(None, "--resume keeps the replications stored beside the page; it needs --out.")
-        return _emit_page(calibration_page(scenario_path, replications, seed, _calibrate_command(
-            scenario_path, replications, seed, out)), out)
-    prepare_output_file(out)  # before simulating: a bad --out must not cost the work
-    parts = out.with_name(out.name + ".replications")  # each replication as it ends, removed with the page
+    if out is not None:
+        prepare_output_file(out)  # before simulating: a bad --out must not cost the work
+    # Each replication is kept as it ends, in a results folder of its own (never beside the page), so an
+    # interrupted calibration resumes; the replications go once the page is written.
+    parts = Path("results") / f"calibrate-{slug(scenario_path.stem)}"
     with folder_lock(parts, f"citysim calibrate {scenario_path}"):
-        stores = partial(replication_store, parts, resume=resume)
+        stores = partial(replication_store, parts / "replications", resume=resume)
         page = calibration_page(scenario_path, replications, seed, _calibrate_command(
             scenario_path, replications, seed, out), stores)
         code = _emit_page(page, out)
-    shutil.rmtree(parts, ignore_errors=True)
+        clear_replications(parts / "replications")
     return code
 
 

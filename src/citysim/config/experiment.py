@@ -47,9 +47,9 @@ class Metric(Strict):
 class Replications(Strict):
     """Sequential rule: add replications until the reduction's CI half-width is small enough."""
 
-    min: int = Field(ge=2)
-    max: int = Field(ge=2)
-    batch: int = Field(ge=1, description="replications added at a time")
+    min: int = Field(ge=2, le=1_000_000)
+    max: int = Field(ge=2, le=1_000_000)
+    batch: int = Field(ge=1, le=1_000_000, description="replications added at a time")
     target_half_width_pct: float = Field(gt=0, description="in percentage points of the reduction")
 
     @model_validator(mode="after")
@@ -125,8 +125,8 @@ class Attribution(_OneSituation):
     method: Literal["exact", "permutations"] = Field(
         description="exact: all 2^k combinations of the groups; permutations: a sample of orderings"
     )
-    permutations: int = Field(ge=1, description="orderings sampled (method: permutations)")
-    replications: int = Field(ge=1)
+    permutations: int = Field(ge=1, le=1_000_000, description="orderings sampled (method: permutations)")
+    replications: int = Field(ge=1, le=1_000_000)
 
     @field_validator("groups")
     @classmethod
@@ -153,7 +153,7 @@ class Sensitivity(_OneSituation):
     """One-at-a-time sweep of each lever over its sourced range, and the search for what it would take."""
 
     kind: Literal["sensitivity"]
-    replications: int = Field(ge=2)
+    replications: int = Field(ge=2, le=1_000_000)
     confidence: float = Field(gt=0.5, lt=1)
     search_steps: int = Field(ge=1, le=20, description="bisection steps of the what-would-it-take search")
 

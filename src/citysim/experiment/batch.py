@@ -6,7 +6,7 @@ complete."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Iterator, Mapping
+from collections.abc import Callable, Container, Generator, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, as_completed, wait
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -86,25 +86,25 @@ def run_stored(calls: list[Call], store: UnitStore, executor: Executor | None,
             _finish(call, partial(call.function, *call.args), store, results, failures)
     else:
         futures = {executor.submit(call.function, *call.args): call for call in todo}
-        with _keeping_finished(futures, store, results, failures):
+        with _keeping_finished(futures.items, store, results, failures):
             for future in as_completed(futures):
                 _finish(futures[future], future.result, store, results, failures)
     return results
 
 
 @contextmanager
-def _keeping_finished(futures: Mapping[Future[UnitResult], Call], store: UnitStore, results: dict[Key, UnitResult],
-                      failures: list[Failure]) -> Iterator[None]:
-    """On an interrupt (or any error) while waiting: store every run that has finished but is not yet
-    stored, cancel the runs not started, then let the interrupt go on."""
+def _keeping_finished(pending: Callable[[], Iterable[tuple[Future[UnitResult], Call]]], store: UnitStore,
+                      collected: Container[Key], failures: list[Failure]) -> Iterator[None]:
+    """On an interrupt (or any error) in the block: store every run of `pending()` that has finished but is
+    not yet `collected`, cancel the runs not started, then let the interrupt go on."""
     try:
         yield
     except BaseException:
-        for future, call in futures.items():
-            if future.cancel() or call.key in results:
+        for future, call in list(pending()):
+            if future.cancel() or call.key in collected:
                 continue
             if future.done() and future.exception() is None:
-                _finish(call, future.result, store, results, failures)
+                _finish(call, future.result, store, {}, failures)
         raise
 
 
@@ -142,19 +142,26 @@ def run_jobs(jobs: list[Job], store: UnitStore, executor: Executor | None, failu
                 return
             step = partial(jobs[index].send, held)
 
-    for index, job in enumerate(jobs):
-        start(index, partial(next, job))
-    while running:
-        with _keeping_finished({future: call for future, (_, call) in running.items()}, store, {}, failures):
+    collected: set[Key] = set()
+
+    def pending() -> Iterator[tuple[Future[UnitResult], Call]]:
+        return ((future, call) for future, (_, call) in running.items())
+
+    with _keeping_finished(pending, store, collected, failures):
+        for index, job in enumerate(jobs):
+            start(index, partial(next, job))
+        while running:
             done, _ = wait(running, return_when=FIRST_COMPLETED)
-        for future in done:
-            index, call = running.pop(future)
-            results, left = batches[index]
-            _finish(call, future.result, store, results, failures)
-            left[0] -= 1
-            if not left[0]:
-                del batches[index]
-                start(index, partial(jobs[index].send, results))
+            for future in done:
+                index, call = running[future]
+                results, left = batches[index]
+                _finish(call, future.result, store, results, failures)
+                collected.add(call.key)
+                del running[future]
+                left[0] -= 1
+                if not left[0]:
+                    del batches[index]
+                    start(index, partial(jobs[index].send, results))
     return outcomes
 
 

@@ -3,14 +3,19 @@ if it would be made again the same way.
 
 A run's fingerprint hashes the function that makes it, every argument (a scenario as its resolved
 JSON, with the bytes of the data files it names), and the code version: the hash of this package's
-source files, so an edited model never reuses runs of the old one.
+source files and of the versions of Python and the numerical libraries, so an edited model or an
+upgraded numpy never reuses runs of the old one. A fingerprint detects accidents (a changed input, an
+edit, a cut-off file), not tampering: anyone can compute it, so a results folder is as trustworthy as
+whoever wrote it; what it can never do is run code (unit files are data).
 """
 
 from __future__ import annotations
 
 import hashlib
+import sys
 from collections.abc import Callable, Iterable
 from functools import cache
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +23,18 @@ from pydantic import BaseModel
 
 import citysim
 
+#: The libraries whose versions can change a run's numbers (random streams, sums, file encodings).
+LIBRARIES = ("numpy", "scipy", "pandas", "simpy", "shapely", "pyarrow", "pydantic")
+
 
 @cache
 def code_version() -> str:
-    """SHA-256 of every Python source file of the citysim package, in path order."""
+    """SHA-256 of the Python version, the versions of LIBRARIES and every Python source file of the
+    citysim package, in path order."""
     root = Path(citysim.__file__).resolve().parent
-    digest = hashlib.sha256()
+    digest = hashlib.sha256(sys.version.encode("utf-8"))
+    for library in LIBRARIES:
+        digest.update(f"|{library}={version(library)}".encode())
     for path in sorted(root.rglob("*.py")):
         digest.update(path.relative_to(root).as_posix().encode("utf-8") + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()

@@ -15,7 +15,7 @@ from citysim.config.yaml_loader import LoadedDocument
 from citysim.errors import InputError
 from citysim.experiment.batch import Failure, failures_frame
 from citysim.output import layout
-from citysim.output.files import write_csv, write_json
+from citysim.output.files import read_stored, write_csv, write_json
 from citysim.output.folder import clear_outputs
 
 
@@ -34,8 +34,8 @@ def _recorded(record: Path) -> dict[str, str]:
         raise InputError(record, "cannot resume: the folder has no inputs.json, so the runs stored in it cannot be "
                          "tied to the inputs they were made from; run without --resume to start afresh.")
     try:
-        recorded = json.loads(record.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+        recorded = json.loads(read_stored(record, 2**24))
+    except (OSError, ValueError, RecursionError) as exc:
         raise InputError(record, f"cannot resume: the record of the inputs cannot be read ({exc}); run without "
                          "--resume to start afresh.") from None
     if not isinstance(recorded, dict) or not all(isinstance(v, str) for v in recorded.values()):

@@ -7,13 +7,12 @@ are done the folder's logs are written whole and the parts removed.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 from citysim.city.loading import validate_document
 from citysim.config import Scenario, dump_scenario, load_document
-from citysim.experiment.replication_store import replication_store
+from citysim.experiment.replication_store import clear_replications, replication_store
 from citysim.names import slug
 from citysim.output import layout
 from citysim.output.files import (
@@ -52,13 +51,13 @@ def write_folder(scenario_path: Path, replications: int, seed: int | None, out: 
     with folder_lock(out, f"citysim run {scenario_path}", needed_bytes(scenario, replications)):
         parts = out / layout.REPLICATION_PARTS
         if not resume:
-            shutil.rmtree(parts, ignore_errors=True)  # a stopped earlier run's
+            clear_replications(parts)  # a stopped earlier run's
         root_seed = scenario.run.seed if seed is None else seed
         store = replication_store(parts, scenario, root_seed, resume)
         result = simulate(scenario, replications=replications, seed=root_seed, store=store)
         for name, file in layout.LOG_FILES.items():
             write_parquet(getattr(result.logs, name), out / file)
-        shutil.rmtree(parts, ignore_errors=True)
+        clear_replications(parts)
         write_csv(traffic_by_hour(result.logs.traffic, scenario.run.warmup_min), out / layout.TRAFFIC_BY_HOUR)
         write_csv(result.kpis, out / layout.KPIS)
         write_csv(result.summary, out / layout.SUMMARY)

@@ -22,8 +22,10 @@ import numpy as np
 import pandas as pd
 
 from citysim.analysis.chart_tables import DISTRICT_COLUMNS, HOURLY_COLUMNS, SAMPLE_COLUMNS
+from citysim.errors import InputError
 from citysim.experiment.runs import RUN_COLUMNS, Key, UnitResult
 from citysim.output import layout
+from citysim.output.files import read_stored
 
 TABLES = {
     "runs": (layout.RUNS, RUN_COLUMNS),
@@ -67,12 +69,35 @@ class UnitError(ValueError):
     """A unit file that cannot be used, and why."""
 
 
+#: The column types a unit's tables may have (what the chart tables are made of).
+DTYPES = {"int64", "float64", "object", "str", "string", "bool"}
+
+
+def _checked_frame(data: Any, columns: list[str]) -> pd.DataFrame:
+    """A unit's table: the expected columns (or none, for a study's metric-only run), known types, equal lengths."""
+    if not isinstance(data, dict) or not isinstance(data.get("columns"), list) or \
+            sorted(map(str, data["columns"])) not in ([], sorted(columns)):
+        raise UnitError("a table of it has other columns than citysim writes")
+    if any(dtype not in DTYPES for dtype in data["dtypes"]) or len({len(v) for v in data["data"]}) > 1:
+        raise UnitError("a table of it has unknown column types or ragged columns")
+    return _frame(data)
+
+
+#: The type of each field of a runs.csv row (situation, config, replication, metric, priority, value, incidents).
+ROW_TYPES: tuple[type | tuple[type, ...], ...] = (str, str, int, str, str, (float, int, type(None)), int)
+
+
+def _is_run_row(row: Any) -> bool:
+    return isinstance(row, list) and len(row) == len(ROW_TYPES) and all(
+        isinstance(value, kind) for value, kind in zip(row, ROW_TYPES, strict=True))
+
+
 def decode(raw: bytes, key: Key, fingerprint: str) -> UnitResult:
     """The run a unit file holds; UnitError if it is not a whole, untouched unit of this run."""
     head, newline, body = raw.partition(b"\n")
     try:
         header = json.loads(head)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise UnitError("it is not a citysim unit file (no readable header)") from None
     if not newline or not isinstance(header, dict) or header.get("format") != FORMAT:
         raise UnitError(f"it is not a {FORMAT} file")
@@ -84,11 +109,16 @@ def decode(raw: bytes, key: Key, fingerprint: str) -> UnitResult:
         raise UnitError("it was made from other inputs or another version of the code")
     try:
         data = json.loads(body)
-        samples = data["samples"]
-        return UnitResult(key, [tuple(row) for row in data["rows"]], _frame(data["hourly"]),
-                          _frame(data["districts"]), None if samples is None else _frame(samples))
-    except (ValueError, KeyError, TypeError) as exc:
-        raise UnitError(f"its body cannot be read ({exc})") from None
+        rows = data["rows"]
+        if not isinstance(rows, list) or not all(_is_run_row(row) for row in rows):
+            raise UnitError("its rows are not runs.csv's rows")
+        samples = None if data["samples"] is None else _checked_frame(data["samples"], SAMPLE_COLUMNS)
+        return UnitResult(key, [tuple(row) for row in rows], _checked_frame(data["hourly"], HOURLY_COLUMNS),
+                          _checked_frame(data["districts"], DISTRICT_COLUMNS), samples)
+    except UnitError:
+        raise
+    except Exception as exc:  # any malformed body (deep nesting, huge numbers, wrong types) is a bad unit
+        raise UnitError(f"its body cannot be read ({type(exc).__name__})") from None
 
 
 def _to_stderr(message: str) -> None:
@@ -101,6 +131,9 @@ class UnitStore:
     def __init__(self, out: Path, resume: bool = False, report: Callable[[str], None] = _to_stderr) -> None:
         self.out = out
         self.folder = out / layout.STORE
+        if self.folder.is_symlink():
+            raise InputError(self.folder, "the result store is a symbolic link; citysim keeps its runs in a folder "
+                             "of the results folder itself. Remove the link, or choose another --out.")
         self.folder.mkdir(parents=True, exist_ok=True)
         self.report = report
         for leftover in self.folder.glob(".*.tmp"):
@@ -120,7 +153,7 @@ class UnitStore:
         self.fingerprints[key] = fingerprint
         path = self._path(key)
         try:
-            raw = path.read_bytes()
+            raw = read_stored(path)
         except FileNotFoundError:
             return None
         except OSError as exc:
@@ -155,10 +188,13 @@ class UnitStore:
         self.order.setdefault(key)
 
     def _units(self) -> Iterator[UnitResult]:
+        """The recorded runs, read back; a run stored in this experiment must still be there whole."""
         for key in self.order:
             unit = self.get(key, self.fingerprints[key])
-            if unit is not None:
-                yield unit
+            if unit is None:
+                raise InputError(self._path(key), "a run stored by this experiment was changed or removed before "
+                                 "the tables were written; the same command with --resume makes it again.")
+            yield unit
 
     def runs_frame(self) -> pd.DataFrame:
         """runs.csv's rows of the recorded runs, in their recorded order."""

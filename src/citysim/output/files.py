@@ -13,6 +13,7 @@ import errno
 import json
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -128,6 +129,24 @@ def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     finally:
         if tmp is not None:
             tmp.unlink(missing_ok=True)
+
+
+#: The largest file citysim reads back from a results folder (a stored run or replication); larger is
+#: not one it wrote, and is refused unread.
+MAX_STORED_BYTES = 512 * 2**20
+
+
+def read_stored(path: Path, limit: int = MAX_STORED_BYTES) -> bytes:
+    """The bytes of a file citysim stored in a results folder: a regular file (never through a symlink, never
+    a FIFO or a device) of at most `limit` bytes, else OSError (FileNotFoundError if it is not there)."""
+    descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    with os.fdopen(descriptor, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        if info.st_size > limit:
+            raise OSError(errno.EFBIG, f"{info.st_size:,} bytes, more than a stored file can be ({limit:,})")
+        return handle.read(limit + 1)[:limit]
 
 
 def write_bytes_atomically(path: Path, write: Callable[[Path], None]) -> None:

@@ -14,9 +14,9 @@ import errno
 import fcntl
 import json
 import os
-import shutil
+import stat
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from citysim.errors import InputError
@@ -35,7 +35,8 @@ DERIVED = (
     layout.BREAK_EVENS, layout.REPORT_MD, layout.REPORT_HTML, layout.COMPARISON, layout.STEPS, layout.KPIS,
     layout.SUMMARY, layout.TRAFFIC_BY_HOUR, layout.RESOLVED_SCENARIO, *layout.LOG_FILES.values(),
 )
-DERIVED_FOLDERS = (layout.FIGURES, layout.RESOLVED_SCENARIOS)
+#: The charts and the resolved scenarios, by the patterns of the names citysim gives them.
+DERIVED_PATTERNS = {layout.FIGURES: ("*.png", "*.svg"), layout.RESOLVED_SCENARIOS: ("*.baseline.yaml", "*.smart.yaml")}
 
 
 def _unwritable(out: Path, exc: OSError) -> InputError:
@@ -49,10 +50,17 @@ def folder_lock(out: Path, command: str, needed_bytes: int = MIN_FOLDER_BYTES) -
     check_folder_path(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(out / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        # Never through a symlink: a planted link must not make the holder's details overwrite its target.
+        descriptor = os.open(out / LOCK, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise InputError(out / LOCK, "this lock file is a symbolic link; citysim writes only a regular file "
+                             "there. Remove it, or choose another folder with --out.") from None
         raise _unwritable(out, exc) from None
     try:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise InputError(out / LOCK, "this lock file is not a regular file; remove it, or choose another folder "
+                             "with --out.")
         try:
             fcntl.lockf(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:
@@ -74,21 +82,40 @@ def _holder(descriptor: int) -> str:
     try:
         holder = json.loads(os.pread(descriptor, 4096, 0) or b"{}")
         return f"pid {holder['pid']}, since {holder['since_utc']}: {holder['command']}"
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
         return "its details are not readable"
 
 
+def _is_experiment_folder(out: Path) -> bool:
+    """Whether an experiment wrote `out` before: its record of inputs (file -> SHA-256) or its unit files."""
+    record = out / layout.INPUTS
+    try:
+        if record.is_file() and not record.is_symlink() and record.stat().st_size < 2**20:
+            data = json.loads(record.read_text(encoding="utf-8"))
+            if isinstance(data, dict) and data and all(isinstance(v, str) and len(v) == 64 for v in data.values()):
+                return True
+    except (OSError, ValueError, RecursionError):
+        pass
+    store = out / layout.STORE
+    return store.is_dir() and not store.is_symlink() and any(store.glob("*.unit.json"))
+
+
 def clear_outputs(out: Path) -> None:
-    """Remove what an earlier experiment derived in `out`, and the temporary files of cut-off writes.
-    Only in a folder an experiment wrote before (it has inputs.json or a result store): a folder of the
-    user's own keeps every file."""
-    if not ((out / layout.INPUTS).is_file() or (out / layout.STORE).is_dir()):
+    """Remove what an earlier experiment derived in `out` (the files of DERIVED, its charts and resolved
+    scenarios by their patterns) and the temporary files of cut-off writes. Only in a folder an experiment
+    wrote before, and only files of the names it writes: any other file in the folder is kept."""
+    if not _is_experiment_folder(out):
         return
     try:
         for name in DERIVED:
             (out / name).unlink(missing_ok=True)
-        for name in DERIVED_FOLDERS:
-            shutil.rmtree(out / name, ignore_errors=True)
+        for folder, patterns in DERIVED_PATTERNS.items():
+            if (out / folder).is_dir() and not (out / folder).is_symlink():
+                for pattern in patterns:
+                    for path in (out / folder).glob(pattern):
+                        path.unlink(missing_ok=True)
+                with suppress(OSError):
+                    (out / folder).rmdir()  # only if nothing else is left in it
         for leftover in out.glob(".*.tmp"):
             leftover.unlink(missing_ok=True)
     except OSError as exc:

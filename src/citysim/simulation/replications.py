@@ -47,6 +47,8 @@ def simulate(scenario: Scenario | str | Path, replications: int = 1, seed: int |
     (`citysim run` and `calibrate`, so a failure later loses none) and gives back those it already holds."""
     if replications < 1:
         raise ValueError("replications must be at least 1")
+    if store is not None and policy is not None:
+        raise ValueError("a replication store knows runs by their scenario; give the policy as dispatch.policy")
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
     root_seed = scenario.run.seed if seed is None else seed
