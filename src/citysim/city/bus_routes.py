@@ -1,7 +1,8 @@
 """Bus routes on the road network: each line's path on the arterials, its stops, and its buses' running
 minutes between stops at any traffic refresh.
 
-A line runs between the arterial nodes nearest its two terminals, on the shortest free-flow path over
+A line runs between the nodes on arterials nearest its two terminals (straight-line nearest: a
+terminal beside a river may snap across it), on the shortest free-flow path over
 arterial arcs only (buses serve the surface roads, not the elevated expressways). Stops stand every
 `stop_spacing_km` along the path, the terminals included. A bus's time on a segment between stops is
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.spatial import cKDTree
 
 from citysim.arrays import FloatArray, IntArray
 from citysim.city.geography import DistrictGrid
@@ -60,8 +62,9 @@ def line_routes(line: BusLine, index: int, network: RoadNetwork, grid: DistrictG
     penalty = np.where(network.arc_class == ARTERIAL, 1.0, NON_ARTERIAL_PENALTY)
     router = Router(network, network.arc_free_flow_min * penalty, lazy=True)
     ends = [grid.projection.to_km(*line.from_lat_lon), grid.projection.to_km(*line.to_lat_lon)]
-    nodes, _ = network.snap(np.array([e[0] for e in ends]), np.array([e[1] for e in ends]))
-    a, b = int(nodes[0]), int(nodes[1])
+    on_arterials = np.unique(network.arc_from[network.arc_class == ARTERIAL])
+    _, nearest = cKDTree(np.column_stack([network.node_x[on_arterials], network.node_y[on_arterials]])).query(ends)
+    a, b = int(on_arterials[nearest[0]]), int(on_arterials[nearest[1]])
     where = ("transit", "lines", index)
     if a == b:
         raise InputError(None, f"bus line '{line.name}': both terminals snap to the same network node.", where)

@@ -5,7 +5,8 @@ with headways h is E[W] = sum(h^2) / (2 sum(h)) = (mean h / 2)(1 + CV^2) (Weldin
 1972; research notes, branch i16-research, docs/traffic_services_sources.md section 2). Excess waiting
 time EWT = that actual mean wait - the same formula on the scheduled headways. The bunching factor
 2W/S - 1 (0: even, towards 1: pairs) is the "Bus Bunching Factor" of a 2012 NextBus-data blog (grade B).
-The bunched share, the share of headways below `bunching_threshold` x the scheduled one, is an ASSUMPTION of definition (threshold 1/4).
+The bunched share, the share of headways below `bunching_threshold` x the scheduled one, is an
+ASSUMPTION of definition (threshold 1/4).
 
 An informed passenger (real-time information) arrives `margin` before the bus: waits `margin` when the
 headway is at least 2 x margin, else h / 2 as if at random (ASSUMPTION; continuous at h = 2 margin).
