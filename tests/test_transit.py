@@ -215,3 +215,18 @@ def test_buses_never_change_the_police_logs():
     for logs in runs[1:]:
         for name in ("incidents", "units", "duty", "traffic", "crashes", "tasks"):
             pd.testing.assert_frame_equal(getattr(logs, name), getattr(runs[0], name))
+
+
+def test_poisson_inverse_matches_the_poisson_distribution():
+    from scipy.stats import poisson
+
+    from citysim.city.buses import poisson_inverse
+
+    u = np.random.default_rng(7).random(20_000)
+    for mean in (0.3, 4.0, 30.0):
+        counts = np.array([poisson_inverse(x, mean) for x in u])
+        assert counts.mean() == pytest.approx(mean, rel=0.03)
+        assert counts.var() == pytest.approx(mean, rel=0.06)
+        assert poisson_inverse(0.5, mean) == int(poisson.ppf(0.5, mean))
+    assert poisson_inverse(0.5, 0.0) == 0
+    assert abs(poisson_inverse(0.5, 1e4) - 1e4) < 2

@@ -5,7 +5,9 @@ irregular departures are the main cause of bunching, Feng & Figliozzi 2015). Bus
 
     arrives   a[i,k] = d[i,k-1] + (running(slot of d[i,k-1], k-1) x noise + signal delay x (1 - priority)),
               no sooner than the bus ahead (one lane, no overtaking: ASSUMPTION);
-    boards    n ~ Poisson(lambda_k(clock) x (a[i,k] - d[i-1,k])): everyone who came since the bus ahead left;
+    boards    n ~ Poisson(lambda_k(clock) x (a[i,k] - d[i-1,k])): everyone who came since the bus ahead left
+              (by inversion of one pre-drawn uniform per bus and stop, so a lever that moves the buses still
+              meets the same random numbers);
     dwells    dwell_dead_s + accel_decel_s + boarding_s x n (none at the last terminal);
     holds     at control stops, with gain alpha > 0 (Daganzo 2009, no slack): until
               alpha x (H_scheduled - headway to the bus ahead) has passed, if positive;
@@ -13,13 +15,15 @@ irregular departures are the main cause of bunching, Feng & Figliozzi 2015). Bus
 
 A late bus meets more passengers, dwells longer and falls further behind (bunching emerges). Randomness
 comes from three streams per route (departures, running noise, boardings), drawn in the same amounts
-whatever the levers, so a lever changes only what it acts on. Passengers' alighting, bus capacity and
+and the same order whatever the levers, so a lever changes only what it acts on. Passengers' alighting, bus capacity and
 crash queues are not modelled (not done).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from statistics import NormalDist
 
 import numpy as np
 
@@ -58,6 +62,26 @@ def timetable(headway_by_hour: list[float | None], start_clock_h: float, horizon
     return np.asarray(times), np.asarray(gaps)
 
 
+#: Above this mean a Poisson count is drawn from its normal approximation (exp(-mean) would underflow).
+NORMAL_POISSON_MEAN = 500.0
+_NORMAL = NormalDist()
+
+
+def poisson_inverse(u: float, mean: float) -> int:
+    """The Poisson(mean) count whose CDF first reaches u (inversion: one uniform, one count)."""
+    if mean <= 0.0:
+        return 0
+    if mean > NORMAL_POISSON_MEAN:
+        return max(0, round(mean + math.sqrt(mean) * _NORMAL.inv_cdf(min(max(u, 1e-12), 1 - 1e-12))))
+    p = math.exp(-mean)
+    cdf, k = p, 0
+    while u > cdf and p > 0.0:
+        k += 1
+        p *= mean / k
+        cdf += p
+    return k
+
+
 def run_buses(times: SegmentTimes, scheduled: FloatArray, headway: FloatArray, arrivals_per_min: FloatArray,
               start_clock_h: float, dwell_dead_min: float, boarding_min: float, priority: float,
               holding_gain: float, control_every: int, departure_cv: float, running_cv: float,
@@ -72,6 +96,7 @@ def run_buses(times: SegmentTimes, scheduled: FloatArray, headway: FloatArray, a
         noise = rng_run.lognormal(-0.5 * sigma**2, sigma, (n_bus, n_stop - 1))
     else:
         noise = np.ones((n_bus, n_stop - 1))
+    board_u = rng_board.random((n_bus, n_stop))
     signal = (times.signal * (1.0 - priority)).tolist()
     running = times.running.tolist()
     rates = arrivals_per_min.tolist()
@@ -84,6 +109,7 @@ def run_buses(times: SegmentTimes, scheduled: FloatArray, headway: FloatArray, a
     last = n_stop - 1
     for i in range(n_bus):
         noise_i = noise[i].tolist()
+        u_i = board_u[i].tolist()
         h_sched = float(headway[i])
         t = max(float(scheduled[i] + deviation[i]), 0.0)
         row_a, row_d, row_b, row_h = [0.0] * n_stop, [0.0] * n_stop, [0.0] * n_stop, [0.0] * n_stop
@@ -96,7 +122,7 @@ def run_buses(times: SegmentTimes, scheduled: FloatArray, headway: FloatArray, a
             dwell = 0.0
             if k < last:
                 rate = rates[int(clock_hour(start_clock_h, a))][k]
-                n = int(rng_board.poisson(rate * max(gap, 0.0)))
+                n = poisson_inverse(u_i[k], rate * max(gap, 0.0))
                 dwell = dwell_dead_min + boarding_min * n
             d = a + dwell
             if prev_depart is not None:

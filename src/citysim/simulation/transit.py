@@ -81,7 +81,7 @@ def simulate_transit(scenario: Scenario, replication: int = 0, logs: RunLogs | N
     transit = scenario.transit
     if transit is None:
         raise ValueError(f"{scenario.name} has no transit block")
-    scenario = effective_scenario(scenario)
+    as_given, scenario = scenario, effective_scenario(scenario)  # parking guidance lightens the traffic buses meet
     assert scenario.network is not None and scenario.traffic is not None
     grid = DistrictGrid.from_scenario(scenario)
     city = city_context(scenario, grid)
@@ -93,7 +93,7 @@ def simulate_transit(scenario: Scenario, replication: int = 0, logs: RunLogs | N
         if logs is None:
             from citysim.simulation.model import simulate_one  # the police run, only when it matters
 
-            logs = simulate_one(scenario, replication, seed).logs
+            logs = simulate_one(as_given, replication, seed).logs  # it applies the levers itself
         rate = preemption_per_signal_hour(scenario, logs, city.network)
     lost = min(1.0, rate * transit.preemption_block_min / 60.0)
     priority = _strength(transit, "signal_priority") * (1.0 - lost)
