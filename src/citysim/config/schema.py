@@ -16,6 +16,7 @@ from citysim.config.base import Probability, Strict
 from citysim.config.distributions import PROBABILITY_TOLERANCE, Distribution
 from citysim.config.levers import Levers
 from citysim.config.operations import Operations, task_start_problem
+from citysim.config.transit import Transit
 from citysim.earth import KM_PER_DEG_LAT, KM_PER_DEG_LON_EQUATOR, REGION_KM
 from citysim.errors import KeyPath
 
@@ -392,6 +393,8 @@ class Scenario(Strict):
     operations: Operations | None = Field(
         default=None, description="null: units do 110 work only, no look-ups, and incidents close when they clear")
     levers: Levers = Field(default_factory=Levers, description="smart levers; none by default (the baseline)")
+    transit: Transit | None = Field(
+        default=None, description="bus trunk lines in mixed traffic (needs network and traffic); none by default")
 
     @field_validator("districts")
     @classmethod
@@ -457,6 +460,8 @@ def cross_field_problems(scenario: Scenario) -> list[tuple[KeyPath, str]]:
         for block in ("network", "traffic"):
             if getattr(scenario, block) is None:
                 problems.append(((block,), f"travel.kind is 'network', so a '{block}' block is required."))
+    if scenario.transit is not None and (scenario.network is None or scenario.traffic is None):
+        problems.append((("transit",), "buses run on the road network: add 'network' and 'traffic' blocks."))
     if scenario.crashes is not None:
         if scenario.network is None or scenario.traffic is None:
             problems.append((("crashes",), "crashes happen on the road network: add 'network' and 'traffic' blocks."))
