@@ -11,9 +11,8 @@ from pathlib import Path
 import pandas as pd
 
 from citysim.city.loading import load_scenario
-from citysim.config.levers import Lever
+from citysim.config.levers import LEVERS, PUBLIC_TRANSPORT, Lever
 from citysim.config.schema import Scenario
-from citysim.config.transit import TRANSIT_LEVERS
 from citysim.simulation.model import simulate_one
 from citysim.simulation.transit import transit_kpis
 
@@ -21,16 +20,16 @@ SHANGHAI = Path(__file__).resolve().parents[1] / "scenarios" / "shanghai"
 
 
 def with_lever(base: Scenario, name: str, strength: float) -> Scenario:
-    assert base.transit is not None
-    levers = base.transit.levers.model_copy(update={name: Lever(strength=strength)})
-    return base.model_copy(update={"transit": base.transit.model_copy(update={"levers": levers})})
+    return base.model_copy(update={"levers": base.levers.model_copy(update={name: Lever(strength=strength)})})
 
 
 def main() -> None:
     baseline = load_scenario(SHANGHAI / "baseline.yaml")
     smart = load_scenario(SHANGHAI / "smart.yaml")
     columns = {"baseline": transit_kpis(baseline)}
-    for name, info in TRANSIT_LEVERS.items():
+    for name, info in LEVERS.items():
+        if info.service != PUBLIC_TRANSPORT:
+            continue
         columns[f"{name} {info.default:g}"] = transit_kpis(with_lever(baseline, name, info.default))
     columns["smart"] = transit_kpis(smart, 0, simulate_one(smart, 0).logs)
     table = pd.DataFrame({k: v.set_index("metric")["value"] for k, v in columns.items()})

@@ -18,7 +18,7 @@ from citysim.city.geography import DistrictGrid
 from citysim.city.network import RoadNetwork
 from citysim.config.levers import Lever
 from citysim.config.schema import Scenario
-from citysim.config.transit import TRANSIT_LEVERS, TransitLevers
+from citysim.config.levers import LEVERS, PUBLIC_TRANSPORT
 from citysim.errors import InputError
 from citysim.simulation.logs import RunLogs
 from citysim.simulation.transit import preemption_per_signal_hour, simulate_transit, transit_kpis
@@ -65,10 +65,13 @@ def base() -> Scenario:
     return citysim.Scenario.model_validate(_data())
 
 
+#: The public-transport levers (they sit under `levers:` with the others).
+TRANSIT_LEVERS = {name: info for name, info in LEVERS.items() if info.service == PUBLIC_TRANSPORT}
+
+
 def with_levers(scenario: Scenario, **strengths: float) -> Scenario:
-    assert scenario.transit is not None
-    levers = TransitLevers(**{name: Lever(strength=s) for name, s in strengths.items()})
-    return scenario.model_copy(update={"transit": scenario.transit.model_copy(update={"levers": levers})})
+    levers = scenario.levers.model_copy(update={name: Lever(strength=s) for name, s in strengths.items()})
+    return scenario.model_copy(update={"levers": levers})
 
 
 def with_police_lever(scenario: Scenario, name: str, strength: float) -> Scenario:
@@ -93,8 +96,8 @@ def test_unknown_transit_key_is_a_clear_error(write_yaml):
 
 def test_unknown_transit_lever_is_an_error():
     data = _data()
-    data["transit"]["levers"] = {"signal_priorty": {"strength": 0.3}}
-    with pytest.raises(ValueError, match="signal_priorty"):
+    data["levers"] = {"bus_signal_priorty": {"strength": 0.3}}
+    with pytest.raises(ValueError, match="bus_signal_priorty"):
         citysim.Scenario.model_validate(data)
 
 
@@ -105,19 +108,18 @@ def test_transit_needs_the_road_network(small_scenario_data, write_yaml):
         citysim.load_scenario(write_yaml("scenario.yaml", data))
 
 
-def test_transit_levers_registry_matches_the_schema():
-    assert set(TRANSIT_LEVERS) == set(TransitLevers.model_fields)
-    for info in TRANSIT_LEVERS.values():
-        assert 0.0 <= info.low <= info.default <= info.high <= 1.0
+def test_the_transit_levers_cannot_reach_the_police():
+    assert set(TRANSIT_LEVERS) == {"bus_signal_priority", "bus_lanes", "bus_realtime_info", "bus_holding"}
+    assert not any(info.reaches_police for info in TRANSIT_LEVERS.values())
 
 
 def test_shipped_scenarios_have_transit():
     root = Path(__file__).resolve().parents[1] / "scenarios" / "shanghai"
     baseline, smart = (citysim.load_scenario(root / f"{n}.yaml") for n in ("baseline", "smart"))
     assert baseline.transit is not None and smart.transit is not None
-    assert all(getattr(baseline.transit.levers, n) is None for n in TRANSIT_LEVERS)
+    assert all(getattr(baseline.levers, n) is None for n in TRANSIT_LEVERS)
     for name, info in TRANSIT_LEVERS.items():
-        lever = getattr(smart.transit.levers, name)
+        lever = getattr(smart.levers, name)
         assert lever is not None and lever.strength == info.default
 
 
@@ -144,7 +146,7 @@ def test_excess_wait_formula_on_a_constructed_case():
 def test_headway_cv_grows_along_the_line_and_holding_reduces_it(base):
     plain = kpis(base)
     assert plain["headway_cv_last_stop"] > plain["headway_cv_first_stop"] + 0.1
-    held = kpis(with_levers(base, headway_holding=0.5))
+    held = kpis(with_levers(base, bus_holding=0.5))
     assert held["headway_cv"] < plain["headway_cv"]
     assert held["headway_cv_last_stop"] < plain["headway_cv_last_stop"]
     assert held["excess_wait_min"] < plain["excess_wait_min"]
@@ -153,7 +155,7 @@ def test_headway_cv_grows_along_the_line_and_holding_reduces_it(base):
 
 
 def test_signal_priority_cuts_run_time(base):
-    plain, tsp = kpis(base), kpis(with_levers(base, signal_priority=0.33))
+    plain, tsp = kpis(base), kpis(with_levers(base, bus_signal_priority=0.33))
     assert tsp["bus_run_time_min"] < plain["bus_run_time_min"]
 
 
@@ -164,7 +166,7 @@ def test_bus_lanes_speed_up_the_peak(base):
 
 
 def test_realtime_info_cuts_actual_and_perceived_wait_not_the_service(base):
-    plain, rti = kpis(base), kpis(with_levers(base, realtime_info=0.3))
+    plain, rti = kpis(base), kpis(with_levers(base, bus_realtime_info=0.3))
     assert rti["actual_wait_min"] < plain["actual_wait_min"]
     assert rti["perceived_wait_min"] < plain["perceived_wait_min"]
     for metric in ("excess_wait_min", "headway_cv", "bus_run_time_min", "boardings"):
@@ -184,7 +186,7 @@ def _fake_logs(trips: int, km: float) -> RunLogs:
 
 
 def test_preemption_takes_away_part_of_bus_priority(base):
-    tsp = with_levers(base, signal_priority=0.33)
+    tsp = with_levers(base, bus_signal_priority=0.33)
     busy = _fake_logs(2_000, 5.0)  # more lights-and-siren driving than the small city has
     without = simulate_transit(tsp, 0, busy)
     assert without.priority_lost_share == 0.0  # no pre-emption lever: no conflict

@@ -30,6 +30,10 @@ class LeverEffects:
     prevention_share: float = 0.0
     prevention_categories: frozenset[str] = frozenset()
     crash_prevention_share: float = 0.0
+    bus_priority_share: float = 0.0
+    bus_lane_share: float = 0.0
+    informed_share: float = 0.0
+    holding_gain: float = 0.0
 
 
 #: Minutes from a crash to its video detection, when the lever detects it (ASSUMPTION).
@@ -68,6 +72,10 @@ def lever_effects(scenario: Scenario) -> LeverEffects:
         prevention_share=strength("prevention"),
         prevention_categories=frozenset(prevention.categories if prevention else ()),
         crash_prevention_share=float(prevention.crash_strength) if prevention else 0.0,
+        bus_priority_share=strength("bus_signal_priority"),
+        bus_lane_share=strength("bus_lanes"),
+        informed_share=strength("bus_realtime_info"),
+        holding_gain=strength("bus_holding"),
     )
 
 

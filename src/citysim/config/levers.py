@@ -17,6 +17,12 @@ from pydantic import Field
 from citysim.config.base import Probability, Strict
 
 
+POLICING, TRAFFIC, INCIDENTS, PARKING, PUBLIC_TRANSPORT = (
+    "policing", "traffic", "incident management", "parking", "public transport")
+#: The services a lever can act on: the police's, and the traffic services'.
+SERVICES = (POLICING, TRAFFIC, INCIDENTS, PARKING, PUBLIC_TRANSPORT)
+
+
 class Lever(Strict):
     """A smart lever at a strength between 0 (no effect) and 1; what strength means is lever-specific
     (see `LEVERS` below for each lever's mechanism, default, range and source)."""
@@ -59,6 +65,10 @@ class Levers(Strict):
     parking_guidance: Lever | None = None
     community_diversion: CategoryLever | None = None
     prevention: PreventionLever | None = None
+    bus_signal_priority: Lever | None = None
+    bus_lanes: Lever | None = None
+    bus_realtime_info: Lever | None = None
+    bus_holding: Lever | None = None
 
 
 @dataclass(frozen=True)
@@ -72,6 +82,14 @@ class LeverInfo:
     source: str
     #: Year of the newest evidence the default rests on (0: an ASSUMPTION with no dated evidence).
     evidence_year: int
+    #: The service whose process step the lever acts on (one of `SERVICES`).
+    service: str = POLICING
+
+    @property
+    def reaches_police(self) -> bool:
+        """Whether the lever can change the police logs: the buses run after a police replication, never
+        inside it, so a public-transport lever cannot (tests/test_transit.py checks it)."""
+        return self.service != PUBLIC_TRANSPORT
 
 
 #: The claim's date: evidence from after it cannot have been what the claim measured.
@@ -93,7 +111,7 @@ LEVERS: dict[str, LeverInfo] = {
         "extensive perception: this share of crashes is detected by video 1 min after it happens "
         "(ASSUMPTION: 1 min) instead of being reported by a call", 0.5, 0.2, 0.8,
         "video incident detection saves 5-12 min per incident (Monroe County NY); 700,000 sensing "
-        "'neurons' in Shanghai (2019); the covered share is an ASSUMPTION", 2019),
+        "'neurons' in Shanghai (2019); the covered share is an ASSUMPTION", 2019, service=INCIDENTS),
     "predictive_deployment": LeverInfo(
         "multiple models / predictive deployment: this share of units waits at posts placed on the forecast "
         "demand (crime hot spots and residential density) instead of the baseline's posts or stations; "
@@ -122,16 +140,16 @@ LEVERS: dict[str, LeverInfo] = {
         "(every trip; police/driving.py)", 0.09, 0.02, 0.3,
         "average speed +12.9 % at 360 Shanghai intersections (Shanghai police, Jan 2026), read as a cut in "
         "signal delay; 360 of about 4,000 signalised intersections (ASSUMPTION count) is the default share. "
-        "Evidence from after the claim", 2026),
+        "Evidence from after the claim", 2026, service=TRAFFIC),
     "fast_crash_handling": LeverInfo(
         "fast handling of minor crashes (online self-handling, drones): the drivers' self-clearing time x "
         "(1 - strength), so more crashes are cleared before the police arrive and blockages end sooner", 0.4,
         0.32, 0.55,
         "drone quick handling saves 40 %+ (Shanghai police, Jan 2026); clearance -32 % (Oro Valley), -55 % "
-        "(Maryland service patrols)", 2026),
+        "(Maryland service patrols)", 2026, service=INCIDENTS),
     "parking_guidance": LeverInfo(
         "parking guidance: cruising-for-parking volume x (1 - strength)", 0.3, 0.1, 0.5,
-        "ASSUMPTION; cruising ~8 min a search (Shoup 2005)", 0),
+        "ASSUMPTION; cruising ~8 min a search (Shoup 2005)", 0, service=PARKING),
     "community_diversion": LeverInfo(
         "smart community / 12345: this share of the listed categories' calls that would get a unit is "
         "resolved without one", 0.3, 0.1, 0.5,
@@ -141,7 +159,39 @@ LEVERS: dict[str, LeverInfo] = {
         "prevention and community sensing: this share of the listed categories' incidents (and "
         "crash_strength of crashes) does not happen", 0.259, 0.1, 0.3,
         "alarm-type 110 calls -25.9 %, traffic crashes -7.2 % year on year (Shanghai, Jan-Aug 2019)", 2019),
+    "bus_signal_priority": LeverInfo(
+        "transit signal priority: this share of a bus's signal delay is removed, less the share of requests that "
+        "meet a signal held by a police pre-emption (ASSUMPTION: pre-emption overrides priority)",
+        0.33, 0.0, 0.5,
+        "LA Metro Rapid: signal delay -33 %, about 8-10 % of run time (FTA Metro Rapid evaluation); one TCRP case "
+        "-12.1 % AM run time (TCRP synthesis on bus speed, NAP 22421); Portland: benefits not consistent "
+        "(Kimpel et al. 2005) and only a small share of requests reduced delay (Feng et al. 2015): low 0", 2015,
+        service=PUBLIC_TRANSPORT),
+    "bus_lanes": LeverInfo(
+        "bus lanes: this share of a line's `bus_lane_km` runs on a lane at `bus_lane_kmh`, independent of the "
+        "general traffic", 0.9, 0.5, 1.0,
+        "Yan'an Road line 71: 24 h median lane over the corridor except Xizang Road - the Bund (Japion 2017); "
+        "17.0-17.9 km/h peak, ~20 % faster than general traffic (Jiefang Daily 2017); Wuzhong Road lane "
+        "+25-42 % peak bus speed (Shine 2017); the share is an ASSUMPTION", 2017,
+        service=PUBLIC_TRANSPORT),
+    "bus_realtime_info": LeverInfo(
+        "real-time arrival information: this share of passengers times its arrival `informed_margin_min` before "
+        "the bus (instead of arriving at random) and perceives the wait as measured", 0.3, 0.1, 0.5,
+        "OneBusAway users wait almost 2 min less and perceive 0.7 min (13 %) less; non-users overestimate their "
+        "wait (Watkins et al. 2011); ~2 min lower usual wait (Brakewood et al. 2014); the informed share is an "
+        "ASSUMPTION", 2014, service=PUBLIC_TRANSPORT),
+    "bus_holding": LeverInfo(
+        "headway-based holding (Daganzo 2009): at control stops a bus leaves no sooner than strength x (scheduled "
+        "- actual headway to the bus ahead) after its dwell; strength is the control gain alpha", 0.5, 0.2, 0.8,
+        "Daganzo 2009 (analytic); WMATA field test: excess wait -26 % (Soza-Parra et al. 2019); schedule "
+        "time points 'limited' (Feng & Figliozzi 2015); the gain is an ASSUMPTION", 2019,
+        service=PUBLIC_TRANSPORT),
 }
+
+
+def police_levers() -> list[str]:
+    """The levers that can change the police logs (all but the public-transport ones), in registry order."""
+    return [name for name, info in LEVERS.items() if info.reaches_police]
 
 
 def levers_markdown(command: str) -> str:
@@ -153,18 +203,19 @@ def levers_markdown(command: str) -> str:
         "",
         "Each lever is a block under `levers:` in a scenario, `{strength: s}` with 0 <= s <= 1 (0: no effect).",
         "The smart scenario (`scenarios/shanghai/smart.yaml`) sets each to its default; the sensitivity",
-        "experiment sweeps each between its low and high values.",
+        "experiment sweeps each between its low and high values, except the public-transport levers: the buses",
+        "run after a police replication, never inside it, so those cannot move a police metric.",
         "",
         f"Evidence year: the newest evidence the default rests on; **after {CLAIM_YEAR}** marks evidence from",
         f"after the claim (June {CLAIM_YEAR}), which cannot be what the claim measured; 'none' marks an ASSUMPTION.",
         "",
-        "| lever | mechanism | default | low | high | evidence year | source |",
-        "|---|---|---|---|---|---|---|",
+        "| lever | service | mechanism | default | low | high | evidence year | source |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for name, info in LEVERS.items():
         year = str(info.evidence_year) if info.evidence_year else "none"
         if info.evidence_year > CLAIM_YEAR:
             year = f"**{year} (after {CLAIM_YEAR})**"
-        lines.append(f"| `{name}` | {info.mechanism} | {info.default:g} | {info.low:g} | {info.high:g} | {year} | "
+        lines.append(f"| `{name}` | {info.service} | {info.mechanism} | {info.default:g} | {info.low:g} | {info.high:g} | {year} | "
                      f"{info.source} |")
     return "\n".join(lines) + "\n"

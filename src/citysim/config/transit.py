@@ -1,10 +1,8 @@
-"""The schema of bus trunk lines (`transit:` in a scenario) and the transit levers' registry.
+"""The schema of bus trunk lines (`transit:` in a scenario).
 
-A scenario without the block has no buses. The transit levers live inside the block
-(`transit.levers`), not beside the police levers in `citysim.config.levers`: they act on buses and
-passengers only, so the police levers' registry, sensitivity sweeps and smart.yaml's "every lever set"
-rule stay as they are. Each transit lever has the same shape as a police lever (`{strength: s}`,
-0 <= s <= 1, 0: no effect) and a sourced default and range in `TRANSIT_LEVERS`.
+A scenario without the block has no buses. The public-transport levers (`bus_signal_priority`,
+`bus_lanes`, `bus_realtime_info`, `bus_holding`) sit with every other lever under `levers:`
+(`citysim.config.levers`), so a claim check's smart twin gets them from the same smart-levers file.
 """
 
 from __future__ import annotations
@@ -14,21 +12,11 @@ from typing import Annotated
 from pydantic import Field, model_validator
 
 from citysim.config.base import Probability, Strict
-from citysim.config.levers import Lever, LeverInfo
 
 NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 LatLon = Annotated[list[Annotated[float, Field(ge=-180, le=180)]], Field(min_length=2, max_length=2)]
 ClockHour = Annotated[int, Field(ge=0, le=23)]
-
-
-class TransitLevers(Strict):
-    """The transit levers; a lever left out is off."""
-
-    signal_priority: Lever | None = None
-    bus_lanes: Lever | None = None
-    realtime_info: Lever | None = None
-    headway_holding: Lever | None = None
 
 
 class BusLine(Strict):
@@ -53,7 +41,7 @@ class BusLine(Strict):
 
 
 class Transit(Strict):
-    """Bus trunk lines in mixed traffic, their stops, dwell, passengers and the transit levers."""
+    """Bus trunk lines in mixed traffic, their stops, dwell and passengers."""
 
     lines: list[BusLine] = Field(min_length=1, max_length=50)
     service_hours: Annotated[list[ClockHour], Field(min_length=2, max_length=2)] = Field(
@@ -81,7 +69,6 @@ class Transit(Strict):
         description="a headway shorter than this share of the scheduled one counts as bunched")
     preemption_block_min: NonNegative = Field(
         description="minutes a signal is given to one pre-emption (with its recovery), when no bus priority runs")
-    levers: TransitLevers = Field(default_factory=TransitLevers, description="transit levers; none by default")
 
     @model_validator(mode="after")
     def _checks(self) -> Transit:
@@ -96,31 +83,3 @@ class Transit(Strict):
             raise ValueError("bus line names must be unique")
         return self
 
-
-#: The transit levers' mechanisms, sourced defaults and ranges (the police levers': `citysim.config.levers`).
-TRANSIT_LEVERS: dict[str, LeverInfo] = {
-    "signal_priority": LeverInfo(
-        "transit signal priority: this share of a bus's signal delay is removed, less the share of requests that "
-        "meet a signal held by a police pre-emption (ASSUMPTION: pre-emption overrides priority)",
-        0.33, 0.0, 0.5,
-        "LA Metro Rapid: signal delay -33 %, about 8-10 % of run time (FTA Metro Rapid evaluation); one TCRP case "
-        "-12.1 % AM run time (TCRP synthesis on bus speed, NAP 22421); Portland: benefits not consistent "
-        "(Kimpel et al. 2005) and only a small share of requests reduced delay (Feng et al. 2015): low 0", 2015),
-    "bus_lanes": LeverInfo(
-        "bus lanes: this share of a line's `bus_lane_km` runs on a lane at `bus_lane_kmh`, independent of the "
-        "general traffic", 0.9, 0.5, 1.0,
-        "Yan'an Road line 71: 24 h median lane over the corridor except Xizang Road - the Bund (Japion 2017); "
-        "17.0-17.9 km/h peak, ~20 % faster than general traffic (Jiefang Daily 2017); Wuzhong Road lane "
-        "+25-42 % peak bus speed (Shine 2017); the share is an ASSUMPTION", 2017),
-    "realtime_info": LeverInfo(
-        "real-time arrival information: this share of passengers times its arrival `informed_margin_min` before "
-        "the bus (instead of arriving at random) and perceives the wait as measured", 0.3, 0.1, 0.5,
-        "OneBusAway users wait almost 2 min less and perceive 0.7 min (13 %) less; non-users overestimate their "
-        "wait (Watkins et al. 2011); ~2 min lower usual wait (Brakewood et al. 2014); the informed share is an "
-        "ASSUMPTION", 2014),
-    "headway_holding": LeverInfo(
-        "headway-based holding (Daganzo 2009): at control stops a bus leaves no sooner than strength x (scheduled "
-        "- actual headway to the bus ahead) after its dwell; strength is the control gain alpha", 0.5, 0.2, 0.8,
-        "Daganzo 2009 (analytic); WMATA field test: excess wait -26 % (Soza-Parra et al. 2019); schedule "
-        "time points 'limited' (Feng & Figliozzi 2015); the gain is an ASSUMPTION", 2019),
-}

@@ -1,7 +1,8 @@
 """Sensitivity of the reductions to each lever, and "what would it take" to reach the claims.
 
 Tornado: from the smart configuration (every lever at its scenario strength), one lever at a time is
-set to the low and the high end of its sourced range (`citysim.config.levers.LEVERS`), the others unchanged.
+set to the low and the high end of its sourced range (`citysim.config.levers.LEVERS`), the others unchanged;
+the public-transport levers are left out (the buses run after a police replication, so they cannot move it).
 
 What would it take: every lever's strength is scaled by a common factor s (each capped at the high
 end of its range, so the search never leaves what the sources support), and the smallest s whose
@@ -24,7 +25,7 @@ import pandas as pd
 
 from citysim.config import Scenario
 from citysim.config.experiment import Sensitivity
-from citysim.config.levers import LEVERS, Levers
+from citysim.config.levers import LEVERS, Levers, police_levers
 from citysim.config.yaml_loader import LoadedDocument
 from citysim.experiment.batch import Failure
 from citysim.experiment.claim_check import situation_and_levers
@@ -100,7 +101,7 @@ def run_sensitivity(spec: Sensitivity, spec_path: Path, out: Path, resume: bool 
     tornado = []
     for metric in spec.metrics:
         base, _, _ = runner.reduction("smart", smart, metric.name)
-        for name in Levers.model_fields:
+        for name in police_levers():  # a public-transport lever cannot move a police metric
             lever = getattr(smart, name)
             if lever is None:
                 continue
@@ -119,7 +120,7 @@ def run_sensitivity(spec: Sensitivity, spec_path: Path, out: Path, resume: bool 
 
 def _search(runner: _Runner, smart: Levers, metric: str, claimed: float, steps: int) -> tuple[object, ...]:
     """Bisection for the smallest common scale of the levers whose reduction reaches the claim."""
-    ratios = [LEVERS[n].high / getattr(smart, n).strength for n in Levers.model_fields
+    ratios = [LEVERS[n].high / getattr(smart, n).strength for n in police_levers()
               if getattr(smart, n) is not None and getattr(smart, n).strength > 0]
     if not ratios:
         return (metric, claimed, False, 0.0, math.nan, math.nan, math.nan, "no lever is on")

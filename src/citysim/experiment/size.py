@@ -17,7 +17,7 @@ from citysim.config.experiment import (
     referenced_scenarios,
     resolve,
 )
-from citysim.config.levers import LEVERS
+from citysim.config.levers import police_levers
 from citysim.config.limits import MINUTES_PER_DAY, RunEstimate, expected_incidents, format_count, format_duration
 from citysim.config.priors import load_priors
 from citysim.errors import InputError, KeyPath
@@ -55,7 +55,7 @@ def most_runs(spec: ExperimentSpec, path: Path) -> tuple[int, KeyPath]:
         return coalitions * spec.replications, ("permutations",) if spec.method == "permutations" else (
             "replications",)
     if isinstance(spec, Sensitivity):
-        configurations = 2 + 2 * len(LEVERS) + len(spec.metrics) * (spec.search_steps + 2)
+        configurations = 2 + 2 * len(police_levers()) + len(spec.metrics) * (spec.search_steps + 2)
         return configurations * spec.replications, ("replications",)
     analysed = len(set(group_names(load_priors(resolve(path, spec.priors)).names, spec.groups)))
     points = spec.samples * (analysed + (2 if spec.method == "sobol" else 1))

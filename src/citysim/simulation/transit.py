@@ -2,8 +2,6 @@
 never inside it, so the police logs cannot change (common random numbers: the buses draw only from
 streams named `transit.<line>.<direction>.<what>`).
 
-Status (groundwork, branch i16-transit): see docs/transit.md for what is done and what is not.
-
 Where bus priority meets police pre-emption (ASSUMPTION: pre-emption overrides priority, as in the ITS
 architecture's pre-emption flow; the NTCIP 1211 text was not read): a bus's priority request is lost when
 its signal is held by a pre-emption, so priority's share of signal delay removed is cut by the chance of
@@ -54,11 +52,6 @@ class TransitRun:
     priority_lost_share: float
 
 
-def _strength(transit: Transit, name: str) -> float:
-    lever = getattr(transit.levers, name)
-    return float(lever.strength) if lever is not None else 0.0
-
-
 def preemption_per_signal_hour(scenario: Scenario, logs: RunLogs, network: RoadNetwork) -> float:
     """Police pre-emption events per arterial signal per hour in this replication (module docstring)."""
     ops = scenario.operations
@@ -88,15 +81,16 @@ def simulate_transit(scenario: Scenario, replication: int = 0, logs: RunLogs | N
     run = scenario.run
     ops = scenario.operations
     signals = ops.driving.signals if ops is not None and ops.driving is not None else None
+    effects = lever_effects(scenario)
     rate = 0.0
-    if lever_effects(scenario).preemption_share > 0 and _strength(transit, "signal_priority") > 0:
+    if effects.preemption_share > 0 and effects.bus_priority_share > 0:
         if logs is None:
             from citysim.simulation.model import simulate_one  # the police run, only when it matters
 
             logs = simulate_one(as_given, replication, seed).logs  # it applies the levers itself
         rate = preemption_per_signal_hour(scenario, logs, city.network)
     lost = min(1.0, rate * transit.preemption_block_min / 60.0)
-    priority = _strength(transit, "signal_priority") * (1.0 - lost)
+    priority = effects.bus_priority_share * (1.0 - lost)
     streams = Streams(run.seed if seed is None else seed, replication)
     first, last = transit.service_hours
     peak_hours = set(transit.peak_hours)
@@ -106,7 +100,7 @@ def simulate_transit(scenario: Scenario, replication: int = 0, logs: RunLogs | N
             (line.peak_headway_min if h in peak_hours else line.offpeak_headway_min) if first <= h <= last else None
             for h in range(24)]
         for route in line_routes(line, index, city.network, grid):
-            times = segment_times(route, city.profile, transit, signals, _strength(transit, "bus_lanes"),
+            times = segment_times(route, city.profile, transit, signals, effects.bus_lane_share,
                                   run.start_clock_h, run.horizon_min + 600.0, scenario.traffic.refresh_min)
             scheduled, headway = timetable(hours, run.start_clock_h, run.horizon_min)
             per_stop = line.boardings_per_day / 2.0 / max(route.n_stops - 1, 1) / 60.0
@@ -115,7 +109,7 @@ def simulate_transit(scenario: Scenario, replication: int = 0, logs: RunLogs | N
             name = f"transit.{line.name}.{route.direction}"
             dead_min = (transit.dwell_dead_s + transit.accel_decel_s) / 60.0
             buses = run_buses(times, scheduled, headway, arrivals, run.start_clock_h, dead_min,
-                              transit.boarding_s / 60.0, priority, _strength(transit, "headway_holding"),
+                              transit.boarding_s / 60.0, priority, effects.holding_gain,
                               transit.control_stop_every, transit.departure_cv, transit.running_time_cv,
                               streams.generator(f"{name}.depart"), streams.generator(f"{name}.run"),
                               streams.generator(f"{name}.board"))
@@ -131,13 +125,14 @@ def transit_kpis(scenario: Scenario, replication: int = 0, logs: RunLogs | None 
     result = simulate_transit(scenario, replication, logs, seed)
     transit = scenario.transit
     assert transit is not None
-    return kpi_table(result, transit, scenario.run.start_clock_h, scenario.run.warmup_min, scenario.run.duration_min)
+    return kpi_table(result, transit, lever_effects(scenario).informed_share, scenario.run.start_clock_h,
+                     scenario.run.warmup_min, scenario.run.duration_min)
 
 
-def kpi_table(result: TransitRun, transit: Transit, start_clock_h: float, window_start: float,
+def kpi_table(result: TransitRun, transit: Transit, informed: float, start_clock_h: float, window_start: float,
               window_end: float) -> pd.DataFrame:
-    """KPIs of a transit run (see `citysim.simulation.transit_kpis` for the definitions)."""
-    informed = _strength(transit, "realtime_info")
+    """KPIs of a transit run (see `citysim.simulation.transit_kpis` for the definitions); `informed`: the
+    share of passengers with real-time information."""
     h_all, s_all, w_all, cvs, cv_first, cv_last = [], [], [], [], [], []
     run_all, run_peak, speed_peak, held, boardings = [], [], [], [], 0.0
     line_speed: dict[str, list[float]] = {}
