@@ -197,7 +197,8 @@ def test_sigterm_and_sigint_stop_cleanly_and_resume_completes(scenario_file, wri
 
 
 def _unit(key: tuple[str, str, int]) -> UnitResult:
-    return UnitResult(key, [(*key, "arrival", "all", float(key[2]), 1)], pd.DataFrame(), pd.DataFrame(), None)
+    return UnitResult(key, [(*key, "arrival", "all", float(key[2]), 1)], pd.DataFrame(), pd.DataFrame(), None,
+                      pd.DataFrame())
 
 
 def _job(name: str, batches: int, log: list[str]) -> Job:

@@ -16,9 +16,8 @@ import citysim
 from citysim.city.context import city_context
 from citysim.city.geography import DistrictGrid
 from citysim.city.network import RoadNetwork
-from citysim.config.levers import Lever
+from citysim.config.levers import LEVERS, PUBLIC_TRANSPORT, Lever
 from citysim.config.schema import Scenario
-from citysim.config.levers import LEVERS, PUBLIC_TRANSPORT
 from citysim.errors import InputError
 from citysim.simulation.logs import RunLogs
 from citysim.simulation.transit import preemption_per_signal_hour, simulate_transit, transit_kpis

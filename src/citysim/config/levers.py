@@ -16,7 +16,6 @@ from pydantic import Field
 
 from citysim.config.base import Probability, Strict
 
-
 POLICING, TRAFFIC, INCIDENTS, PARKING, PUBLIC_TRANSPORT = (
     "policing", "traffic", "incident management", "parking", "public transport")
 #: The services a lever can act on: the police's, and the traffic services'.
@@ -216,6 +215,6 @@ def levers_markdown(command: str) -> str:
         year = str(info.evidence_year) if info.evidence_year else "none"
         if info.evidence_year > CLAIM_YEAR:
             year = f"**{year} (after {CLAIM_YEAR})**"
-        lines.append(f"| `{name}` | {info.service} | {info.mechanism} | {info.default:g} | {info.low:g} | {info.high:g} | {year} | "
-                     f"{info.source} |")
+        lines.append(f"| `{name}` | {info.service} | {info.mechanism} | {info.default:g} | {info.low:g} | "
+                     f"{info.high:g} | {year} | {info.source} |")
     return "\n".join(lines) + "\n"

@@ -29,6 +29,7 @@ from citysim.experiment.batch import Call, Failure, Job, run_jobs
 from citysim.experiment.contract import EXIT_OK, EXIT_RUNS_FAILED, Options, Outcome
 from citysim.experiment.provenance import begin, edited_during_run, report_failures
 from citysim.experiment.runs import MATCHED, RUN_COLUMNS, Key, run_pair_unit
+from citysim.experiment.services_table import services_table
 from citysim.experiment.stats import paired_reduction, verdict
 from citysim.experiment.store import UnitStore
 from citysim.names import slug
@@ -166,6 +167,7 @@ def claims_table(runs: pd.DataFrame, metrics: list[Metric], confidence: float) -
 class ClaimCheck:
     runs: pd.DataFrame
     claims: pd.DataFrame
+    services: pd.DataFrame  # services.csv
     pairs: list[Pair]
     wall_seconds: float
     failures: list[Failure]
@@ -197,12 +199,13 @@ def run_claim_check(experiment: Experiment, experiment_path: Path, out: Path, re
             store.record(key)
         parts.append(pair_runs)
     failures.sort(key=lambda f: (f.situation, f.config, f.replication))
-    store.write_tables()
+    tables = store.write_tables()
     runs = pd.concat(parts, ignore_index=True)
     claims = claims_table(runs, experiment.metrics, experiment.confidence)
+    services = services_table(tables["services"], experiment.confidence)
     city_map = pd.concat([future.result() for future in maps] if maps else
                          [map_table(pair.baseline, pair.name) for pair in pairs], ignore_index=True)
-    return ClaimCheck(runs, claims, pairs, time.perf_counter() - started, failures, city_map)
+    return ClaimCheck(runs, claims, services, pairs, time.perf_counter() - started, failures, city_map)
 
 
 def write_folder(experiment: Experiment, document: LoadedDocument, path: Path, out: Path,
@@ -217,6 +220,7 @@ def write_folder(experiment: Experiment, document: LoadedDocument, path: Path, o
     inputs = begin(experiment, path, document, out, options.resume)
     check = run_claim_check(experiment, path, out, options.resume, executor=options.executor)
     write_csv(check.claims, out / layout.CLAIMS)
+    write_csv(check.services, out / layout.SERVICES)
     warnings = report_failures(out, check.failures)
     write_csv(check.city_map, out / layout.MAP)
     for pair in check.pairs:

@@ -14,8 +14,11 @@ from citysim.config import Scenario
 from citysim.config.experiment import Metric
 from citysim.simulation.kpis import police_cases
 from citysim.simulation.model import simulate_one
+from citysim.simulation.services import SERVICE_COLUMNS, service_kpis
 
 RUN_COLUMNS = ["situation", "config", "replication", "metric", "priority", "value_min", "incidents"]
+#: service_runs.csv: each run's traffic-service metrics.
+SERVICE_RUN_COLUMNS = ["situation", "config", "replication", *SERVICE_COLUMNS]
 Key = tuple[str, str, int]
 
 
@@ -43,6 +46,7 @@ class UnitResult:
     hourly: pd.DataFrame
     districts: pd.DataFrame
     samples: pd.DataFrame | None
+    services: pd.DataFrame  # SERVICE_RUN_COLUMNS (no columns for a study's metric-only run)
 
 
 MATCHED = {"baseline": "baseline_matched", "smart": "smart_matched"}
@@ -81,10 +85,12 @@ def run_pair_unit(baseline: Scenario, smart: Scenario, keys: Key, seed: int, met
     results = {config: simulate_one(scenario, replication, seed)
                for config, scenario in (("baseline", baseline), ("smart", smart))}
     rows: list[tuple[object, ...]] = []
-    hourly, districts, samples = [], [], []
+    hourly, districts, samples, services = [], [], [], []
+    scenarios = {"baseline": baseline, "smart": smart}
     for config, result in results.items():
         config_keys = (situation, config, replication)
         rows += _run_rows(config_keys, result.logs.incidents, metrics, by_priority)
+        services.append(_keyed(service_kpis(scenarios[config], result), config_keys))
         hourly.append(hourly_table(result, config_keys))
         districts.append(district_table(result, config_keys))
         if replication == 0:
@@ -92,7 +98,14 @@ def run_pair_unit(baseline: Scenario, smart: Scenario, keys: Key, seed: int, met
     rows += [(situation, config, replication, m, "all", v, n) for config, m, v, n in
              matched_rows(results["baseline"].logs.incidents, results["smart"].logs.incidents, metrics)]
     return UnitResult(keys, rows, pd.concat(hourly, ignore_index=True), pd.concat(districts, ignore_index=True),
-                      pd.concat(samples, ignore_index=True) if samples else None)
+                      pd.concat(samples, ignore_index=True) if samples else None,
+                      pd.concat(services, ignore_index=True)[SERVICE_RUN_COLUMNS])
+
+
+def _keyed(table: pd.DataFrame, keys: Key) -> pd.DataFrame:
+    """A run's table with its (situation, config, replication) in front."""
+    situation, config, replication = keys
+    return table.assign(situation=situation, config=config, replication=replication)
 
 
 def run_metrics_unit(scenario: Scenario, keys: Key, seed: int, metrics: list[Metric]) -> UnitResult:
@@ -100,4 +113,4 @@ def run_metrics_unit(scenario: Scenario, keys: Key, seed: int, metrics: list[Met
     study needs from each of its many configurations."""
     incidents = simulate_one(scenario, keys[2], seed).logs.incidents
     return UnitResult(keys, _run_rows(keys, incidents, metrics, by_priority=False), pd.DataFrame(), pd.DataFrame(),
-                      None)
+                      None, pd.DataFrame())

@@ -23,7 +23,7 @@ import pandas as pd
 
 from citysim.analysis.chart_tables import DISTRICT_COLUMNS, HOURLY_COLUMNS, SAMPLE_COLUMNS
 from citysim.errors import InputError
-from citysim.experiment.runs import RUN_COLUMNS, Key, UnitResult
+from citysim.experiment.runs import RUN_COLUMNS, SERVICE_RUN_COLUMNS, Key, UnitResult
 from citysim.output import layout
 from citysim.output.files import read_stored
 
@@ -32,8 +32,9 @@ TABLES = {
     "hourly": (layout.HOURLY, HOURLY_COLUMNS),
     "districts": (layout.DISTRICTS, DISTRICT_COLUMNS),
     "samples": (layout.SAMPLES, SAMPLE_COLUMNS),
+    "services": (layout.SERVICE_RUNS, SERVICE_RUN_COLUMNS),
 }
-FORMAT = "citysim-unit/1"
+FORMAT = "citysim-unit/2"
 SUFFIX = ".unit.json"
 
 
@@ -59,6 +60,7 @@ def encode(unit: UnitResult, fingerprint: str) -> bytes:
         "rows": [[_plain(v) for v in row] for row in unit.rows],
         "hourly": _frame_data(unit.hourly), "districts": _frame_data(unit.districts),
         "samples": None if unit.samples is None else _frame_data(unit.samples),
+        "services": _frame_data(unit.services),
     }, allow_nan=True, separators=(",", ":")).encode("utf-8")
     header = {"format": FORMAT, "key": list(unit.key), "fingerprint": fingerprint,
               "sha256": hashlib.sha256(body).hexdigest()}
@@ -114,7 +116,8 @@ def decode(raw: bytes, key: Key, fingerprint: str) -> UnitResult:
             raise UnitError("its rows are not runs.csv's rows")
         samples = None if data["samples"] is None else _checked_frame(data["samples"], SAMPLE_COLUMNS)
         return UnitResult(key, [tuple(row) for row in rows], _checked_frame(data["hourly"], HOURLY_COLUMNS),
-                          _checked_frame(data["districts"], DISTRICT_COLUMNS), samples)
+                          _checked_frame(data["districts"], DISTRICT_COLUMNS), samples,
+                          _checked_frame(data["services"], SERVICE_RUN_COLUMNS))
     except UnitError:
         raise
     except Exception as exc:  # any malformed body (deep nesting, huge numbers, wrong types) is a bad unit
@@ -201,8 +204,9 @@ class UnitStore:
         parts = [pd.DataFrame(unit.rows, columns=RUN_COLUMNS) for unit in self._units()]
         return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=RUN_COLUMNS)
 
-    def write_tables(self) -> None:
-        """runs.csv and the chart tables, from the stored runs in their recorded order."""
+    def write_tables(self) -> dict[str, pd.DataFrame]:
+        """runs.csv, service_runs.csv and the chart tables, from the stored runs in their recorded order;
+        returns them by name (as in `TABLES`)."""
         from citysim.output.files import write_csv
 
         parts: dict[str, list[pd.DataFrame]] = {name: [] for name in TABLES}
@@ -212,7 +216,11 @@ class UnitStore:
             parts["districts"].append(unit.districts)
             if unit.samples is not None:
                 parts["samples"].append(unit.samples)
+            parts["services"].append(unit.services)
+        tables = {}
         for name, (file, columns) in TABLES.items():
             frame = pd.concat(parts[name], ignore_index=True) if parts[name] else pd.DataFrame(columns=columns)
-            write_csv(frame[columns], self.out / file)
+            tables[name] = frame[columns] if len(frame.columns) else pd.DataFrame(columns=columns)
+            write_csv(tables[name], self.out / file)
+        return tables
 

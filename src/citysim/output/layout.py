@@ -24,6 +24,8 @@ STEPS = "steps.csv"
 # citysim experiment (claim check)
 CLAIMS = "claims.csv"
 RUNS = "runs.csv"
+SERVICES = "services.csv"  # each situation's traffic-service metrics, baseline against smart
+SERVICE_RUNS = "service_runs.csv"  # the same metrics for every run
 FAILURES = "failures.csv"
 INPUTS = "inputs.json"
 HOURLY = "hourly.csv"

@@ -1,0 +1,52 @@
+"""The traffic services' outcomes of one replication: one row per (service, metric), for the services table
+that a claim check compares between baseline and smart (`SERVICE_METRICS` names them, in table order).
+
+Every metric is lower-is-better, so a positive reduction is an improvement. Each comes from the process
+that produces it, never from a lever's strength: the buses' departure times (public transport), the traffic
+state's link times (traffic), the crash queues and their clearance (incident management) and the cruising
+for parking (parking).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from citysim.config.levers import PUBLIC_TRANSPORT
+from citysim.config.schema import Scenario
+from citysim.simulation.model import RunResult
+from citysim.simulation.transit import transit_kpis
+
+SERVICE_COLUMNS = ["service", "metric", "value"]
+
+
+@dataclass(frozen=True)
+class ServiceMetric:
+    """One row of the services table: the service, what is measured, and its unit."""
+
+    service: str
+    label: str
+    unit: str
+
+
+SERVICE_METRICS: dict[str, ServiceMetric] = {
+    "bus_run_time_peak_min": ServiceMetric(PUBLIC_TRANSPORT, "bus run time, terminal to terminal, peak", "min"),
+    "excess_wait_min": ServiceMetric(PUBLIC_TRANSPORT, "excess waiting time (irregular headways)", "min"),
+    "actual_wait_min": ServiceMetric(PUBLIC_TRANSPORT, "passengers' actual wait", "min"),
+    "perceived_wait_min": ServiceMetric(PUBLIC_TRANSPORT, "passengers' perceived wait", "min"),
+    "headway_cv": ServiceMetric(PUBLIC_TRANSPORT, "headway coefficient of variation", "-"),
+    "bunching_factor": ServiceMetric(PUBLIC_TRANSPORT, "bunching factor (actual / scheduled wait - 1)", "-"),
+}
+
+
+def service_kpis(scenario: Scenario, result: RunResult) -> pd.DataFrame:
+    """The services table's metrics of one replication of `scenario` (as given, levers not yet applied: the
+    result's own scenario has them applied); a service the scenario does not model has no rows."""
+    frames = []
+    if scenario.transit is not None:
+        frames.append(transit_kpis(scenario, result.replication, result.logs, result.seed))
+    values = pd.concat(frames, ignore_index=True).set_index("metric")["value"] if frames else pd.Series(dtype=float)
+    rows = [(info.service, metric, float(values[metric])) for metric, info in SERVICE_METRICS.items()
+            if metric in values.index]
+    return pd.DataFrame(rows, columns=SERVICE_COLUMNS)
