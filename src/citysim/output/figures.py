@@ -17,6 +17,7 @@ from matplotlib.figure import Figure
 
 from citysim.names import slug
 from citysim.output import layout, plots
+from citysim.simulation.services import metric_label
 
 
 def _read(folder: Path, name: str) -> pd.DataFrame | None:
@@ -34,6 +35,10 @@ def folder_figures(folder: Path) -> dict[str, Callable[[], Figure]]:
     claims = _read(folder, layout.CLAIMS)
     if claims is not None:
         charts["claims"] = partial(plots.claim_chart, claims)
+    services = _read(folder, layout.SERVICES)
+    if services is not None and not services.empty:
+        labels = {metric: metric_label(metric) for metric in dict.fromkeys(services["metric"])}
+        charts["services"] = partial(plots.services_chart, services, labels)
     samples, hourly, districts, city_map = (
         _read(folder, n) for n in (layout.SAMPLES, layout.HOURLY, layout.DISTRICTS, layout.MAP))
     situations = list(dict.fromkeys(claims["scenario"])) if claims is not None else []

@@ -74,6 +74,38 @@ def claim_chart(claims: pd.DataFrame) -> Figure:
     return styled(figure)
 
 
+#: Colours of the situations in the services chart (Okabe & Ito, then greys).
+SITUATION_COLOURS = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
+
+
+def services_chart(services: pd.DataFrame, labels: dict[str, str]) -> Figure:
+    """Each traffic service's metrics: the reduction, smart vs baseline, with its CI, one marker per situation
+    (a negative reduction is a worsening); `labels` names the metrics."""
+    service_names = list(dict.fromkeys(services["service"]))
+    situations = list(dict.fromkeys(services["situation"]))
+    figure, axes = _panels(len(service_names), 4.6, 0.5 * services.groupby("service")["metric"].nunique().max() + 1.6)
+    spread = 0.6 / max(len(situations), 1)
+    for axis, service in zip(axes, service_names, strict=True):
+        data = services[services["service"] == service]
+        metrics = list(dict.fromkeys(data["metric"]))
+        y = {metric: float(len(metrics) - 1 - k) for k, metric in enumerate(metrics)}
+        for index, situation in enumerate(situations):
+            colour = SITUATION_COLOURS[index % len(SITUATION_COLOURS)]
+            rows = data[data["situation"] == situation]
+            offset = 0.3 - spread * (index + 0.5)
+            positions = [y[m] + offset for m in rows["metric"]]
+            axis.hlines(positions, rows["ci_low_pct"], rows["ci_high_pct"], color=colour, lw=2)
+            axis.plot(rows["reduction_pct"], positions, "o", color=colour, markersize=4, label=_titled(situation, 30))
+        axis.axvline(0.0, color="black", lw=0.8)
+        axis.set_yticks(list(y.values()), [labels.get(m, m) for m in metrics])
+        axis.set_xlabel("reduction, smart vs baseline (%)")
+        axis.set_title(service)
+    handles, names = axes[0].get_legend_handles_labels()
+    figure.legend(handles, names, loc="outside lower center", ncols=min(len(situations), 4), frameon=False)
+    figure.suptitle("What the smart traffic services change: reduction with 95 % CI, by situation (right is better)")
+    return styled(figure)
+
+
 def distribution_chart(samples: pd.DataFrame, situation: str) -> Figure:
     """Each claimed time, baseline against smart, for one situation (replication 0): ECDFs on top and
     violins below."""

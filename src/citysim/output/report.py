@@ -20,8 +20,10 @@ import pandas as pd
 from citysim.config.levers import LEVERS
 from citysim.errors import InputError
 from citysim.output import layout
+from citysim.simulation.services import metric_label
 
 README_START, README_END = "<!-- claims:start -->", "<!-- claims:end -->"
+SERVICE_HEADER = ["service", "metric", "baseline", "smart", "reduction", "CI", "reduction over all situations"]
 CLAIM_HEADER = ["situation", "metric", "baseline (min)", "smart (min)", "reduction", "CI", "claimed", "verdict",
                 "pairs", "matched incidents"]
 MANIFEST_FACTS = ("citysim_version", "git_commit", "command", "seed", "replications", "replication_rule",
@@ -41,6 +43,7 @@ class ReportInputs:
     figures: list[Path]
     attribution: pd.DataFrame | None = None
     search: pd.DataFrame | None = None
+    services: pd.DataFrame | None = None
 
     @property
     def overall(self) -> pd.DataFrame:
@@ -59,7 +62,8 @@ def load_report_inputs(folder: Path, include: list[Path], figures: list[Path],
             attribution = pd.read_csv(other / layout.ATTRIBUTION)
         if (other / layout.WHAT_WOULD_IT_TAKE).is_file():
             search = pd.read_csv(other / layout.WHAT_WOULD_IT_TAKE)
-    return ReportInputs(claims, manifest, figures, attribution, search)
+    services = pd.read_csv(folder / layout.SERVICES) if (folder / layout.SERVICES).is_file() else None
+    return ReportInputs(claims, manifest, figures, attribution, search, services)
 
 
 def claim_cells(row: dict[Any, Any]) -> list[str]:
@@ -116,6 +120,32 @@ def finding_sentences(inputs: ReportInputs) -> list[str]:
     return sentences
 
 
+def service_rows(services: pd.DataFrame) -> list[list[str]]:
+    """The services table of the first situation, each metric with the range of its reduction over all."""
+    first = services[services["situation"] == services["situation"].iloc[0]]
+    ranges = services.groupby("metric")["reduction_pct"].agg(["min", "max"])
+    return [[str(row["service"]), metric_label(str(row["metric"])), f"{row['baseline']:.3g}", f"{row['smart']:.3g}",
+             _pct(row["reduction_pct"]), f"{_pct(row['ci_low_pct'])} to {_pct(row['ci_high_pct'])}",
+             f"{_pct(ranges.loc[row['metric'], 'min'])} to {_pct(ranges.loc[row['metric'], 'max'])}"]
+            for row in first.to_dict("records")]
+
+
+def service_levers() -> dict[str, list[str]]:
+    """Each traffic service and the levers that act on its process steps."""
+    services: dict[str, list[str]] = {}
+    for name, info in LEVERS.items():
+        if info.service != "policing":
+            services.setdefault(info.service, []).append(name)
+    return services
+
+
+def services_intro(services: pd.DataFrame) -> str:
+    situation = services["situation"].iloc[0]
+    return (f"The traffic services, baseline against smart, in '{situation}' (the same paired replications as "
+            f"the claims; every metric lower-is-better, so a negative reduction is a worsening), and the range of "
+            f"each reduction over the {services['situation'].nunique()} situations (`services.csv`).")
+
+
 def report_markdown(inputs: ReportInputs) -> str:
     manifest = inputs.manifest
     lines = [
@@ -136,6 +166,13 @@ def report_markdown(inputs: ReportInputs) -> str:
         "",
         *[f"- {verdict_sentence({str(k): v for k, v in row.items()})}" for row in inputs.overall.to_dict("records")],
     ]
+    if inputs.services is not None and not inputs.services.empty:
+        lines += ["", "## Traffic services", "", services_intro(inputs.services), "",
+                  "| " + " | ".join(SERVICE_HEADER) + " |", "|" + "---|" * len(SERVICE_HEADER),
+                  *["| " + " | ".join(cells) + " |" for cells in service_rows(inputs.services)], "",
+                  "The levers acting on each service:", "",
+                  *[f"- {service}: " + ", ".join(f"`{n}`" for n in names)
+                    for service, names in service_levers().items()]]
     findings = finding_sentences(inputs)
     if findings:
         lines += ["", "## Attribution and sensitivity", "", *[f"- {s}" for s in findings]]
@@ -170,6 +207,13 @@ def report_html(inputs: ReportInputs) -> str:
     words = "".join(f"<li>{escape(verdict_sentence({str(k): v for k, v in r.items()}))}</li>"
                     for r in inputs.overall.to_dict("records"))
     findings = "".join(f"<li>{escape(s)}</li>" for s in finding_sentences(inputs))
+    services = ""
+    if inputs.services is not None and not inputs.services.empty:
+        acting = "".join(f"<li>{escape(service)}: {escape(', '.join(names))}</li>"
+                         for service, names in service_levers().items())
+        services = (f"<h2>Traffic services</h2><p>{escape(services_intro(inputs.services))}</p>"
+                    f"{_html_table(SERVICE_HEADER, service_rows(inputs.services), 'services')}"
+                    f"<p>The levers acting on each service:</p><ul>{acting}</ul>")
     images = "".join(
         f'<figure><img alt="{escape(p.stem)}" src="data:image/png;base64,'
         f'{base64.b64encode(p.read_bytes()).decode("ascii")}"><figcaption>{escape(p.stem)}</figcaption></figure>'
@@ -193,6 +237,7 @@ over the paired replications. <em>Reproduced</em>: the interval contains the cla
 above it; <em>fell short</em>: below it.</p>
 {claims}
 <h2>In words</h2><ul>{words}</ul>
+{services}
 <h2>Attribution and sensitivity</h2><ul>{findings or "<li>Not included (see --include).</li>"}</ul>
 <h2>Charts</h2>{images}
 <h2>Assumptions and sources: the smart levers</h2>{levers}

@@ -40,6 +40,14 @@ SERVICE_METRICS: dict[str, ServiceMetric] = {
 }
 
 
+def metric_label(metric: str) -> str:
+    """A services-table metric in words, with its unit."""
+    info = SERVICE_METRICS.get(metric)
+    if info is None:
+        return metric
+    return info.label if info.unit == "-" else f"{info.label} ({info.unit})"
+
+
 def service_kpis(scenario: Scenario, result: RunResult) -> pd.DataFrame:
     """The services table's metrics of one replication of `scenario` (as given, levers not yet applied: the
     result's own scenario has them applied); a service the scenario does not model has no rows."""
