@@ -9,6 +9,9 @@ median of --rounds runs measured in this one process:
     doubled calls with doubled units, call-takers and back office (the same load, twice the size:
     linear in calls, about 2x);
   - the time spent choosing units (dispatch), and its ratio when units double;
+  - for the baseline and smart days, the time of the traffic services' metrics (buses, parking, traffic and
+    incident management: `service_kpis`, measured after each replication), as a share of the city-day
+    (budget: at most 0.30);
   - optionally (--profile) where the time goes, by function (cProfile).
 Run: python benchmarks/bench_city.py [--rounds 5] [--profile]
 """
@@ -30,6 +33,7 @@ from citysim.config import Scenario
 from citysim.config.schema import StaffedCallCentre
 from citysim.machine import machine_line
 from citysim.simulation.model import simulate_one
+from citysim.simulation.services import service_kpis
 
 SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "shanghai" / "baseline.yaml"
 
@@ -82,11 +86,12 @@ def scaled(base: Scenario, calls: float = 1.0, units: int = 1, staff: int = 1) -
     return base.model_copy(update=update)
 
 
-def measure(scenario: Scenario, rounds: int, reference: bool = False) -> tuple[float, float, float]:
+def measure(scenario: Scenario, rounds: int, reference: bool = False) -> tuple[float, float, float, float]:
     """Median wall seconds of a replication, median seconds spent choosing units, and (if `reference`)
-    the median seconds of raw SimPy serving the same number of calls, run after each replication."""
-    simulate_one(scenario, 0)  # warm the city cache and imports
-    totals, dispatch, raw = [], [], []
+    the median seconds of raw SimPy serving the same number of calls and of the traffic services' metrics,
+    each run after each replication."""
+    service_kpis(scenario, simulate_one(scenario, 0))  # warm the city cache and imports
+    totals, dispatch, raw, services = [], [], [], []
     for replication in range(rounds):
         with DispatchTimer() as timer:
             start = time.perf_counter()
@@ -98,7 +103,11 @@ def measure(scenario: Scenario, rounds: int, reference: bool = False) -> tuple[f
             start = time.perf_counter()
             raw_simpy_mmc(calls / ARRIVALS_PER_DAY, 10, 30.0, ARRIVALS_PER_DAY, replication)
             raw.append(time.perf_counter() - start)
-    return statistics.median(totals), statistics.median(dispatch), statistics.median(raw) if raw else math.nan
+            start = time.perf_counter()
+            service_kpis(scenario, result)
+            services.append(time.perf_counter() - start)
+    return (statistics.median(totals), statistics.median(dispatch), statistics.median(raw) if raw else math.nan,
+            statistics.median(services) if services else math.nan)
 
 
 ARRIVALS_PER_DAY = 384.0  # the raw M/M/10 at rho = 0.8 with 30-min service: it runs calls / 384 days
@@ -122,17 +131,17 @@ def main() -> None:
     }
     results = {name: measure(scenario, args.rounds, reference=name in ("1 day", "smart, 1 day"))
                for name, scenario in cases.items()}
-    day, day_dispatch, _ = results["1 day"]
+    day, day_dispatch, _, _ = results["1 day"]
     print(f"Shanghai as a 24 h day, median of {args.rounds} replications; {machine_line()}")
-    print(f"{'case':<18}{'seconds':>9}{'ratio':>8}{'dispatch s':>12}{'dispatch ratio':>16}{'raw SimPy s':>13}"
-          f"{'vs raw':>8}")
-    for name, (seconds, dispatch, raw) in results.items():
-        versus = f"{seconds / raw:>8.2f}" if raw == raw else ""
-        raw_text = f"{raw:>13.3f}" if raw == raw else ""
-        print(f"{name:<18}{seconds:>9.2f}{seconds / day:>8.2f}{dispatch:>12.3f}{dispatch / day_dispatch:>16.2f}"
-              f"{raw_text}{versus}")
+    print(f"{'case':<24}{'seconds':>9}{'ratio':>8}{'dispatch s':>12}{'dispatch ratio':>16}{'raw SimPy s':>13}"
+          f"{'vs raw':>8}{'services s':>12}{'services share':>16}")
+    for name, (seconds, dispatch, raw, services) in results.items():
+        measured = raw == raw
+        extra = f"{raw:>13.3f}{seconds / raw:>8.2f}{services:>12.3f}{services / seconds:>16.3f}" if measured else ""
+        print(f"{name:<24}{seconds:>9.2f}{seconds / day:>8.2f}{dispatch:>12.3f}{dispatch / day_dispatch:>16.2f}"
+              f"{extra}")
     print("targets: a day <= 2.5x raw SimPy serving the same calls; 2 days and 2x calls, units, staff about 2x; "
-          "2x units nearly flat")
+          "2x units nearly flat; traffic services <= 0.30 of a city-day")
     if args.profile:
         profiler = cProfile.Profile()
         profiler.runcall(simulate_one, cases["1 day"], 0)
