@@ -122,7 +122,7 @@ def test_blockage_delay_for_arriving_vehicle():
 
 def test_blockage_summary_is_queue_triangle():
     """summary() gives D, T = Q/(c - q) and total delay 1/2 Q (D + T) / 60 vehicle-hours."""
-    duration, dissolve, delay = blockage().summary()
+    duration, dissolve, _peak, _diverted, delay, _detour = blockage().summary()
     peak = GROWTH * 10.0
     assert duration == 10.0
     assert dissolve == pytest.approx(peak / SPARE)
@@ -132,7 +132,7 @@ def test_blockage_summary_is_queue_triangle():
 @pytest.mark.parametrize("minutes", [1.0, 10.0, 37.0])
 def test_one_minute_blockage_four_to_five_minutes_congestion(minutes):
     """With q = 0.9 c and capacity left 0.49, (D + T) / D = 1 + 0.41 / 0.1 = 5.1, whatever D."""
-    duration, dissolve, _delay = blockage(end=100.0 + minutes).summary()
+    duration, dissolve, *_rest = blockage(end=100.0 + minutes).summary()
     assert (duration + dissolve) / duration == pytest.approx(5.1)
 
 
@@ -140,7 +140,7 @@ def test_no_queue_when_inflow_fits_reduced_capacity():
     """Traffic below the capacity left by the crash queues nowhere: no delay, T = 0, zero vehicle-hours."""
     b = Blockage(arc=0, start=0.0, capacity_factor=0.6, inflow=0.5 * C, capacity=C, end=30.0)
     assert b.queue(15.0) == 0.0 and b.delay_min(15.0) == 0.0
-    assert b.summary() == (30.0, 0.0, 0.0)
+    assert b.summary() == (30.0, 0.0, 0.0, 0.0, 0.0, 0.0)
 
 
 def test_route_minutes_through_blocked_arc(tiny_profile):
@@ -167,7 +167,7 @@ def test_route_minutes_through_blocked_arc(tiny_profile):
     assert during == pytest.approx(base + crash.delay_min(10.0)) and during > base
     state.unblock(crash, 20.0)
     assert crash.end == 20.0
-    _d, dissolve, _delay = crash.summary()
+    dissolve = crash.summary().dissolve_min
     assert dissolve > 0
     assert state.route_minutes(route, 20.0 + dissolve / 2) > base
     after = 20.0 + dissolve + 0.5
