@@ -43,6 +43,7 @@ CRASHES: dict[str, Any] = {
          "self_cleared_check": {"dist": "fixed", "value_min": 4}},
         {"name": "injury", "share": 0.2, "capacity_factor": 0.2, "self_clear": None, "self_cleared_check": None},
     ],
+    "jam_density_veh_per_lane_km": 120, "queue_storage_links": 3, "detour_min": 15,  # as the baseline
 }
 
 
@@ -365,7 +366,7 @@ def test_ai_signal_timing_acts_on_signal_delay(city_data):
     pd.testing.assert_frame_equal(base.traffic[speeds], smart.traffic[speeds], check_exact=True)
     units = [pd.concat([logs(city_data, levers, k).units for k in range(3)])
              for levers in (None, lever("ai_signal_timing", 1.0))]
-    per_km = [u["travel_min"].sum() / u["travel_km"].sum() for u in units]
+    per_km = [(u["travel_min"] / u["travel_km"]).median() for u in units]  # the median trip: crash queues aside
     assert per_km[1] < 0.99 * per_km[0], per_km
     no_signals = copy.deepcopy(city_data)
     no_signals["operations"]["driving"]["signals"].update(arterial_per_km=0.0, local_per_km=0.0)
@@ -415,8 +416,11 @@ def test_video_detection_shortens_crash_reports(city_data):
 
 def test_fast_crash_handling_acts_on_self_clearing(city_data):
     """fast_crash_handling makes drivers clear minor crashes sooner: blockages shorten, and more crash incidents
-    end in the short check (4 min) because the drivers were gone before the police came."""
-    base, smart = logs(city_data), logs(city_data, lever("fast_crash_handling", 0.4))
+    end in the short check (4 min) because the drivers were gone before the police came (summed over three
+    replications: police arrival times, and so the count in one day, move with the crash queues too)."""
+    runs = [(logs(city_data, replication=rep), logs(city_data, lever("fast_crash_handling", 0.4), replication=rep))
+            for rep in range(3)]
+    base, smart = runs[0]
     minor = [c.loc[c["severity"] == "minor", "blockage_min"] for c in (base.crashes, smart.crashes)]
     assert minor[1].mean() < 0.8 * minor[0].mean()
 
@@ -424,7 +428,9 @@ def test_fast_crash_handling_acts_on_self_clearing(city_data):
         crash = incidents[(incidents["crash"] >= 0) & incidents["t_clear"].notna() & (incidents["units_needed"] == 1)]
         return int((np.abs(_on_scene(crash) - 4.0) < 1e-9).sum())
 
-    assert checks(smart.incidents) > checks(base.incidents) > 0
+    with_lever = sum(checks(s.incidents) for _b, s in runs)
+    without = sum(checks(b.incidents) for b, _s in runs)
+    assert with_lever > without > 0, (with_lever, without)
 
 
 def test_parking_guidance_raises_speeds(road_data):

@@ -25,6 +25,7 @@ from citysim.city.traffic import Blockage, TrafficProfile, TrafficState, bpr_min
 from citysim.clock import hourly_segments
 from citysim.config import Scenario
 from citysim.simulation.model import RunResult, simulate_one
+from citysim.simulation.traffic_services import incident_kpis, traffic_kpis
 
 DATA = Path(__file__).parent / "data"
 TINY_BLOCKS: dict[str, Any] = yaml.safe_load((DATA / "tiny_network.yaml").read_text(encoding="utf-8"))
@@ -122,7 +123,7 @@ def test_blockage_delay_for_arriving_vehicle():
 
 def test_blockage_summary_is_queue_triangle():
     """summary() gives D, T = Q/(c - q) and total delay 1/2 Q (D + T) / 60 vehicle-hours."""
-    duration, dissolve, delay = blockage().summary()
+    duration, dissolve, _peak, _diverted, delay, _detour = blockage().summary()
     peak = GROWTH * 10.0
     assert duration == 10.0
     assert dissolve == pytest.approx(peak / SPARE)
@@ -132,7 +133,7 @@ def test_blockage_summary_is_queue_triangle():
 @pytest.mark.parametrize("minutes", [1.0, 10.0, 37.0])
 def test_one_minute_blockage_four_to_five_minutes_congestion(minutes):
     """With q = 0.9 c and capacity left 0.49, (D + T) / D = 1 + 0.41 / 0.1 = 5.1, whatever D."""
-    duration, dissolve, _delay = blockage(end=100.0 + minutes).summary()
+    duration, dissolve, *_rest = blockage(end=100.0 + minutes).summary()
     assert (duration + dissolve) / duration == pytest.approx(5.1)
 
 
@@ -140,7 +141,7 @@ def test_no_queue_when_inflow_fits_reduced_capacity():
     """Traffic below the capacity left by the crash queues nowhere: no delay, T = 0, zero vehicle-hours."""
     b = Blockage(arc=0, start=0.0, capacity_factor=0.6, inflow=0.5 * C, capacity=C, end=30.0)
     assert b.queue(15.0) == 0.0 and b.delay_min(15.0) == 0.0
-    assert b.summary() == (30.0, 0.0, 0.0)
+    assert b.summary() == (30.0, 0.0, 0.0, 0.0, 0.0, 0.0)
 
 
 def test_route_minutes_through_blocked_arc(tiny_profile):
@@ -167,7 +168,7 @@ def test_route_minutes_through_blocked_arc(tiny_profile):
     assert during == pytest.approx(base + crash.delay_min(10.0)) and during > base
     state.unblock(crash, 20.0)
     assert crash.end == 20.0
-    _d, dissolve, _delay = crash.summary()
+    dissolve = crash.summary().dissolve_min
     assert dissolve > 0
     assert state.route_minutes(route, 20.0 + dissolve / 2) > base
     after = 20.0 + dissolve + 0.5
@@ -277,6 +278,41 @@ def test_crash_log_rows_consistent(shanghai):
     assert (crashes["t_block_end"] <= scenario.run.horizon_min).all()
     assert (crashes["queue_dissolve_min"] >= 0).all() and (crashes["delay_vehicle_h"] >= 0).all()
     assert set(crashes["severity"].unique()) == {"minor", "injury"}
+
+
+def test_crash_log_detection_storage_and_delay(shanghai):
+    """t_detect is the crash incident's t_call (NaN if never reported); a queue never exceeds its storage
+    (queue_storage_links x lanes x km x jam density), vehicles divert only from a full queue, and the delay is
+    the queue's part plus the detours' part."""
+    scenario, run = shanghai["scenario"], shanghai["run"]
+    crashes, incidents = run.logs.crashes, run.logs.incidents.set_index("incident_id")
+    reported = crashes["incident_id"].notna()
+    np.testing.assert_array_equal(crashes.loc[reported, "t_detect"],
+                                  incidents.loc[crashes.loc[reported, "incident_id"].astype(int), "t_call"])
+    assert crashes.loc[~reported, "t_detect"].isna().all()
+    assert (crashes.loc[reported, "t_detect"] >= crashes.loc[reported, "t_occur"]).all()
+    network = _profile(scenario).network
+    spec = scenario.crashes
+    arcs = crashes["arc"].to_numpy()
+    storage = spec.queue_storage_links * network.arc_lanes[arcs] * network.arc_km[arcs] \
+        * spec.jam_density_veh_per_lane_km
+    assert (crashes["peak_queue_veh"] <= storage * (1 + 1e-12)).all()
+    full = np.isclose(crashes["peak_queue_veh"], storage)
+    assert full.any() and (crashes.loc[~full, "diverted_veh"] == 0).all()
+    assert (crashes.loc[full, "diverted_veh"] > 0).all()
+    np.testing.assert_allclose(crashes["detour_delay_vehicle_h"], crashes["diverted_veh"] * spec.detour_min / 60.0)
+    np.testing.assert_allclose(crashes["delay_vehicle_h"],
+                               crashes["queue_delay_vehicle_h"] + crashes["detour_delay_vehicle_h"])
+
+
+def test_shanghai_incident_share_of_delay_in_sourced_band(shanghai):
+    """Crash delay is 10-40 % of all network delay on the Shanghai baseline (FHWA 2004: 25 %; the prior's band),
+    and the peak travel time index (07-09, 17-19) lies in AutoNavi's 1.6-2.2."""
+    run = shanghai["run"]
+    share = incident_kpis(run).set_index("metric")["value"]["incident_delay_share"]
+    assert 0.10 <= share <= 0.40, share
+    index = traffic_kpis(run).set_index("metric")["value"]["peak_travel_time_index"]
+    assert 1.6 <= index <= 2.2, index
 
 
 def test_crash_incidents_match_crash_log(shanghai):

@@ -7,14 +7,17 @@ recomputed for all links at once every `refresh_min`.
 A crash leaves `capacity_factor` of its link's capacity while blocked. Traffic reaches the blockage
 at q = min(v, queue_inflow_cap x c) (demand above that is already queued or diverted upstream: an
 assumption), so a deterministic queue grows at q - c_r while blocked and discharges at c - q after.
+The queue is stored on the crash's link: it holds at most `storage` vehicles (lanes x km x jam
+density); once full, the arrivals the blockage cannot pass (q - c_r) divert, each paying `detour_min`.
 A vehicle arriving when the queue holds Q waits Q / (current service rate). The crash's total delay is
-the queue triangle's area: 1/2 Q_max (D + T), with T = Q_max / (c - q) the time to dissolve it.
+the exact integral of the piecewise-linear queue (grow, stay full, dissolve) plus diverted x detour.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -28,24 +31,44 @@ def bpr_minutes(free_flow_min: FloatArray, volume_capacity: FloatArray, alpha: f
     return free_flow_min * (1.0 + alpha * volume_capacity**beta)
 
 
+class QueueSummary(NamedTuple):
+    """What one ended blockage cost: its queue and its diverted traffic."""
+
+    blockage_min: float  # D
+    dissolve_min: float  # T: from the end of the blockage until the queue is gone
+    peak_queue_veh: float
+    diverted_veh: float
+    queue_vehicle_h: float  # the integral of the queue over time
+    detour_vehicle_h: float  # diverted vehicles x detour minutes
+
+    @property
+    def delay_vehicle_h(self) -> float:
+        return self.queue_vehicle_h + self.detour_vehicle_h
+
+
 @dataclass
 class Blockage:
-    """One crash's blockage of one arc."""
+    """One crash's blockage of one arc (storage inf: an unbounded queue, no diversion)."""
 
     arc: int
     start: float
     capacity_factor: float
     inflow: float  # veh/h reaching the blockage
     capacity: float  # veh/h of the arc unblocked
+    storage: float = math.inf  # vehicles the queue can hold before arrivals divert
+    detour_min: float = 0.0  # extra minutes of a diverted vehicle
     end: float = math.inf
+
+    def _growth(self) -> float:
+        """veh/min the queue grows by while blocked and not full (the arrivals that divert once full)."""
+        return max(0.0, self.inflow - self.capacity * self.capacity_factor) / 60.0
 
     def queue(self, now: float) -> float:
         """Vehicles queued at time `now` (minutes)."""
-        reduced = self.capacity * self.capacity_factor
-        growth = max(0.0, self.inflow - reduced) / 60.0  # veh/min
+        growth = self._growth()
         if now <= self.end:
-            return growth * (now - self.start)
-        peak = growth * (self.end - self.start)
+            return min(growth * (now - self.start), self.storage)
+        peak = min(growth * (self.end - self.start), self.storage)
         return max(0.0, peak - (self.capacity - self.inflow) / 60.0 * (now - self.end))
 
     def delay_min(self, now: float) -> float:
@@ -56,13 +79,20 @@ class Blockage:
         rate = self.capacity * (self.capacity_factor if now <= self.end else 1.0) / 60.0
         return queue / rate
 
-    def summary(self) -> tuple[float, float, float]:
-        """(blockage minutes D, queue-dissolving minutes T, total delay vehicle-hours) once ended."""
+    def summary(self) -> QueueSummary:
+        """The ended blockage's queue and diversion, integrated exactly."""
         duration = self.end - self.start
-        peak = self.queue(self.end)
-        spare = (self.capacity - self.inflow) / 60.0
-        dissolve = peak / spare if peak > 0 else 0.0
-        return duration, dissolve, 0.5 * peak * (duration + dissolve) / 60.0
+        growth = self._growth()
+        fill = self.storage / growth if growth > 0 else math.inf  # minutes until the queue is full
+        if duration <= fill:
+            peak, diverted = growth * duration, 0.0
+            blocked_area = 0.5 * peak * duration
+        else:
+            peak, diverted = self.storage, growth * (duration - fill)
+            blocked_area = 0.5 * peak * fill + peak * (duration - fill)
+        dissolve = peak / ((self.capacity - self.inflow) / 60.0) if peak > 0 else 0.0
+        return QueueSummary(duration, dissolve, peak, diverted, (blocked_area + 0.5 * peak * dissolve) / 60.0,
+                            diverted * self.detour_min / 60.0)
 
 
 class TrafficProfile:
@@ -113,7 +143,8 @@ class TrafficProfile:
         return self.demand_ratio(clock_h) * self.network.arc_capacity * self.network.arc_km
 
 
-TRAFFIC_LOG_COLUMNS = ["t_min", "clock_h", "expressway_kmh", "arterial_kmh", "travel_time_index", "blockages"]
+TRAFFIC_LOG_COLUMNS = ["t_min", "clock_h", "expressway_kmh", "arterial_kmh", "travel_time_index", "blockages",
+                       "recurrent_delay_veh_h_per_h"]
 
 
 class TrafficState:
@@ -127,7 +158,8 @@ class TrafficState:
         self.refresh_count = 0
 
     def refresh(self, now: float, clock_h: float) -> None:
-        """Recompute every link's BPR time, and log speeds by road class and the travel time index."""
+        """Recompute every link's BPR time, and log speeds by road class, the travel time index and the
+        recurrent delay rate (sum of volume x (BPR - free-flow time), vehicle-hours per hour)."""
         profile = self.profile
         network = profile.network
         self.arc_minutes = profile.arc_minutes(clock_h)
@@ -141,8 +173,10 @@ class TrafficState:
         for cls in (EXPRESSWAY, 1):
             mask = network.arc_class == cls
             row.append(float(network.arc_km[mask].sum() / (self.arc_minutes[mask].sum() / 60.0)))
-        tti = float((volume * self.arc_minutes).sum() / (volume * network.arc_free_flow_min).sum())
-        row += [tti, float(sum(len(b) for b in self.blocked.values()))]
+        free_flow = float((volume * network.arc_free_flow_min).sum())
+        congested = float((volume * self.arc_minutes).sum())
+        blockages = float(sum(len(b) for b in self.blocked.values()))
+        row += [congested / free_flow, blockages, (congested - free_flow) / 60.0]
         self.log.append(tuple(row))
 
     def block(self, blockage: Blockage) -> None:

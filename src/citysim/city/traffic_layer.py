@@ -19,7 +19,8 @@ from citysim.config.schema import Crashes
 
 CRASH_LOG_COLUMNS = [
     "crash_id", "arc", "severity", "x_km", "y_km", "t_occur", "t_block_end", "blockage_min",
-    "queue_dissolve_min", "delay_vehicle_h",
+    "queue_dissolve_min", "peak_queue_veh", "diverted_veh", "queue_delay_vehicle_h", "detour_delay_vehicle_h",
+    "delay_vehicle_h",
 ]
 
 
@@ -57,10 +58,15 @@ class TrafficLayer:
         now = self.env.now
         arc = int(self.crashes.arc[index])
         profile = self.traffic.profile
-        capacity = float(profile.network.arc_capacity[arc])
+        network = profile.network
+        capacity = float(network.arc_capacity[arc])
         demand = float(profile.demand_ratio(self.clock())[arc]) * capacity
-        severity = self.crash_spec.severities[int(self.crashes.severity[index])]
-        blockage = Blockage(arc, now, severity.capacity_factor, min(demand, self.queue_inflow_cap * capacity), capacity)
+        spec = self.crash_spec
+        severity = spec.severities[int(self.crashes.severity[index])]
+        storage = spec.queue_storage_links * float(network.arc_lanes[arc] * network.arc_km[arc]) \
+            * spec.jam_density_veh_per_lane_km
+        blockage = Blockage(arc, now, severity.capacity_factor, min(demand, self.queue_inflow_cap * capacity), capacity,
+                            storage, spec.detour_min)
         self.blockages[index] = blockage
         self.traffic.block(blockage)
         self_clear = float(self.crashes.self_clear_min[index])
@@ -77,8 +83,8 @@ class TrafficLayer:
             self.traffic.unblock(blockage, self.env.now)
 
     def crash_rows(self, end_min: float) -> list[tuple[Any, ...]]:
-        """One row per crash that happened: blockage, queue and delay (blockages still on at the end
-        are cut at the end of the run)."""
+        """One row per crash that happened: blockage, queue, diversion and delay (blockages still on at the
+        end are cut at the end of the run)."""
         rows = []
         assert self.crashes is not None or not self.blockages
         for index, blockage in enumerate(self.blockages):
@@ -87,7 +93,7 @@ class TrafficLayer:
             if blockage.end == math.inf:
                 blockage.end = end_min
             assert self.crashes is not None
-            duration, dissolve, delay = blockage.summary()
+            cost = blockage.summary()
             rows.append((index, blockage.arc, int(self.crashes.severity[index]), float(self.crashes.x_km[index]),
-                         float(self.crashes.y_km[index]), blockage.start, blockage.end, duration, dissolve, delay))
+                         float(self.crashes.y_km[index]), blockage.start, blockage.end, *cost, cost.delay_vehicle_h))
         return rows

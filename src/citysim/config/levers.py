@@ -108,9 +108,11 @@ LEVERS: dict[str, LeverInfo] = {
         "AVL nearest-unit dispatch, response about -12 % (St. Louis, NIJ)", 2000),
     "video_detection": LeverInfo(
         "extensive perception: this share of crashes is detected by video 1 min after it happens "
-        "(ASSUMPTION: 1 min) instead of being reported by a call", 0.5, 0.2, 0.8,
+        "(video detection takes 10-120 s, TRR 2005-2006) instead of being reported by a call", 0.5, 0.0, 0.8,
         "video incident detection saves 5-12 min per incident (Monroe County NY); 700,000 sensing "
-        "'neurons' in Shanghai (2019); the covered share is an ASSUMPTION", 2019, service=INCIDENTS),
+        "'neurons' in Shanghai (2019); video detection rates 14-85 % (TRR 2005-2006) and a tunnel field test "
+        "rated it poor (Attica), hence a range down to 0; the covered share is an ASSUMPTION", 2019,
+        service=INCIDENTS),
     "predictive_deployment": LeverInfo(
         "multiple models / predictive deployment: this share of units waits at posts placed on the forecast "
         "demand (crime hot spots and residential density) instead of the baseline's posts or stations; "

@@ -339,6 +339,15 @@ class Crashes(Strict):
     crashes_per_day: NonNegative
     category: str
     severities: list[Severity] = Field(min_length=1)
+    jam_density_veh_per_lane_km: float = Field(
+        gt=0, le=400, allow_inf_nan=False, description="vehicles a stopped queue holds per lane-km (a car and its "
+        "gap take at least 2.5 m): a crash queue holds at most queue_storage_links x lanes x km x this")
+    queue_storage_links: float = Field(
+        ge=1, le=20, allow_inf_nan=False, description="how many links' worth of the crash link's storage a crash "
+        "queue may fill (1: its own link only; more: it spills back upstream) before arrivals divert")
+    detour_min: float = Field(
+        ge=0, le=1440, allow_inf_nan=False,
+        description="extra minutes a vehicle pays when it diverts around a crash whose queue is full")
 
     @model_validator(mode="after")
     def _shares(self) -> Crashes:

@@ -49,13 +49,17 @@ Duty log (one row per on-duty interval of a unit): replication, unit, unit_distr
 Traffic log (one row per traffic refresh; empty without a road network): replication, t_min, clock_h,
 expressway_kmh and arterial_kmh (length-weighted mean speed = total km / total minutes of the class's
 links, crash queues excluded), travel_time_index (volume-weighted congested / free-flow link time),
-blockages (crash blockages in force).
+blockages (crash blockages in force), recurrent_delay_veh_h_per_h (sum over links of volume x (BPR time
+- free-flow time): the rate of recurrent congestion delay until the next refresh, crash queues excluded).
 
 Crash log (one row per crash; empty without crashes): replication, crash_id, incident_id (the 110
 incident it raised, <NA> if reported after the run), arc, severity, district, x_km, y_km, t_occur,
-t_block_end, blockage_min, queue_dissolve_min (time for the queue to clear after the blockage ends),
-delay_vehicle_h (total queueing delay, deterministic queue). Blockages still in force at the end are
-cut there.
+t_detect (when the 110 centre learned of it: its incident's t_call, by a call or by video; NaN if after
+the run), t_block_end (when it was cleared off the road), blockage_min, queue_dissolve_min (time for the
+queue to clear after the blockage ends), peak_queue_veh (at most the link's storage), diverted_veh
+(arrivals that diverted while the queue was full), queue_delay_vehicle_h (the queue's integral over
+time), detour_delay_vehicle_h (diverted vehicles x the detour), delay_vehicle_h (their sum). Blockages
+still in force at the end are cut there.
 """
 
 from __future__ import annotations
@@ -232,8 +236,10 @@ def _traffic_log(record: RunRecord) -> pd.DataFrame:
 
 def _crash_log(record: RunRecord, incidents: pd.DataFrame) -> pd.DataFrame:
     frame = pd.DataFrame(record.crash_rows, columns=CRASH_LOG_COLUMNS)
-    crash_incidents = incidents.loc[incidents["crash"] >= 0, ["crash", "incident_id"]].set_index("crash")
+    crash_incidents = incidents.loc[incidents["crash"] >= 0, ["crash", "incident_id", "t_call"]].set_index("crash")
     frame.insert(1, "incident_id", frame["crash_id"].map(crash_incidents["incident_id"]).astype("Int64"))
+    frame.insert(list(frame.columns).index("t_occur") + 1, "t_detect",
+                 frame["crash_id"].map(crash_incidents["t_call"]).astype(np.float64))
     names = list(record.grid.names)
     where = record.grid.district_of(frame["x_km"].to_numpy(dtype=np.float64), frame["y_km"].to_numpy(dtype=np.float64))
     frame.insert(4, "district", pd.Series(_categorical(where, names)))
