@@ -1,8 +1,9 @@
 """The traffic services' outcomes of one replication: one row per (service, metric), for the services table
 that a claim check compares between baseline and smart (`SERVICE_METRICS` names them, in table order).
 
-Every metric is lower-is-better, so a positive reduction is an improvement. Each comes from the process
-that produces it, never from a lever's strength: the buses' departure times (public transport), the traffic
+Every metric is lower-is-better, so a positive reduction is an improvement (one exception in reading:
+detection to clearance grows when detection comes earlier and clearance does not move as much). Each comes
+from the process that produces it, never from a lever's strength: the buses' departure times (public transport), the traffic
 state's link times (traffic), the crash queues and their clearance (incident management) and the cruising
 for parking (parking).
 """
@@ -13,9 +14,10 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from citysim.config.levers import PUBLIC_TRANSPORT
+from citysim.config.levers import INCIDENTS, PUBLIC_TRANSPORT, TRAFFIC
 from citysim.config.schema import Scenario
 from citysim.simulation.model import RunResult
+from citysim.simulation.traffic_services import incident_kpis, traffic_kpis
 from citysim.simulation.transit import transit_kpis
 
 SERVICE_COLUMNS = ["service", "metric", "value"]
@@ -31,6 +33,14 @@ class ServiceMetric:
 
 
 SERVICE_METRICS: dict[str, ServiceMetric] = {
+    "peak_travel_time_index": ServiceMetric(TRAFFIC, "peak travel time index (07-09, 17-19 h)", "-"),
+    "arterial_peak_min_per_km": ServiceMetric(TRAFFIC, "arterial pace at peak", "min/km"),
+    "recurrent_delay_vehicle_h_per_day": ServiceMetric(TRAFFIC, "recurrent congestion delay", "veh-h/day"),
+    "crash_delay_vehicle_h_per_day": ServiceMetric(INCIDENTS, "crash-induced delay", "veh-h/day"),
+    "incident_delay_share": ServiceMetric(INCIDENTS, "incidents' share of all delay", "-"),
+    "detection_min": ServiceMetric(INCIDENTS, "crash to detection", "min"),
+    "detection_to_clearance_min": ServiceMetric(INCIDENTS, "detection to clearance", "min"),
+    "crash_blockage_min": ServiceMetric(INCIDENTS, "lane blockage per crash", "min"),
     "bus_run_time_peak_min": ServiceMetric(PUBLIC_TRANSPORT, "bus run time, terminal to terminal, peak", "min"),
     "excess_wait_min": ServiceMetric(PUBLIC_TRANSPORT, "excess waiting time (irregular headways)", "min"),
     "actual_wait_min": ServiceMetric(PUBLIC_TRANSPORT, "passengers' actual wait", "min"),
@@ -51,10 +61,10 @@ def metric_label(metric: str) -> str:
 def service_kpis(scenario: Scenario, result: RunResult) -> pd.DataFrame:
     """The services table's metrics of one replication of `scenario` (as given, levers not yet applied: the
     result's own scenario has them applied); a service the scenario does not model has no rows."""
-    frames = []
+    frames = [traffic_kpis(result), incident_kpis(result)]
     if scenario.transit is not None:
         frames.append(transit_kpis(scenario, result.replication, result.logs, result.seed))
-    values = pd.concat(frames, ignore_index=True).set_index("metric")["value"] if frames else pd.Series(dtype=float)
+    values = pd.concat(frames, ignore_index=True).set_index("metric")["value"]
     rows = [(info.service, metric, float(values[metric])) for metric, info in SERVICE_METRICS.items()
             if metric in values.index]
     return pd.DataFrame(rows, columns=SERVICE_COLUMNS)
