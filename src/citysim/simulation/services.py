@@ -3,9 +3,9 @@ that a claim check compares between baseline and smart (`SERVICE_METRICS` names 
 
 Every metric is lower-is-better, so a positive reduction is an improvement (one exception in reading:
 detection to clearance grows when detection comes earlier and clearance does not move as much). Each comes
-from the process that produces it, never from a lever's strength: the buses' departure times (public transport), the traffic
-state's link times (traffic), the crash queues and their clearance (incident management) and the cruising
-for parking (parking).
+from the process that produces it, never from a lever's strength: the buses' departure times (public
+transport), the traffic state's link times (traffic), the crash queues and their clearance (incident
+management) and the cruising for parking (parking).
 """
 
 from __future__ import annotations
