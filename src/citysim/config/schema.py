@@ -61,7 +61,7 @@ class District(Strict):
     name: str = Field(min_length=1)
     population: int = Field(ge=0)
     area_km2: float = Field(ge=0.01, le=100_000, allow_inf_nan=False,
-                           description="land area (a disc district's size); a hectare at least, so its disc is drawable")
+                           description="land area (a disc district's size); at least a hectare (a drawable disc)")
     lat: float = Field(ge=-90, le=90, description="WGS84 latitude of the district centre")
     lon: float = Field(ge=-180, le=180, description="WGS84 longitude of the district centre")
     call_share: Probability = Field(description="share of the city's calls placed in this district")
