@@ -79,7 +79,7 @@ def test_validate_priors_and_experiment_files(capsys):
     priors = REPO_ROOT / "scenarios" / "shanghai" / "priors.yaml"
     assert main(["validate", str(priors), *map(str, experiments)]) == EXIT_OK
     out = capsys.readouterr().out
-    assert "ok (priors, 21 inputs)" in out and "uncertainty)" in out and out.count(": ok") == 1 + len(experiments)
+    assert "ok (priors, 22 inputs)" in out and "uncertainty)" in out and out.count(": ok") == 1 + len(experiments)
 
 
 def test_validate_subprocess_no_traceback(bad_file):

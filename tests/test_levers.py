@@ -364,10 +364,14 @@ def test_ai_signal_timing_acts_on_signal_delay(city_data):
     base, smart = logs(city_data), logs(city_data, lever("ai_signal_timing", 1.0))
     speeds = ["t_min", "expressway_kmh", "arterial_kmh"]
     pd.testing.assert_frame_equal(base.traffic[speeds], smart.traffic[speeds], check_exact=True)
+    # The same trips (incident, unit, assignment time) in both runs are shorter with AI timing; the runs'
+    # other trips differ in mix, so their totals are no test of the lever.
+    key = ["replication", "incident_id", "unit", "t_dispatch"]
     units = [pd.concat([logs(city_data, levers, k).units for k in range(3)])
              for levers in (None, lever("ai_signal_timing", 1.0))]
-    per_km = [(u["travel_min"] / u["travel_km"]).median() for u in units]  # the median trip: crash queues aside
-    assert per_km[1] < 0.99 * per_km[0], per_km
+    same = units[0].merge(units[1], on=key, suffixes=("_base", "_ai"))
+    assert len(same) > 50
+    assert (same["travel_min_ai"] - same["travel_min_base"]).mean() < -0.1
     no_signals = copy.deepcopy(city_data)
     no_signals["operations"]["driving"]["signals"].update(arterial_per_km=0.0, local_per_km=0.0)
     assert_same_logs(logs(no_signals), logs(no_signals, lever("ai_signal_timing", 0.3)))
@@ -434,17 +438,18 @@ def test_fast_crash_handling_acts_on_self_clearing(city_data):
 
 
 def test_parking_guidance_raises_speeds(road_data):
-    """parking_guidance (less cruising traffic in North) never lowers a logged speed and raises the mean."""
+    """parking_guidance (fewer cars cruising on North's arterials) never lowers a logged arterial speed and
+    raises the mean; expressways, where nobody cruises, keep theirs."""
     base, smart = logs(road_data).traffic, logs(road_data, lever("parking_guidance", 0.5)).traffic
-    for column in ("arterial_kmh", "expressway_kmh"):
-        assert (smart[column] >= base[column] - 1e-9).all(), column
-        assert smart[column].mean() > base[column].mean(), column
+    assert (smart["arterial_kmh"] >= base["arterial_kmh"] - 1e-9).all()
+    assert smart["arterial_kmh"].mean() > base["arterial_kmh"].mean()
+    pd.testing.assert_series_equal(smart["expressway_kmh"], base["expressway_kmh"], check_exact=True)
     assert (smart["travel_time_index"] <= base["travel_time_index"] + 1e-9).all()
 
 
 def test_parking_guidance_needs_cruising(road_data):
-    """parking_guidance does nothing where no traffic cruises for parking (cruising_share 0)."""
-    road_data["traffic"]["parking"]["cruising_share"] = 0.0
+    """parking_guidance does nothing where no car searches for parking (search_min 0)."""
+    road_data["traffic"]["parking"]["search_min"] = 0.0
     assert_same_logs(logs(road_data), logs(road_data, lever("parking_guidance", 0.5)))
 
 

@@ -33,7 +33,7 @@ TINY_BLOCKS: dict[str, Any] = yaml.safe_load((DATA / "tiny_network.yaml").read_t
 
 @pytest.fixture
 def tiny_profile(small_scenario_data: dict[str, Any]) -> TrafficProfile:
-    """The tiny network's traffic profile (parking cruising adds 10 % on North's roads)."""
+    """The tiny network's traffic profile (cars cruising for parking on North's streets)."""
     small_scenario_data.update(copy.deepcopy(TINY_BLOCKS))
     scenario = Scenario.model_validate(small_scenario_data)
     assert scenario.network is not None and scenario.traffic is not None
@@ -62,28 +62,35 @@ def test_bpr_monotone_in_volume_capacity():
 
 
 def test_demand_ratio_interpolates_between_hour_midpoints(tiny_profile):
-    """v/c is the hour's ratio at its midpoint, the mean of two hours on the hour, wraps at midnight, x1.1 parking."""
+    """v/c is the hour's ratio at its midpoint, the mean of two hours on the hour, wraps at midnight, and is
+    x (1 + cruising share) on North's arterials (only there)."""
     network = tiny_profile.network
-    parking = tiny_profile.volume_factor > 1.0
-    assert parking.any() and (~parking).any()
-    np.testing.assert_allclose(tiny_profile.volume_factor[parking], 1.1)
+    parking = tiny_profile.volume_factor(8.5) > 1.0
+    np.testing.assert_array_equal(parking, (network.arc_class == ARTERIAL) & (network.arc_district == 0))
+    share = tiny_profile.cruising.share[0, 8]
+    assert 0.01 < share < 0.5
+    np.testing.assert_allclose(tiny_profile.volume_factor(8.5)[parking], 1 + share)
     arterial = (network.arc_class == ARTERIAL) & ~parking
-    expressway = (network.arc_class == EXPRESSWAY) & ~parking
+    expressway = network.arc_class == EXPRESSWAY
     at = tiny_profile.demand_ratio
     np.testing.assert_allclose(at(8.5)[arterial], 1.5)  # hour 8
     np.testing.assert_allclose(at(8.5)[expressway], 1.6)
     np.testing.assert_allclose(at(8.0)[arterial], (1.4 + 1.5) / 2)  # between hours 7 and 8
     np.testing.assert_allclose(at(0.25)[arterial], 0.25 * 0.4 + 0.75 * 0.3)  # 3/4 from 23:30 to 00:30
-    np.testing.assert_allclose(at(8.5)[parking & (network.arc_class == ARTERIAL)], 1.5 * 1.1)
+    np.testing.assert_allclose(at(8.5)[parking], 1.5 * (1 + share))
 
 
 def test_peak_hour_arcs_slower_than_3am(tiny_profile):
-    """Every arc takes longer at 08:30 than at 03:00, and local streets slow by the arterials' BPR factor."""
+    """Every arc takes longer at 08:30 than at 03:00; local streets slow by the arterials' BPR factor, with
+    the cruising share in North."""
     peak, night = tiny_profile.arc_minutes(8.5), tiny_profile.arc_minutes(3.0)
     assert (peak > night).all()
     assert (night >= tiny_profile.network.arc_free_flow_min).all()
-    assert tiny_profile.local_time_factor(8.5) == pytest.approx(1 + 0.15 * 1.5**4)
-    assert tiny_profile.local_time_factor(8.5) > tiny_profile.local_time_factor(3.0) >= 1.0
+    north, south = (int(np.flatnonzero(tiny_profile.network.node_district == d)[0]) for d in (0, 1))
+    share = tiny_profile.cruising.share[0, 8]
+    assert tiny_profile.local_time_factor(8.5, south) == pytest.approx(1 + 0.15 * 1.5**4)
+    assert tiny_profile.local_time_factor(8.5, north) == pytest.approx(1 + 0.15 * (1.5 * (1 + share))**4)
+    assert tiny_profile.local_time_factor(8.5, south) > tiny_profile.local_time_factor(3.0, south) >= 1.0
 
 
 # --------------------------------------------------------------------------- blockages

@@ -1,8 +1,10 @@
 """Traffic state: link volumes from hourly demand, BPR link times, and queues behind crash blockages.
 
-Volumes: v = demand_ratio[class](clock) x capacity x (1 + cruising share on parking districts' roads),
-the ratio interpolated linearly between hour midpoints. Link time: BPR, t = t0 (1 + alpha (v/c)^beta),
-recomputed for all links at once every `refresh_min`.
+Volumes: v = demand_ratio[class](clock) x capacity x (1 + cruising share), the cruising share (cars
+cruising for parking, `citysim.city.parking`) on the parking districts' arterials and local streets; both
+interpolated linearly between hour midpoints. Link time: BPR, t = t0 (1 + alpha (v/c)^beta), recomputed
+for all links at once every `refresh_min`. Local streets congest like the arterials of the district the
+trip goes to, cruising included.
 
 A crash leaves `capacity_factor` of its link's capacity while blocked. Traffic reaches the blockage
 at q = min(v, queue_inflow_cap x c) (demand above that is already queued or diverted upstream: an
@@ -22,7 +24,8 @@ from typing import NamedTuple
 import numpy as np
 
 from citysim.arrays import FloatArray, IntArray
-from citysim.city.network import EXPRESSWAY, RoadNetwork
+from citysim.city.network import ARTERIAL, EXPRESSWAY, RoadNetwork
+from citysim.city.parking import cruising_flow
 from citysim.config.schema import RoadClasses, Traffic
 
 
@@ -104,8 +107,17 @@ class TrafficProfile:
         ratios = np.array([classes.expressway.demand_ratio_by_hour, classes.arterial.demand_ratio_by_hour])
         self._ratios = ratios  # (class, hour)
         self._arterial_ratios = classes.arterial.demand_ratio_by_hour  # as floats, for the scalar path
-        parking = np.isin(network.arc_district, parking_districts)
-        self.volume_factor = np.where(parking, 1.0 + traffic.parking.cruising_share, 1.0)
+        self.parking_districts = parking_districts
+        self.cruising = cruising_flow(network, traffic.parking, self._arterial_ratios, parking_districts)
+        # Slot 0: no cruising; slot k: the k-th parking district (arterial arcs and nodes in it).
+        shares = np.vstack([np.zeros(24), self.cruising.share])
+        districts = max(int(network.node_district.max()), int(network.arc_district.max()), *parking_districts) + 1
+        slot_of_district = np.zeros(districts, dtype=np.intp)
+        slot_of_district[parking_districts] = np.arange(1, len(parking_districts) + 1)
+        arc_slot = np.where(network.arc_class == ARTERIAL, slot_of_district[network.arc_district], 0)
+        self._arc_shares = np.ascontiguousarray(shares[arc_slot].T)  # (hour, arc)
+        self._node_slot: list[int] = slot_of_district[network.node_district].tolist()
+        self._shares = shares.tolist()  # (slot, hour), as floats for the scalar path
 
     @staticmethod
     def _between_hours(clock_h: float) -> tuple[int, int, float]:
@@ -119,18 +131,32 @@ class TrafficProfile:
         low, high, weight = self._between_hours(clock_h)
         return np.asarray((1 - weight) * self._ratios[:, low] + weight * self._ratios[:, high])
 
+    def volume_factor(self, clock_h: float) -> FloatArray:
+        """Per-arc 1 + cruising share at a clock time (1 off the parking districts' arterials)."""
+        low, high, weight = self._between_hours(clock_h)
+        shares = self._arc_shares
+        return np.asarray(1.0 + ((1 - weight) * shares[low] + weight * shares[high]))
+
     def demand_ratio(self, clock_h: float) -> FloatArray:
         """Per-arc volume/capacity at a clock time."""
         by_class = self._class_ratios(clock_h)
-        return np.asarray(by_class[self.network.arc_class] * self.volume_factor, dtype=np.float64)
+        return np.asarray(by_class[self.network.arc_class] * self.volume_factor(clock_h), dtype=np.float64)
 
-    def local_time_factor(self, clock_h: float) -> float:
-        """Congested / free-flow time on local streets: taken as the arterials' BPR factor (an assumption).
+    def local_time_factor(self, clock_h: float, node: int) -> float:
+        """Congested / free-flow time on the local streets of a node's district (`district_local_factor`)."""
+        return self.district_local_factor(clock_h, self._node_slot[node])
+
+    def district_local_factor(self, clock_h: float, slot: int) -> float:
+        """Congested / free-flow time on local streets: the arterials' BPR factor with the cruising share of
+        parking district `slot` (1-based, in `parking_districts` order; 0: no cruising), an assumption.
 
         Asked once per trip, so computed on Python floats (the same operations as `_class_ratios`)."""
         low, high, weight = self._between_hours(clock_h)
         ratios = self._arterial_ratios
         ratio = (1 - weight) * ratios[low] + weight * ratios[high]
+        if slot:
+            shares = self._shares[slot]
+            ratio *= 1.0 + ((1 - weight) * shares[low] + weight * shares[high])
         return float(1.0 + self.traffic.bpr_alpha * ratio**self.traffic.bpr_beta)
 
     def arc_minutes(self, clock_h: float) -> FloatArray:

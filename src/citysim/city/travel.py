@@ -173,7 +173,8 @@ class OnNetwork(_Noisy):
     its straight line crosses a barrier: the network is a skeleton, and short trips never join it, but
     no street crosses a river except on the network's bridges and tunnels. Local streets congest like
     arterials (the access speed is their free-flow speed, divided by the arterials' BPR factor at the
-    time)."""
+    time), with the cruising for parking of the destination's district: ASSUMPTION, a trip's local
+    streets (both access legs, or the whole trip by local streets) are taken to be the destination's."""
 
     instant = False
 
@@ -194,7 +195,8 @@ class OnNetwork(_Noisy):
     def _estimates(self, origins: Places, destination: Place, clock_h: float) -> tuple[FloatArray, FloatArray]:
         """Network and local-street estimates (minutes) from each origin."""
         matrix = self.city.typical(int(clock_h) % 24).minutes
-        per_km = self._access_min_per_km * self.city.profile.local_time_factor(int(clock_h) % 24 + 0.5)
+        factor = self.city.profile.local_time_factor(int(clock_h) % 24 + 0.5, destination.node)
+        per_km = self._access_min_per_km * factor
         access = (origins.access + destination.access) * per_km
         network = matrix[origins.node, destination.node] + access + origins.lead
         local = np.hypot(origins.x - destination.x, origins.y - destination.y) * per_km + origins.lead
@@ -234,7 +236,7 @@ class OnNetwork(_Noisy):
         self, origin: Place, destination: Place, now: float, clock_h: float, current_routing: bool = False
     ) -> Trip:
         straight = math.hypot(origin.x - destination.x, origin.y - destination.y)
-        per_km = self._access_min_per_km * self.city.profile.local_time_factor(clock_h)
+        per_km = self._access_min_per_km * self.city.profile.local_time_factor(clock_h, destination.node)
         local = straight * per_km + origin.lead
         leg = self._router(now, current_routing).leg(origin.node, destination.node)
         access = origin.access + destination.access

@@ -1,6 +1,6 @@
 """What each smart lever changes in the model: the settings the model reads (`LeverEffects`) and the
 scenario parameter a lever rewrites (`effective_scenario`). Each lever acts through a process step (a
-delay, a look-up, a trip, a signal's delay, a choice, a route, a volume), never on an output metric;
+delay, a look-up, a trip, a signal's delay, a choice, a route, a search), never on an output metric;
 its schema block, default, range and source live in `citysim.config.levers`.
 """
 
@@ -82,11 +82,12 @@ def lever_effects(scenario: Scenario) -> LeverEffects:
 
 
 def effective_scenario(scenario: Scenario) -> Scenario:
-    """The scenario with its parameter-changing lever applied (parking guidance)."""
+    """The scenario with its parameter-changing lever applied: parking guidance shortens the search for a
+    space (`traffic.parking.search_min`), so fewer cars cruise (Little's law, citysim.city.parking)."""
     levers = scenario.levers
     if levers.parking_guidance is not None and levers.parking_guidance.strength > 0 and scenario.traffic is not None:
         parking = scenario.traffic.parking
-        share = parking.cruising_share * (1.0 - levers.parking_guidance.strength)
-        traffic = scenario.traffic.model_copy(update={"parking": parking.model_copy(update={"cruising_share": share})})
+        search = parking.search_min * (1.0 - levers.parking_guidance.strength)
+        traffic = scenario.traffic.model_copy(update={"parking": parking.model_copy(update={"search_min": search})})
         return scenario.model_copy(update={"traffic": traffic})
     return scenario

@@ -298,10 +298,18 @@ class Network(Strict):
 
 
 class Parking(Strict):
-    """Traffic cruising for parking, as a share added to the volume of central districts' roads."""
+    """Cars cruising for parking in central districts, as a flow (Little's law, citysim.city.parking): cars
+    parking per hour x search time = cars cruising, whose vehicle-km load the districts' surface streets."""
 
-    cruising_share: float = Field(ge=0, le=1)
-    districts: list[str]
+    parked_cars_per_day: float = Field(
+        ge=0, le=1e8, allow_inf_nan=False,
+        description="cars parking per day in all the parking districts together (spread by their arterial km "
+        "and by the arterial demand profile)")
+    search_min: float = Field(ge=0, le=120, allow_inf_nan=False,
+                              description="mean minutes a car cruises for a space before it parks")
+    cruising_speed_kmh: float = Field(gt=0, le=60, allow_inf_nan=False,
+                                      description="speed of a car cruising for parking, km/h")
+    districts: list[str] = Field(description="the districts where cars cruise for parking")
 
 
 class Traffic(Strict):

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from citysim.config.levers import INCIDENTS, PUBLIC_TRANSPORT, TRAFFIC
+from citysim.config.levers import INCIDENTS, PARKING, PUBLIC_TRANSPORT, TRAFFIC
 from citysim.config.schema import Scenario
 from citysim.simulation.model import RunResult
+from citysim.simulation.parking_kpis import parking_kpis
 from citysim.simulation.traffic_services import incident_kpis, traffic_kpis
 from citysim.simulation.transit import transit_kpis
 
@@ -41,6 +42,9 @@ SERVICE_METRICS: dict[str, ServiceMetric] = {
     "detection_min": ServiceMetric(INCIDENTS, "crash to detection", "min"),
     "detection_to_clearance_min": ServiceMetric(INCIDENTS, "detection to clearance", "min"),
     "crash_blockage_min": ServiceMetric(INCIDENTS, "lane blockage per crash", "min"),
+    "cruising_vehicle_h": ServiceMetric(PARKING, "cruising for parking", "veh-h/day"),
+    "local_street_tti_peak": ServiceMetric(PARKING, "local-street travel time index at peak, parking districts", "-"),
+    "police_trip_min": ServiceMetric(PARKING, "police trip into the parking districts (every lever)", "min"),
     "bus_run_time_peak_min": ServiceMetric(PUBLIC_TRANSPORT, "bus run time, terminal to terminal, peak", "min"),
     "excess_wait_min": ServiceMetric(PUBLIC_TRANSPORT, "excess waiting time (irregular headways)", "min"),
     "actual_wait_min": ServiceMetric(PUBLIC_TRANSPORT, "passengers' actual wait", "min"),
@@ -61,7 +65,7 @@ def metric_label(metric: str) -> str:
 def service_kpis(scenario: Scenario, result: RunResult) -> pd.DataFrame:
     """The services table's metrics of one replication of `scenario` (as given, levers not yet applied: the
     result's own scenario has them applied); a service the scenario does not model has no rows."""
-    frames = [traffic_kpis(result), incident_kpis(result)]
+    frames = [traffic_kpis(result), incident_kpis(result), parking_kpis(result)]
     if scenario.transit is not None:
         frames.append(transit_kpis(scenario, result.replication, result.logs, result.seed))
     values = pd.concat(frames, ignore_index=True).set_index("metric")["value"]
