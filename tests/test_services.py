@@ -16,6 +16,7 @@ from citysim.experiment.contract import EXIT_OK
 from citysim.experiment.services_table import SERVICES_COLUMNS, services_table
 from citysim.experiment.stats import paired_reduction
 from citysim.output.plots import services_chart
+from test_levers import CRASH_CATEGORY, CRASHES
 from test_transit import _data
 
 EXPERIMENT = textwrap.dedent("""\
@@ -41,6 +42,8 @@ SMART = textwrap.dedent("""\
       bus_lanes: {strength: 0.9}
       bus_realtime_info: {strength: 0.3}
       bus_holding: {strength: 0.3}
+      parking_guidance: {strength: 0.17}
+      fast_crash_handling: {strength: 0.4}
     """)
 
 
@@ -79,7 +82,11 @@ def test_services_chart_draws_every_service():
 @pytest.fixture(scope="module")
 def services_folder(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("services")
-    (root / "scenario.yaml").write_text(yaml.safe_dump(_data()), encoding="utf-8")
+    data = _data()  # the tiny road network with its parking districts, one bus line, and crashes
+    data["demand"]["categories"]["crash"] = CRASH_CATEGORY
+    data["crashes"] = CRASHES
+    data["operations"]["by_category"]["crash"] = {"lookups_mean": 2.0, "report": {"dist": "fixed", "value_min": 15}}
+    (root / "scenario.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
     (root / "smart.yaml").write_text(SMART, encoding="utf-8")
     (root / "experiment.yaml").write_text(EXPERIMENT, encoding="utf-8")
     out = root / "results"
@@ -88,15 +95,18 @@ def services_folder(tmp_path_factory) -> Path:
 
 
 def test_claim_check_writes_the_services_table(services_folder):
-    """services.csv has the issue's columns and every service's metrics in every situation; the smart buses'
-    holding and priority show in their own metrics."""
+    """services.csv has the issue's columns and every service's metrics in every situation; each smart lever
+    shows in its own service's metric."""
     table = pd.read_csv(services_folder / "services.csv")
     assert list(table.columns) == SERVICES_COLUMNS
     for _situation, rows in table.groupby("situation"):
-        assert rows["service"].nunique() >= 1 and len(rows) >= 5
+        assert set(rows["service"]) == {"traffic", "public transport", "parking", "incident management"}
+        assert len(rows) >= 5
     weekday = table[table["situation"] == "tiny day"].set_index("metric")
     assert weekday.loc["excess_wait_min", "reduction_pct"] > 0  # holding
     assert weekday.loc["bus_run_time_peak_min", "reduction_pct"] > 0  # priority and lanes
+    assert weekday.loc["cruising_vehicle_h", "reduction_pct"] == pytest.approx(17.0)  # Little's law: search -17 %
+    assert weekday.loc["crash_blockage_min", "reduction_pct"] > 0  # drivers clear minor crashes sooner
     runs = pd.read_csv(services_folder / "service_runs.csv")
     assert set(runs["replication"]) == {0, 1, 2} and set(runs["config"]) == {"baseline", "smart"}
     assert np.isfinite(table[["baseline", "smart", "reduction_pct"]].to_numpy()).all()
