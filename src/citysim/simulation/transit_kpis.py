@@ -2,7 +2,7 @@
 
 For passengers arriving at random (at a rate constant within one headway) the mean wait between buses
 with headways h is E[W] = sum(h^2) / (2 sum(h)) = (mean h / 2)(1 + CV^2) (Welding 1957; Osuna & Newell
-1972; research notes, branch i16-research, docs/traffic_services_sources.md section 2). Excess waiting
+1972; research notes, docs/traffic_services_sources.md section 2). Excess waiting
 time EWT = that actual mean wait - the same formula on the scheduled headways. The bunching factor
 2W/S - 1 (0: even, towards 1: pairs) is the "Bus Bunching Factor" of a 2012 NextBus-data blog (grade B).
 The bunched share, the share of headways below `bunching_threshold` x the scheduled one, is an
