@@ -116,5 +116,6 @@ def test_report_and_chart_show_the_services(services_folder):
     report = (services_folder / "report.md").read_text(encoding="utf-8")
     assert "## Traffic services" in report and "excess waiting time" in report
     assert "public transport: `bus_signal_priority`" in report
+    assert "traffic: no lever of its own" in report  # AI signal timing acts on police trips only
     assert (services_folder / "figures" / "services.png").is_file()
     assert 'id="services"' in (services_folder / "report.html").read_text(encoding="utf-8")

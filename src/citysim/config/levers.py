@@ -138,10 +138,10 @@ LEVERS: dict[str, LeverInfo] = {
         2018),
     "ai_signal_timing": LeverInfo(
         "AI signal timing: at this share of signalised intersections the control delay is cut by 24 % "
-        "(every trip; police/driving.py)", 0.09, 0.02, 0.3,
+        "(every police trip, police/driving.py; general traffic's link times are not changed)", 0.09, 0.02, 0.3,
         "average speed +12.9 % at 360 Shanghai intersections (Shanghai police, Jan 2026), read as a cut in "
         "signal delay; 360 of about 4,000 signalised intersections (ASSUMPTION count) is the default share. "
-        "Evidence from after the claim", 2026, service=TRAFFIC),
+        "Evidence from after the claim", 2026),
     "fast_crash_handling": LeverInfo(
         "fast handling of minor crashes (online self-handling, drones): the drivers' self-clearing time x "
         "(1 - strength), so more crashes are cleared before the police arrive and blockages end sooner", 0.4,
@@ -192,7 +192,7 @@ LEVERS: dict[str, LeverInfo] = {
         0.17, 0.0, 0.3,
         "WMATA field test, routes 70 and 79: excess wait -26 % with imperfect compliance (Soza-Parra et al., TRR "
         "2019); the default gain is calibrated to it (0.17 cuts the Shanghai weekday's excess wait by ~26 %, "
-        "3 replications: benchmarks/transit_table.py); time points 'limited' (Feng & Figliozzi 2015): low 0; "
+        "3 replications: benchmarks/service_levers.py); time points 'limited' (Feng & Figliozzi 2015): low 0; "
         "research prior 0-40 %: high 0.3 (~43 %)", 2019,
         service=PUBLIC_TRANSPORT),
 }

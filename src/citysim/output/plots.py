@@ -5,6 +5,7 @@ matplotlib Figure. Nothing here writes files or shows windows; `citysim.output.f
 from __future__ import annotations
 
 import math
+import textwrap
 from typing import Any
 
 import numpy as np
@@ -80,12 +81,18 @@ SITUATION_COLOURS = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56
 
 def services_chart(services: pd.DataFrame, labels: dict[str, str]) -> Figure:
     """Each traffic service's metrics: the reduction, smart vs baseline, with its CI, one marker per situation
-    (a negative reduction is a worsening); `labels` names the metrics."""
+    (a negative reduction is a worsening); `labels` names the metrics. Two panels a row, labels wrapped."""
     service_names = list(dict.fromkeys(services["service"]))
     situations = list(dict.fromkeys(services["situation"]))
-    figure, axes = _panels(len(service_names), 4.6, 0.5 * services.groupby("service")["metric"].nunique().max() + 1.6)
+    rows_of = services.groupby("service")["metric"].nunique()
+    columns = min(len(service_names), 2)
+    grid = math.ceil(len(service_names) / columns)
+    figure = new_figure(6.2 * columns, (0.55 * int(rows_of.max()) + 1.2) * grid + 0.8)
+    axes = figure.subplots(grid, columns, squeeze=False).ravel()
+    for axis in axes[len(service_names):]:
+        axis.set_visible(False)
     spread = 0.6 / max(len(situations), 1)
-    for axis, service in zip(axes, service_names, strict=True):
+    for axis, service in zip(axes, service_names, strict=False):
         data = services[services["service"] == service]
         metrics = list(dict.fromkeys(data["metric"]))
         y = {metric: float(len(metrics) - 1 - k) for k, metric in enumerate(metrics)}
@@ -97,7 +104,7 @@ def services_chart(services: pd.DataFrame, labels: dict[str, str]) -> Figure:
             axis.hlines(positions, rows["ci_low_pct"], rows["ci_high_pct"], color=colour, lw=2)
             axis.plot(rows["reduction_pct"], positions, "o", color=colour, markersize=4, label=_titled(situation, 30))
         axis.axvline(0.0, color="black", lw=0.8)
-        axis.set_yticks(list(y.values()), [labels.get(m, m) for m in metrics])
+        axis.set_yticks(list(y.values()), [textwrap.fill(labels.get(m, m), 30) for m in metrics])
         axis.set_xlabel("reduction, smart vs baseline (%)")
         axis.set_title(service)
     handles, names = axes[0].get_legend_handles_labels()

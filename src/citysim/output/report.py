@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from citysim.config.levers import LEVERS
+from citysim.config.levers import LEVERS, POLICING, SERVICES
 from citysim.errors import InputError
 from citysim.output import layout
 from citysim.simulation.services import metric_label
@@ -131,12 +131,19 @@ def service_rows(services: pd.DataFrame) -> list[list[str]]:
 
 
 def service_levers() -> dict[str, list[str]]:
-    """Each traffic service and the levers that act on its process steps."""
-    services: dict[str, list[str]] = {}
+    """Each traffic service and the levers that act on its process steps (none for a service whose metrics
+    move only through the others' levers)."""
+    services: dict[str, list[str]] = {service: [] for service in SERVICES if service != POLICING}
     for name, info in LEVERS.items():
-        if info.service != "policing":
-            services.setdefault(info.service, []).append(name)
+        if info.service != POLICING:
+            services[info.service].append(name)
     return services
+
+
+def lever_list(names: list[str], markdown: bool) -> str:
+    if not names:
+        return "no lever of its own (its metrics move only through the other services' levers)"
+    return ", ".join(f"`{n}`" if markdown else n for n in names)
 
 
 def services_intro(services: pd.DataFrame) -> str:
@@ -171,8 +178,7 @@ def report_markdown(inputs: ReportInputs) -> str:
                   "| " + " | ".join(SERVICE_HEADER) + " |", "|" + "---|" * len(SERVICE_HEADER),
                   *["| " + " | ".join(cells) + " |" for cells in service_rows(inputs.services)], "",
                   "The levers acting on each service:", "",
-                  *[f"- {service}: " + ", ".join(f"`{n}`" for n in names)
-                    for service, names in service_levers().items()]]
+                  *[f"- {service}: {lever_list(names, True)}" for service, names in service_levers().items()]]
     findings = finding_sentences(inputs)
     if findings:
         lines += ["", "## Attribution and sensitivity", "", *[f"- {s}" for s in findings]]
@@ -209,7 +215,7 @@ def report_html(inputs: ReportInputs) -> str:
     findings = "".join(f"<li>{escape(s)}</li>" for s in finding_sentences(inputs))
     services = ""
     if inputs.services is not None and not inputs.services.empty:
-        acting = "".join(f"<li>{escape(service)}: {escape(', '.join(names))}</li>"
+        acting = "".join(f"<li>{escape(service)}: {escape(lever_list(names, False))}</li>"
                          for service, names in service_levers().items())
         services = (f"<h2>Traffic services</h2><p>{escape(services_intro(inputs.services))}</p>"
                     f"{_html_table(SERVICE_HEADER, service_rows(inputs.services), 'services')}"
