@@ -10,8 +10,8 @@ A crash leaves `capacity_factor` of its link's capacity while blocked. Traffic r
 at q = min(v, queue_inflow_cap x c) (demand above that is already queued or diverted upstream: an
 assumption), so a deterministic queue grows at q - c_r while blocked and discharges at c - q after.
 The queue holds at most `storage` vehicles (set by the traffic layer: `queue_storage_links` x the
-crash link's lanes x km x jam density, its link and the links behind it); once full, the arrivals the blockage cannot pass (q - c_r)
-divert, each paying `detour_min`.
+crash link's lanes x km x jam density, its link and the links behind it); once it is full, the
+arrivals the blockage cannot pass (q - c_r) divert, each paying `detour_min`.
 A vehicle arriving when the queue holds Q waits Q / (current service rate). The crash's total delay is
 the exact integral of the piecewise-linear queue (grow, stay full, dissolve) plus diverted x detour.
 """
