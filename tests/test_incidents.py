@@ -21,8 +21,9 @@ from citysim.city.context import city_context
 from citysim.city.geography import DistrictGrid
 from citysim.city.traffic import Blockage, TrafficState
 from citysim.config import Scenario
+from citysim.simulation.kpis import METRIC_COLUMNS
 from citysim.simulation.model import RunResult, simulate_one
-from citysim.simulation.traffic_services import METRIC_COLUMNS, incident_kpis, network_delays, traffic_kpis
+from citysim.simulation.traffic_services import incident_kpis, network_delays, traffic_kpis
 from conftest import SMALL_SCENARIO_YAML
 from test_levers import CRASH_CATEGORY, CRASHES, TINY_BLOCKS, lever, scenario_of
 

@@ -24,8 +24,9 @@ from citysim.city.parking import cruising_flow
 from citysim.config import Scenario
 from citysim.config.schema import Parking
 from citysim.errors import InputError
+from citysim.simulation.kpis import METRIC_COLUMNS as PARKING_KPI_COLUMNS
 from citysim.simulation.model import RunResult, simulate_one
-from citysim.simulation.parking_kpis import PARKING_KPI_COLUMNS, parking_kpis
+from citysim.simulation.parking_kpis import parking_kpis
 
 DATA = Path(__file__).parent / "data"
 TINY_BLOCKS: dict[str, Any] = yaml.safe_load((DATA / "tiny_network.yaml").read_text(encoding="utf-8"))

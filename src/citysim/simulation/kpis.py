@@ -135,11 +135,25 @@ def _peak_hour_wait(sent: pd.DataFrame, start_clock_h: float) -> float:
 
 #: Clock-hour windows of the traffic KPIs (hours h with start <= h < end).
 AM_PEAK, PM_PEAK = (7, 9), (17, 19)  # 07:00-09:00 and 17:00-19:00, the usual Chinese peak periods
+PEAKS = (AM_PEAK, PM_PEAK)
+#: The columns of a one-replication metric table (the traffic services' KPIs).
+METRIC_COLUMNS = ["metric", "value"]
+
+
+def metric_frame(values: dict[str, float]) -> pd.DataFrame:
+    """A (metric, value) table of one replication, in the order given."""
+    return pd.DataFrame({"metric": pd.Series(list(values), dtype=object),
+                         "value": pd.Series(list(values.values()), dtype=np.float64)}, columns=METRIC_COLUMNS)
+
+
+def between(frame: pd.DataFrame, column: str, start_min: float, end_min: float) -> pd.DataFrame:
+    """The rows whose `column` (minutes) lies in [start_min, end_min): a log cut to the KPI window."""
+    return frame[(frame[column] >= start_min) & (frame[column] < end_min)]
 
 
 def _traffic_kpis(logs: RunLogs, warmup_min: float, end_min: float) -> dict[str, float]:
     """Speeds, travel time index and crash figures after the warm-up (none without a road network)."""
-    traffic = logs.traffic[(logs.traffic["t_min"] >= warmup_min) & (logs.traffic["t_min"] < end_min)]
+    traffic = between(logs.traffic, "t_min", warmup_min, end_min)
     if traffic.empty:
         return {}
     hour = traffic["clock_h"].astype(int)
@@ -149,7 +163,7 @@ def _traffic_kpis(logs: RunLogs, warmup_min: float, end_min: float) -> dict[str,
         return float(hourly.loc[(hourly.index >= hours[0]) & (hourly.index < hours[1]), column].mean())
 
     days = (end_min - warmup_min) / 1440.0
-    crashes = logs.crashes[(logs.crashes["t_occur"] >= warmup_min) & (logs.crashes["t_occur"] < end_min)]
+    crashes = between(logs.crashes, "t_occur", warmup_min, end_min)
     queued = crashes[crashes["queue_dissolve_min"] > 0]
     return {
         "expressway_kmh_mean": float(traffic["expressway_kmh"].mean()),

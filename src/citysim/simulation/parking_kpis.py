@@ -18,18 +18,15 @@ import pandas as pd
 
 from citysim.city.context import city_context
 from citysim.city.geography import DistrictGrid
+from citysim.simulation.kpis import PEAKS, between, metric_frame
 from citysim.simulation.model import RunResult
-
-PARKING_KPI_COLUMNS = ["metric", "value"]
-#: Peak clock hours (start, end) for the local-street travel time index.
-PEAK_HOURS = ((7, 9), (17, 19))
 
 
 def parking_kpis(result: RunResult) -> pd.DataFrame:
     """The parking KPIs of one replication; an empty frame when its scenario has no parking districts."""
     scenario = result.scenario
     if scenario.network is None or scenario.traffic is None or not scenario.traffic.parking.districts:
-        return pd.DataFrame({"metric": pd.Series(dtype=str), "value": pd.Series(dtype=np.float64)})
+        return metric_frame({})
     profile = city_context(scenario, DistrictGrid.from_scenario(scenario)).profile
     run = scenario.run
     minutes = np.arange(run.warmup_min, run.duration_min) + 0.5
@@ -37,7 +34,7 @@ def parking_kpis(result: RunResult) -> pd.DataFrame:
     cruising = profile.cruising.cruising.sum(axis=0)  # cars cruising, by clock hour
     per_day = float(cruising[hours].sum() / 60.0 * 1440.0 / max(minutes.size, 1))
 
-    peak = np.concatenate([(np.arange(start * 60, end * 60) + 0.5) / 60 for start, end in PEAK_HOURS])
+    peak = np.concatenate([(np.arange(start * 60, end * 60) + 0.5) / 60 for start, end in PEAKS])
     km = profile.cruising.arterial_km
     factors = np.array([[profile.district_local_factor(float(t), slot) for t in peak]
                         for slot in range(1, km.size + 1)])
@@ -46,9 +43,8 @@ def parking_kpis(result: RunResult) -> pd.DataFrame:
     units = result.logs.units
     names = [d.name for d in scenario.districts]
     parked = [names[d] for d in profile.parking_districts]
-    trips = units[units["incident_district"].isin(parked) & (units["t_dispatch"] >= run.warmup_min)
-                  & (units["t_dispatch"] < run.duration_min)]
+    trips = between(units[units["incident_district"].isin(parked)], "t_dispatch", run.warmup_min, run.duration_min)
     trip_min = float(trips["travel_min"].mean()) if len(trips) else float("nan")
-    rows = [("cruising_vehicle_h", per_day), ("search_min_per_car", float(scenario.traffic.parking.search_min)),
-            ("local_street_tti_peak", tti), ("police_trip_min", trip_min)]
-    return pd.DataFrame(rows, columns=PARKING_KPI_COLUMNS)
+    search = float(scenario.traffic.parking.search_min)
+    return metric_frame({"cruising_vehicle_h": per_day, "search_min_per_car": search, "local_street_tti_peak": tti,
+                         "police_trip_min": trip_min})

@@ -21,16 +21,9 @@ import numpy as np
 import pandas as pd
 
 from citysim.config.schema import Scenario
-from citysim.simulation.kpis import AM_PEAK, PM_PEAK
+from citysim.simulation.kpis import PEAKS, between, metric_frame
 from citysim.simulation.logs import RunLogs
 from citysim.simulation.model import RunResult
-
-METRIC_COLUMNS = ["metric", "value"]
-
-
-def _frame(values: dict[str, float]) -> pd.DataFrame:
-    return pd.DataFrame({"metric": pd.Series(list(values), dtype=object),
-                         "value": pd.Series(list(values.values()), dtype=np.float64)}, columns=METRIC_COLUMNS)
 
 
 def _window_days(scenario: Scenario) -> float:
@@ -38,8 +31,7 @@ def _window_days(scenario: Scenario) -> float:
 
 
 def _in_window(frame: pd.DataFrame, column: str, scenario: Scenario) -> pd.DataFrame:
-    run = scenario.run
-    return frame[(frame[column] >= run.warmup_min) & (frame[column] < run.duration_min)]
+    return between(frame, column, scenario.run.warmup_min, scenario.run.duration_min)
 
 
 def network_delays(logs: RunLogs, scenario: Scenario) -> tuple[float, float]:
@@ -59,12 +51,11 @@ def traffic_kpis(result: RunResult) -> pd.DataFrame:
     scenario = result.scenario
     traffic = _in_window(result.logs.traffic, "t_min", scenario)
     if scenario.traffic is None or traffic.empty:
-        return _frame({})
+        return metric_frame({})
     hourly = traffic.groupby(traffic["clock_h"].astype(int))[["travel_time_index", "arterial_kmh"]].mean()
-    peak = hourly[((hourly.index >= AM_PEAK[0]) & (hourly.index < AM_PEAK[1]))
-                  | ((hourly.index >= PM_PEAK[0]) & (hourly.index < PM_PEAK[1]))]
+    peak = hourly[np.logical_or.reduce([(hourly.index >= start) & (hourly.index < end) for start, end in PEAKS])]
     recurrent, _crash = network_delays(result.logs, scenario)
-    return _frame({
+    return metric_frame({
         "peak_travel_time_index": float(peak["travel_time_index"].mean()),
         "arterial_peak_min_per_km": float((60.0 / peak["arterial_kmh"]).mean()),
         "recurrent_delay_vehicle_h_per_day": recurrent,
@@ -75,14 +66,14 @@ def incident_kpis(result: RunResult) -> pd.DataFrame:
     """Crash delay and its share of all delay, detection, detection to clearance and blockage of one replication."""
     scenario = result.scenario
     if scenario.crashes is None or scenario.traffic is None:
-        return _frame({})
+        return metric_frame({})
     crashes = _in_window(result.logs.crashes, "t_occur", scenario)
     if crashes.empty:
-        return _frame({})
+        return metric_frame({})
     recurrent, crash = network_delays(result.logs, scenario)
     detected = crashes[crashes["t_detect"].notna()]
     to_clearance = (detected["t_block_end"] - detected["t_detect"]).clip(lower=0.0)
-    return _frame({
+    return metric_frame({
         "crash_delay_vehicle_h_per_day": crash,
         "incident_delay_share": crash / (recurrent + crash) if recurrent + crash > 0 else 0.0,
         "detection_min": float((detected["t_detect"] - detected["t_occur"]).mean()),

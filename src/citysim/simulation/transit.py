@@ -27,6 +27,7 @@ from citysim.clock import clock_hour
 from citysim.config.lever_effects import effective_scenario, lever_effects
 from citysim.config.schema import Scenario
 from citysim.config.transit import Transit
+from citysim.simulation.kpis import metric_frame
 from citysim.simulation.logs import RunLogs
 from citysim.simulation.transit_kpis import headway_cv, informed_wait, random_wait
 from citysim.streams import Streams
@@ -193,4 +194,4 @@ def kpi_table(result: TransitRun, transit: Transit, informed: float, start_clock
     }
     for line, speeds in line_speed.items():
         rows[f"bus_speed_peak_kmh[{line}]"] = float(np.mean(speeds))
-    return pd.DataFrame({"metric": list(rows), "value": list(rows.values())})
+    return metric_frame(rows)
