@@ -115,11 +115,18 @@ class SegmentTimes:
         return min(int(t_min // self.refresh_min), int(self.running.shape[0]) - 1)
 
 
-def segment_times(route: BusRoute, profile: TrafficProfile, transit: Transit, signals: Signals | None,
-                  lane_open_share: float, start_clock_h: float, horizon_min: float,
-                  refresh_min: float) -> SegmentTimes:
-    """Running minutes of every segment at every traffic refresh (vectorised over slots and arcs)."""
-    network = profile.network
+def car_minutes_by_slot(profile: TrafficProfile, start_clock_h: float, horizon_min: float,
+                        refresh_min: float) -> FloatArray:
+    """The profile's BPR minutes of every arc at the start of every traffic refresh slot: (slot, arc),
+    computed once and shared by every route."""
+    slots = int(np.ceil(horizon_min / refresh_min)) + 1
+    return np.array([profile.arc_minutes(clock_hour(start_clock_h, s * refresh_min)) for s in range(slots)])
+
+
+def segment_times(route: BusRoute, network: RoadNetwork, car_minutes: FloatArray, refresh_min: float,
+                  transit: Transit, signals: Signals | None, lane_open_share: float) -> SegmentTimes:
+    """Running minutes of every segment in every refresh slot of `car_minutes` (vectorised over slots and
+    arcs)."""
     arcs = route.arcs
     km = network.arc_km[arcs]
     per_signal = signals.delay_min if signals else 0.0
@@ -127,12 +134,9 @@ def segment_times(route: BusRoute, profile: TrafficProfile, transit: Transit, si
     signal_arc = km * signals_per_km * per_signal  # minutes of signal delay inside each arc's car time
     lane = lane_share_by_arc(route, lane_open_share)
     lane_min = km / transit.bus_lane_kmh * 60.0
-    slots = int(np.ceil(horizon_min / refresh_min)) + 1
-    running = np.empty((slots, arcs.size))
-    for s in range(slots):
-        car = profile.arc_minutes(clock_hour(start_clock_h, s * refresh_min))[arcs]
-        mixed = transit.bus_time_factor * np.maximum(car - signal_arc, 0.0)
-        running[s] = (1.0 - lane) * mixed + lane * np.minimum(lane_min, mixed)
+    slots = car_minutes.shape[0]
+    mixed = transit.bus_time_factor * np.maximum(car_minutes[:, arcs] - signal_arc, 0.0)
+    running = (1.0 - lane) * mixed + lane * np.minimum(lane_min, mixed)
     arc_edges = np.concatenate([route.arc_start_km, [route.km]])
     cumulative = np.concatenate([np.zeros((slots, 1)), np.cumsum(running, axis=1)], axis=1)
     at_stops = np.array([np.interp(route.stop_km, arc_edges, row) for row in cumulative])

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from citysim.city.bus_routes import BusRoute, SegmentTimes, line_routes, segment_times
+from citysim.city.bus_routes import BusRoute, SegmentTimes, car_minutes_by_slot, line_routes, segment_times
 from citysim.city.buses import BusRun, run_buses, timetable
 from citysim.city.context import city_context
 from citysim.city.geography import DistrictGrid
@@ -95,14 +95,16 @@ def simulate_transit(scenario: Scenario, replication: int = 0, logs: RunLogs | N
     streams = Streams(run.seed if seed is None else seed, replication)
     first, last = transit.service_hours
     peak_hours = set(transit.peak_hours)
+    refresh_min = scenario.traffic.refresh_min
+    car_minutes = car_minutes_by_slot(city.profile, run.start_clock_h, run.horizon_min + 600.0, refresh_min)
     routes: list[RouteRun] = []
     for index, line in enumerate(transit.lines):
         hours: list[float | None] = [
             (line.peak_headway_min if h in peak_hours else line.offpeak_headway_min) if first <= h <= last else None
             for h in range(24)]
         for route in line_routes(line, index, city.network, grid):
-            times = segment_times(route, city.profile, transit, signals, effects.bus_lane_share,
-                                  run.start_clock_h, run.horizon_min + 600.0, scenario.traffic.refresh_min)
+            times = segment_times(route, city.network, car_minutes, refresh_min, transit, signals,
+                                  effects.bus_lane_share)
             scheduled, headway = timetable(hours, run.start_clock_h, run.horizon_min)
             per_stop = line.boardings_per_day / 2.0 / max(route.n_stops - 1, 1) / 60.0
             arrivals = np.outer(transit.boarding_share_by_hour, np.full(route.n_stops, per_stop))
