@@ -38,7 +38,8 @@ def test_two_workers_write_the_same_files_as_one(scenario_file, write_yaml, tmp_
     serial, parallel = tmp_path / "serial", tmp_path / "parallel"
     assert main(["experiment", str(path), "--out", str(serial)]) == EXIT_OK
     assert main(["experiment", str(path), "--out", str(parallel), "--workers", "2"]) == EXIT_OK
-    for name in ("runs.csv", "claims.csv", "hourly.csv", "districts.csv", "samples.csv", "map.csv"):
+    for name in ("runs.csv", "claims.csv", "hourly.csv", "districts.csv", "samples.csv", "map.csv", "diagnostics.csv",
+                 "steps.csv", "warnings.csv"):
         assert (parallel / name).read_bytes() == (serial / name).read_bytes(), name
     charts = sorted(p.name for p in (serial / "figures").iterdir())
     assert "distributions-again.png" in charts
@@ -75,7 +76,8 @@ def test_killed_experiment_resumes_to_the_same_tables(scenario_file, write_yaml,
     assert not (cut / "manifest.json").exists(), "killed before it finished: the folder must not look complete"
     assert 0 < _stored_runs(cut) < _stored_runs(whole)
     assert main(["experiment", str(path), "--out", str(cut), "--resume"]) == EXIT_OK
-    for name in ("runs.csv", "claims.csv", "hourly.csv", "districts.csv", "samples.csv", "map.csv"):
+    for name in ("runs.csv", "claims.csv", "hourly.csv", "districts.csv", "samples.csv", "map.csv", "diagnostics.csv",
+                 "steps.csv", "warnings.csv"):
         assert (cut / name).read_bytes() == (whole / name).read_bytes(), name
 
 
@@ -100,7 +102,8 @@ def test_dask_local_cluster_writes_the_same_files(scenario_file, write_yaml, tmp
     serial, dask = tmp_path / "serial", tmp_path / "dask"
     assert main(["experiment", str(path), "--out", str(serial)]) == EXIT_OK
     assert main(["experiment", str(path), "--out", str(dask), "--executor", "dask", "--workers", "2"]) == EXIT_OK
-    for name in ("runs.csv", "claims.csv", "hourly.csv", "districts.csv", "samples.csv", "map.csv"):
+    for name in ("runs.csv", "claims.csv", "hourly.csv", "districts.csv", "samples.csv", "map.csv", "diagnostics.csv",
+                 "steps.csv", "warnings.csv"):
         assert (dask / name).read_bytes() == (serial / name).read_bytes(), name
 
 
@@ -198,7 +201,7 @@ def test_sigterm_and_sigint_stop_cleanly_and_resume_completes(scenario_file, wri
 
 def _unit(key: tuple[str, str, int]) -> UnitResult:
     return UnitResult(key, [(*key, "arrival", "all", float(key[2]), 1)], pd.DataFrame(), pd.DataFrame(), None,
-                      pd.DataFrame())
+                      pd.DataFrame(), pd.DataFrame())
 
 
 def _job(name: str, batches: int, log: list[str]) -> Job:

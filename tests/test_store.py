@@ -179,7 +179,8 @@ def _unit(key: tuple[str, str, int], delay: float, interrupt: bool) -> UnitResul
     if interrupt:
         os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C arrives while this run is in progress
     time.sleep(delay)
-    return UnitResult(key, [(*key, "arrival", "all", 1.0, 1)], pd.DataFrame(), pd.DataFrame(), None, pd.DataFrame())
+    return UnitResult(key, [(*key, "arrival", "all", 1.0, 1)], pd.DataFrame(), pd.DataFrame(), None, pd.DataFrame(),
+                      pd.DataFrame())
 
 
 def test_an_interrupt_keeps_the_finished_runs_of_the_batch(tmp_path):

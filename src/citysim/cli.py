@@ -200,8 +200,12 @@ def _run(scenario_path: Path, replications: int, seed: int | None, out: Path | N
     from citysim.experiment.scenario_run import write_folder
 
     _check_size(scenario_path, replications)
+    from citysim.analysis.run_checks import incident_warnings
+
     result, out = write_folder(scenario_path, replications, seed, out, _warn, resume)
     _print_summary(result.summary, result.scenario.name, result.replications, result.seed, out)
+    for warning in incident_warnings(result.logs.incidents, result.scenario.name):
+        print(f"Warning: {warning}", file=sys.stderr)
     return EXIT_OK
 
 

@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 
+from citysim.config.levers import LEVERS
 from citysim.config.limits import MAX_SPEED_KMH, travel_speeds
 from citysim.config.schema import Scenario
 from citysim.errors import format_key_path
@@ -50,7 +51,7 @@ def load_warnings(scenario: Scenario) -> list[str]:
                 f"Warning: {scenario.name}: in {name} at {peak_hour:02d}:00 the offered load is at least {load:.2f} "
                 f"unit-hours of work per on-duty unit-hour (turn-out and on-scene time alone); above 1 the queue "
                 "for units grows without bound. Add units, lower the demand, or expect a backlog.")
-    return warnings + speed_warnings(scenario)
+    return warnings + speed_warnings(scenario) + lever_range_warnings(scenario)
 
 
 def speed_warnings(scenario: Scenario) -> list[str]:
@@ -74,4 +75,17 @@ def speed_warnings(scenario: Scenario) -> list[str]:
                         f"{radius_km:.1f} km (the largest district's radius) takes {trip_min:,.0f} min, longer than "
                         f"the run's {scenario.run.duration_min:,.6g} min: units would still be driving at the end "
                         "and arrival KPIs would be empty or biased.")
+    return warnings
+
+
+def lever_range_warnings(scenario: Scenario) -> list[str]:
+    """A lever set outside the range its sources support (docs/levers.md): valid, since an analyst may
+    ask "what if it worked better than measured?", but then the result is no longer evidence-based."""
+    warnings = []
+    for name, info in LEVERS.items():
+        lever = getattr(scenario.levers, name, None)
+        if lever is not None and not info.low <= lever.strength <= info.high:
+            warnings.append(f"Warning: {scenario.name}: levers.{name}.strength is {lever.strength:g}, outside the "
+                            f"range its sources support ({info.low:g}-{info.high:g}, default {info.default:g}; see "
+                            "docs/levers.md): the result then rests on that strength, not on the evidence.")
     return warnings

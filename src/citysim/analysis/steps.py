@@ -49,7 +49,10 @@ def step_table(baseline: list[dict[str, float]], smart: list[dict[str, float]]) 
     change = new - base
     arrival = change[ARRIVAL_STEPS].sum()
     total = change.sum()
+    def share(part: float, whole: float) -> float:
+        return part / whole if whole else float("nan")
+
     rows = [(step, base[step], new[step], change[step],
-             change[step] / arrival if step in ARRIVAL_STEPS else float("nan"), change[step] / total, len(baseline))
-            for step in STEPS]
+             share(change[step], arrival) if step in ARRIVAL_STEPS else float("nan"), share(change[step], total),
+             len(baseline)) for step in STEPS]
     return pd.DataFrame(rows, columns=STEP_COLUMNS)

@@ -17,7 +17,15 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from citysim.analysis.load_warnings import load_warnings
 from citysim.analysis.map_layers import map_table
+from citysim.analysis.run_checks import (
+    open_at_end_warnings,
+    precision_warnings,
+    queueing_warnings,
+    situation_steps,
+    warnings_frame,
+)
 from citysim.city.loading import load_scenario
 from citysim.config import Scenario, dump_scenario
 from citysim.config.experiment import Experiment, Metric, Uncertainty, resolve
@@ -172,6 +180,7 @@ class ClaimCheck:
     wall_seconds: float
     failures: list[Failure]
     city_map: pd.DataFrame  # map.csv: every situation's map layers
+    diagnostics: pd.DataFrame  # diagnostics.csv: every run's step means and health figures
 
 
 def run_claim_check(experiment: Experiment, experiment_path: Path, out: Path, resume: bool = False,
@@ -205,7 +214,24 @@ def run_claim_check(experiment: Experiment, experiment_path: Path, out: Path, re
     services = services_table(tables["services"], experiment.confidence)
     city_map = pd.concat([future.result() for future in maps] if maps else
                          [map_table(pair.baseline, pair.name) for pair in pairs], ignore_index=True)
-    return ClaimCheck(runs, claims, services, pairs, time.perf_counter() - started, failures, city_map)
+    return ClaimCheck(runs, claims, services, pairs, time.perf_counter() - started, failures, city_map,
+                      tables["diagnostics"])
+
+
+def check_warnings(check: ClaimCheck, experiment: Experiment, replications: dict[str, int]) -> pd.DataFrame:
+    """warnings.csv: what is wrong besides the claims, by situation: each scenario's load warnings (overload,
+    a lever outside its sourced range), a CI wider than the rule's target at its maximum, incidents still
+    open at the end, and configurations that queue for units."""
+    found = []
+    for pair in check.pairs:
+        baseline = [message.removeprefix("Warning: ") for message in load_warnings(pair.baseline)]
+        # The smart twin's own warnings only: one the baseline has already (overload, a speed) is said once.
+        smart = [message.removeprefix("Warning: ") for message in load_warnings(pair.smart)]
+        smart = [m for m in smart if m.replace(pair.smart.name, pair.baseline.name, 1) not in baseline]
+        found += [(pair.name, "input", message) for message in baseline + smart]
+    found += precision_warnings(check.claims, replications, experiment.replications.model_dump())
+    found += open_at_end_warnings(check.diagnostics) + queueing_warnings(check.diagnostics)
+    return warnings_frame(found)
 
 
 def write_folder(experiment: Experiment, document: LoadedDocument, path: Path, out: Path,
@@ -223,15 +249,18 @@ def write_folder(experiment: Experiment, document: LoadedDocument, path: Path, o
     write_csv(check.services, out / layout.SERVICES)
     warnings = report_failures(out, check.failures)
     write_csv(check.city_map, out / layout.MAP)
+    write_csv(situation_steps(check.diagnostics), out / layout.STEPS)
+    replications = {str(k): int(v) for k, v in check.runs.groupby("situation")["replication"].nunique().items()}
+    found = check_warnings(check, experiment, replications)
+    write_csv(found, out / layout.WARNINGS)
     for pair in check.pairs:
         name = slug(pair.name)  # a file name made only of [a-z0-9-]: a situation's name cannot escape `out`
         write_text(dump_scenario(pair.baseline), out / layout.RESOLVED_SCENARIOS / f"{name}.baseline.yaml")
         write_text(dump_scenario(pair.smart), out / layout.RESOLVED_SCENARIOS / f"{name}.smart.yaml")
-    replications = check.runs.groupby("situation")["replication"].nunique()
     manifest = build_manifest(
         command=f"citysim experiment {path}", inputs=inputs, started=options.started,
         experiment=experiment.name, description=experiment.description, confidence=experiment.confidence,
-        seed=experiment.seed, replications={str(k): int(v) for k, v in replications.items()},
+        seed=experiment.seed, replications=replications,
         replication_rule=experiment.replications.model_dump(),
         warmup_min={p.name: p.baseline.run.warmup_min for p in check.pairs},
         wall_seconds=round(check.wall_seconds, 1), resolved_scenarios=f"{layout.RESOLVED_SCENARIOS}/",
@@ -250,6 +279,7 @@ def write_folder(experiment: Experiment, document: LoadedDocument, path: Path, o
         warnings.append(f"{len(check.failures)} run(s) failed ({layout.FAILURES}); the claims use the pairs that "
                         "completed.")
     warnings += edited_during_run(inputs)
+    warnings += [f"Warning: {message}" for message in found["message"]]
     overall = check.claims[check.claims["priority"] == "all"].drop(columns=["priority"])
     return Outcome(f"Claim check '{experiment.name}': results in {out}", overall, warnings,
                    EXIT_RUNS_FAILED if check.failures else EXIT_OK)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from citysim.analysis.chart_tables import district_table, hourly_table, sample_table
+from citysim.analysis.run_checks import DIAGNOSTIC_COLUMNS, run_diagnostics
 from citysim.config import Scenario
 from citysim.config.experiment import Metric
 from citysim.simulation.kpis import police_cases
@@ -47,6 +48,7 @@ class UnitResult:
     districts: pd.DataFrame
     samples: pd.DataFrame | None
     services: pd.DataFrame  # SERVICE_RUN_COLUMNS (no columns for a study's metric-only run)
+    diagnostics: pd.DataFrame  # DIAGNOSTIC_COLUMNS: step means and health figures (none for a metric-only run)
 
 
 MATCHED = {"baseline": "baseline_matched", "smart": "smart_matched"}
@@ -85,7 +87,7 @@ def run_pair_unit(baseline: Scenario, smart: Scenario, keys: Key, seed: int, met
     results = {config: simulate_one(scenario, replication, seed)
                for config, scenario in (("baseline", baseline), ("smart", smart))}
     rows: list[tuple[object, ...]] = []
-    hourly, districts, samples, services = [], [], [], []
+    hourly, districts, samples, services, diagnostics = [], [], [], [], []
     scenarios = {"baseline": baseline, "smart": smart}
     for config, result in results.items():
         config_keys = (situation, config, replication)
@@ -93,13 +95,15 @@ def run_pair_unit(baseline: Scenario, smart: Scenario, keys: Key, seed: int, met
         services.append(_keyed(service_kpis(scenarios[config], result), config_keys))
         hourly.append(hourly_table(result, config_keys))
         districts.append(district_table(result, config_keys))
+        diagnostics += [(*config_keys, *row) for row in run_diagnostics(result.logs.incidents)]
         if replication == 0:
             samples.append(sample_table(result, metrics, situation, config))
     rows += [(situation, config, replication, m, "all", v, n) for config, m, v, n in
              matched_rows(results["baseline"].logs.incidents, results["smart"].logs.incidents, metrics)]
     return UnitResult(keys, rows, pd.concat(hourly, ignore_index=True), pd.concat(districts, ignore_index=True),
                       pd.concat(samples, ignore_index=True) if samples else None,
-                      pd.concat(services, ignore_index=True)[SERVICE_RUN_COLUMNS])
+                      pd.concat(services, ignore_index=True)[SERVICE_RUN_COLUMNS],
+                      pd.DataFrame(diagnostics, columns=DIAGNOSTIC_COLUMNS))
 
 
 def _keyed(table: pd.DataFrame, keys: Key) -> pd.DataFrame:
@@ -113,4 +117,4 @@ def run_metrics_unit(scenario: Scenario, keys: Key, seed: int, metrics: list[Met
     study needs from each of its many configurations."""
     incidents = simulate_one(scenario, keys[2], seed).logs.incidents
     return UnitResult(keys, _run_rows(keys, incidents, metrics, by_priority=False), pd.DataFrame(), pd.DataFrame(),
-                      None, pd.DataFrame())
+                      None, pd.DataFrame(), pd.DataFrame())

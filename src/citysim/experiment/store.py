@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from citysim.analysis.chart_tables import DISTRICT_COLUMNS, HOURLY_COLUMNS, SAMPLE_COLUMNS
+from citysim.analysis.run_checks import DIAGNOSTIC_COLUMNS
 from citysim.errors import InputError
 from citysim.experiment.runs import RUN_COLUMNS, SERVICE_RUN_COLUMNS, Key, UnitResult
 from citysim.output import layout
@@ -33,8 +34,9 @@ TABLES = {
     "districts": (layout.DISTRICTS, DISTRICT_COLUMNS),
     "samples": (layout.SAMPLES, SAMPLE_COLUMNS),
     "services": (layout.SERVICE_RUNS, SERVICE_RUN_COLUMNS),
+    "diagnostics": (layout.DIAGNOSTICS, DIAGNOSTIC_COLUMNS),
 }
-FORMAT = "citysim-unit/2"
+FORMAT = "citysim-unit/3"
 SUFFIX = ".unit.json"
 
 
@@ -60,7 +62,7 @@ def encode(unit: UnitResult, fingerprint: str) -> bytes:
         "rows": [[_plain(v) for v in row] for row in unit.rows],
         "hourly": _frame_data(unit.hourly), "districts": _frame_data(unit.districts),
         "samples": None if unit.samples is None else _frame_data(unit.samples),
-        "services": _frame_data(unit.services),
+        "services": _frame_data(unit.services), "diagnostics": _frame_data(unit.diagnostics),
     }, allow_nan=True, separators=(",", ":")).encode("utf-8")
     header = {"format": FORMAT, "key": list(unit.key), "fingerprint": fingerprint,
               "sha256": hashlib.sha256(body).hexdigest()}
@@ -117,7 +119,8 @@ def decode(raw: bytes, key: Key, fingerprint: str) -> UnitResult:
         samples = None if data["samples"] is None else _checked_frame(data["samples"], SAMPLE_COLUMNS)
         return UnitResult(key, [tuple(row) for row in rows], _checked_frame(data["hourly"], HOURLY_COLUMNS),
                           _checked_frame(data["districts"], DISTRICT_COLUMNS), samples,
-                          _checked_frame(data["services"], SERVICE_RUN_COLUMNS))
+                          _checked_frame(data["services"], SERVICE_RUN_COLUMNS),
+                          _checked_frame(data["diagnostics"], DIAGNOSTIC_COLUMNS))
     except UnitError:
         raise
     except Exception as exc:  # any malformed body (deep nesting, huge numbers, wrong types) is a bad unit
@@ -217,6 +220,7 @@ class UnitStore:
             if unit.samples is not None:
                 parts["samples"].append(unit.samples)
             parts["services"].append(unit.services)
+            parts["diagnostics"].append(unit.diagnostics)
         tables = {}
         for name, (file, columns) in TABLES.items():
             frame = pd.concat(parts[name], ignore_index=True) if parts[name] else pd.DataFrame(columns=columns)

@@ -30,7 +30,7 @@ LOCK = ".citysim.lock"
 #: they are what a resume carries on from).
 DERIVED = (
     layout.CLAIMS, layout.SERVICES, layout.SERVICE_RUNS, layout.RUNS, layout.FAILURES, layout.HOURLY,
-    layout.DISTRICTS, layout.SAMPLES, layout.MAP,
+    layout.DISTRICTS, layout.SAMPLES, layout.MAP, layout.DIAGNOSTICS, layout.WARNINGS,
     layout.ATTRIBUTION, layout.SENSITIVITY, layout.WHAT_WOULD_IT_TAKE, layout.PRIORS, layout.DESIGN,
     layout.REDUCTIONS, layout.CLAIM_PROBABILITIES, layout.VERDICTS, layout.SENSITIVITY_INDICES,
     layout.BREAK_EVENS, layout.REPORT_MD, layout.REPORT_HTML, layout.COMPARISON, layout.STEPS, layout.KPIS,
