@@ -102,8 +102,9 @@ class Demand(Strict):
 
     calls_per_day: Positive = Field(description="mean calls per 24 h, all categories")
     hourly_profile: HourlyProfile = Field(
-        description="relative call rate by clock hour; rescaled to average 1, so calls_per_day holds"
-    )
+        description="relative call rate in each clock hour of the day: entry h is h:00-h:59 whatever "
+        "run.start_clock_h is (a run starting at 22:00 begins with entry 22). Rescaled to average 1, so it is a "
+        "shape only: raising some hours takes calls from the others, and calls_per_day stays the day's total")
     categories: dict[str, Category] = Field(
         description="incident categories by name (priority, units needed, stage times, outcomes)", min_length=1)
 
@@ -157,7 +158,9 @@ class Dispatch(Strict):
 class Fleet(Strict):
     """Patrol units: shifts, and where idle units wait."""
 
-    on_duty_fraction_by_hour: HourlyProfile = Field(description="share of each district's units on duty")
+    on_duty_fraction_by_hour: HourlyProfile = Field(
+        description="share of each district's units on duty in each clock hour 0-23: round(units x fraction) of "
+        "them; units leaving at a shift change finish their job first")
     idle_at: Literal["station", "posts", "where_cleared"] = Field(
         description="station: units are dealt round-robin to their district's stations and return there; posts: "
         "each unit has its own patrol post, placed on the district's demand, and returns there; where_cleared: "

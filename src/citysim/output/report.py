@@ -163,8 +163,8 @@ def report_markdown(inputs: ReportInputs) -> str:
         "Each situation's baseline and its smart twin (the same scenario with the smart levers) ran on the",
         "same random numbers, replication by replication; the reduction is 1 - mean(smart) / mean(baseline)",
         f"with a delta-method {100 * float(manifest.get('confidence', 0.95)):g} % interval over the paired "
-        "replications, over police cases (incidents sent",
-        "a unit) reported after the warm-up. Verdict: *reproduced* if the interval contains the claimed",
+        "replications, over police cases (incidents reported",
+        "in the KPI window and sent a unit). Verdict: *reproduced* if the interval contains the claimed",
         "reduction, *exceeded* if it lies above it, *fell short* if below.",
         "",
         *claims_markdown_table(inputs.claims),
@@ -238,9 +238,9 @@ th{{background:#f3f3f3}}img{{max-width:100%}}figure{{margin:1.5em 0}}pre{{backgr
 <h1>Claim check: {title}</h1>
 <p>{escape(str(manifest.get("description", "")))}</p>
 <p>Each situation's baseline and its smart twin ran on the same random numbers; the reduction is
-1 - mean(smart) / mean(baseline) over police cases after the warm-up, with a delta-method interval
-over the paired replications. <em>Reproduced</em>: the interval contains the claim; <em>exceeded</em>:
-above it; <em>fell short</em>: below it.</p>
+1 - mean(smart) / mean(baseline) over police cases (incidents reported in the KPI window and sent a unit),
+with a delta-method interval over the paired replications. <em>Reproduced</em>: the interval contains the
+claim; <em>exceeded</em>: above it; <em>fell short</em>: below it.</p>
 {claims}
 <h2>In words</h2><ul>{words}</ul>
 {services}
