@@ -34,7 +34,6 @@ ATTRIBUTION = textwrap.dedent("""\
       terminals: [mobile_terminals]
       transport: [signal_preemption]
     method: exact
-    permutations: 1
     replications: 3
     """) + METRICS
 SENSITIVITY = textwrap.dedent("""\
@@ -114,6 +113,32 @@ def test_attribution_refuses_unknown_lever(scenario_file, write_yaml, tmp_path):
     write_yaml("smart.yaml", SMART)
     path = write_yaml("attribution.yaml", ATTRIBUTION.replace("[signal_preemption]", "[signal_preemptoin]"))
     assert main(["experiment", str(path), "--out", str(tmp_path / "bad")]) == EXIT_BAD_INPUT
+
+
+@pytest.mark.parametrize(("method", "extra", "expected"), [
+    ("permutations", "", "method 'permutations' needs one"),
+    ("exact", "permutations: 5\n", "'permutations' would be ignored"),
+])
+def test_permutations_key_is_needed_exactly_where_the_method_uses_it(scenario_file, write_yaml, tmp_path, capsys,
+                                                                     method, extra, expected):
+    """`permutations` is required with method permutations and refused with exact: each case is one paragraph
+    naming the file and the key, and no run starts."""
+    write_yaml("smart.yaml", SMART)
+    path = write_yaml("attribution.yaml", ATTRIBUTION.replace("method: exact\n", f"method: {method}\n{extra}"))
+    assert main(["experiment", str(path), "--out", str(tmp_path / "bad")]) == EXIT_BAD_INPUT
+    message = capsys.readouterr().err.strip()
+    assert message.startswith(f"Error in {path}") and "\n" not in message
+    assert expected in message and "at key 'permutations'" in message
+    assert not (tmp_path / "bad" / "manifest.json").exists()
+
+
+def test_exact_attribution_needs_no_permutations_key(scenario_file, write_yaml):
+    """The exact method validates without `permutations` (it samples no orderings)."""
+    from citysim.config.experiment import load_experiment
+
+    write_yaml("smart.yaml", SMART)
+    spec, _ = load_experiment(write_yaml("attribution.yaml", ATTRIBUTION))
+    assert spec.method == "exact" and spec.orderings == 0
 
 
 def test_scaled_levers_scale_and_cap_at_the_sourced_high():

@@ -304,7 +304,7 @@ EXPERIMENTS = {
                     "confidence: 0.95\nby_priority: false\n", "replications.max"),
     "attribution": ("kind: attribution\nname: huge\nseed: 1\nsituation: {name: a, scenario: scenario.yaml}\n"
                     "smart_levers: scenario.yaml\ngroups: {centre: [command_centre]}\nmethod: exact\n"
-                    "permutations: 1\nreplications: 1000000\nmetrics:\n"
+                    "replications: 1000000\nmetrics:\n"
                     "  - {name: arrival, start: t_call, end: t_arrive, claimed_reduction_pct: 20}\n", "replications"),
 }
 

@@ -156,7 +156,6 @@ def test_attribution_is_the_same_on_one_or_two_workers(scenario_file, write_yaml
         smart_levers: smart.yaml
         groups: {centre: [command_centre], terminals: [mobile_terminals]}
         method: exact
-        permutations: 1
         replications: 3
         metrics:
           - {name: arrival, start: t_call, end: t_arrive, claimed_reduction_pct: 20}

@@ -199,7 +199,7 @@ def test_options_that_do_not_apply_are_refused(tmp_path, write_yaml, scenario_fi
     write_yaml("smart.yaml", SMART)
     path = write_yaml("attribution.yaml", "kind: attribution\nname: attr\nseed: 3\n"
                       "situation: {name: small, scenario: scenario.yaml}\nsmart_levers: smart.yaml\n"
-                      "groups: {centre: [command_centre]}\nmethod: exact\npermutations: 1\nreplications: 2\n"
+                      "groups: {centre: [command_centre]}\nmethod: exact\nreplications: 2\n"
                       "metrics:\n  - {name: arrival, start: t_call, end: t_arrive, claimed_reduction_pct: 20}\n")
     readme = write_yaml("README.md", "nothing to update\n")
     out = tmp_path / "never"

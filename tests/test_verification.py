@@ -136,7 +136,7 @@ def test_mmc_matches_erlang_c(mmc: citysim.Simulation) -> None:
 
 
 def test_mmc_wait_is_measured_from_queue_entry_to_first_assignment(mmc: citysim.Simulation) -> None:
-    """The KPI is the incident log's t_dispatch - t_queue over incidents sent a unit after the warm-up."""
+    """The KPI is the incident log's t_dispatch - t_queue over police cases (in the KPI window, sent a unit)."""
     incidents = mmc.logs.incidents
     counted = incidents[~incidents["warmup"] & (incidents["n_units"] > 0)]
     from_log = (counted["t_dispatch"] - counted["t_queue"]).groupby(counted["replication"]).mean()

@@ -116,6 +116,10 @@ def _parser() -> argparse.ArgumentParser:
     errors = commands.add_parser("errors", help="write the catalogue of input errors (docs/errors.md)")
     errors.add_argument("--out", type=Path, default=None, help="write the Markdown page here (default: print)")
 
+    reference = commands.add_parser("reference", help="write the reference of every input key, log column and "
+                                    "the Python API (docs/reference.md)")
+    reference.add_argument("--out", type=Path, default=None, help="write the Markdown page here (default: print)")
+
     levers = commands.add_parser("levers", help="list the smart levers with their defaults, ranges and sources")
     levers.add_argument("--out", type=Path, default=None, help="write the Markdown page here (default: print)")
     levers.add_argument("--priors", type=Path, default=None, metavar="FILE",
@@ -283,6 +287,17 @@ def _levers(out: Path | None, priors: Path | None) -> int:
     return _emit_page(page + priors_markdown(load_priors(priors), priors.as_posix()) if priors else page, out)
 
 
+def _reference(out: Path | None) -> int:
+    import citysim
+    from citysim.output.files import prepare_output_file
+    from citysim.output.reference import reference_markdown
+
+    if out is not None:
+        prepare_output_file(out)
+    api = {name: getattr(citysim, name) for name in citysim.__all__}
+    return _emit_page(reference_markdown("citysim reference" + (f" --out {out}" if out else ""), api), out)
+
+
 def _emit_page(page: str, out: Path | None) -> int:
     """Print a generated page, or write it to `out`."""
     from citysim.output.files import write_text
@@ -376,6 +391,8 @@ def _dispatch(args: argparse.Namespace) -> int:
                 prepare_output_file(args.out)
             return _emit_page(errors_markdown("citysim errors" + (f" --out {args.out}" if args.out else "")),
                               args.out)
+        if args.command == "reference":
+            return _reference(args.out)
         if args.command == "levers":
             return _levers(args.out, args.priors)
         if args.command == "calibrate":

@@ -34,8 +34,8 @@ class _Dist(Strict):
 class Fixed(_Dist):
     """Always the same value."""
 
-    dist: Literal["fixed"]
-    value_min: float = Field(ge=0)
+    dist: Literal["fixed"] = Field(description="`fixed`")
+    value_min: float = Field(description="the value", ge=0)
 
     def ppf(self, u: FloatArray) -> FloatArray:
         return np.full(np.shape(u), self.value_min, dtype=np.float64)
@@ -48,8 +48,8 @@ class Fixed(_Dist):
 class Exponential(_Dist):
     """Memoryless durations (the queueing-theory reference case)."""
 
-    dist: Literal["exponential"]
-    mean_min: float = Field(gt=0)
+    dist: Literal["exponential"] = Field(description="`exponential`")
+    mean_min: float = Field(description="the mean", gt=0)
 
     def ppf(self, u: FloatArray) -> FloatArray:
         return -self.mean_min * np.log1p(-u)
@@ -62,9 +62,9 @@ class Exponential(_Dist):
 class Lognormal(_Dist):
     """Right-skewed durations given by mean and coefficient of variation."""
 
-    dist: Literal["lognormal"]
-    mean_min: float = Field(gt=0)
-    cv: float = Field(gt=0)
+    dist: Literal["lognormal"] = Field(description="`lognormal`")
+    mean_min: float = Field(description="the mean", gt=0)
+    cv: float = Field(description="coefficient of variation (sd / mean)", gt=0)
 
     def ppf(self, u: FloatArray) -> FloatArray:
         from scipy.special import ndtri
@@ -81,9 +81,9 @@ class Lognormal(_Dist):
 class Gamma(_Dist):
     """Gamma durations given by mean and coefficient of variation (shape = 1/cv^2)."""
 
-    dist: Literal["gamma"]
-    mean_min: float = Field(gt=0)
-    cv: float = Field(gt=0)
+    dist: Literal["gamma"] = Field(description="`gamma`")
+    mean_min: float = Field(description="the mean", gt=0)
+    cv: float = Field(description="coefficient of variation (sd / mean)", gt=0)
 
     def ppf(self, u: FloatArray) -> FloatArray:
         from scipy.special import gammaincinv
@@ -99,10 +99,10 @@ class Gamma(_Dist):
 class Triangular(_Dist):
     """Durations between low and high, most often near mode."""
 
-    dist: Literal["triangular"]
-    low_min: float = Field(ge=0)
-    mode_min: float = Field(ge=0)
-    high_min: float = Field(ge=0)
+    dist: Literal["triangular"] = Field(description="`triangular`")
+    low_min: float = Field(description="the lowest value", ge=0)
+    mode_min: float = Field(description="the most likely value", ge=0)
+    high_min: float = Field(description="the highest value", ge=0)
 
     @model_validator(mode="after")
     def _ordered(self) -> Triangular:
@@ -125,9 +125,9 @@ class Triangular(_Dist):
 class Uniform(_Dist):
     """Durations equally likely anywhere between low and high."""
 
-    dist: Literal["uniform"]
-    low_min: float = Field(ge=0)
-    high_min: float = Field(ge=0)
+    dist: Literal["uniform"] = Field(description="`uniform`")
+    low_min: float = Field(description="the lowest value", ge=0)
+    high_min: float = Field(description="the highest value", ge=0)
 
     @model_validator(mode="after")
     def _ordered(self) -> Uniform:
@@ -156,9 +156,9 @@ def _check_probabilities(probabilities: list[float], n_expected: int, what: str)
 class Discrete(_Dist):
     """An empirical distribution over listed values."""
 
-    dist: Literal["discrete"]
-    values_min: list[Annotated[float, Field(ge=0)]] = Field(min_length=1)
-    probabilities: list[float]
+    dist: Literal["discrete"] = Field(description="`discrete`")
+    values_min: list[Annotated[float, Field(ge=0)]] = Field(description="the values", min_length=1)
+    probabilities: list[float] = Field(description="each value's probability (sums to 1)")
 
     @model_validator(mode="after")
     def _valid(self) -> Discrete:
@@ -179,9 +179,10 @@ class Discrete(_Dist):
 class Histogram(_Dist):
     """An empirical distribution given as bins (edges) and their probabilities; uniform within a bin."""
 
-    dist: Literal["histogram"]
-    edges_min: list[Annotated[float, Field(ge=0)]] = Field(min_length=2)
-    probabilities: list[float]
+    dist: Literal["histogram"] = Field(description="`histogram`")
+    edges_min: list[Annotated[float, Field(ge=0)]] = Field(description="bin edges, strictly increasing", min_length=2)
+    probabilities: list[float] = Field(
+        description="each bin's probability (one fewer than the edges; sums to 1), uniform within a bin")
 
     @model_validator(mode="after")
     def _valid(self) -> Histogram:

@@ -8,7 +8,7 @@ import hashlib
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from citysim.config.base import Strict
 from citysim.config.loading import resolve_data_files, validation_error_to_input_error
@@ -22,7 +22,7 @@ TimeColumn = Literal["t_occur", "t_call", "t_answer", "t_queue", "t_dispatch", "
 class Situation(Strict):
     """A baseline scenario; its smart twin is the same file with the experiment's smart levers."""
 
-    name: str = Field(min_length=1)
+    name: str = Field(description="the situation's name in tables and charts (unique)", min_length=1)
     scenario: str = Field(description="path of the baseline scenario, relative to the experiment file")
 
 
@@ -32,10 +32,11 @@ TIME_ORDER = ("t_occur", "t_call", "t_answer", "t_queue", "t_dispatch", "t_arriv
 class Metric(Strict):
     """A claimed time: end - start over incidents that have both times, and its claimed reduction."""
 
-    name: str = Field(min_length=1)
-    start: TimeColumn
-    end: TimeColumn
-    claimed_reduction_pct: float = Field(ge=0, le=100)
+    name: str = Field(description="the metric's name in tables (unique)", min_length=1)
+    start: TimeColumn = Field(description="the incident log's time column the metric starts at")
+    end: TimeColumn = Field(
+        description="the time column it ends at (later in the order t_occur < t_call < ... < t_closed)")
+    claimed_reduction_pct: float = Field(description="the reduction claimed for it, in percent", ge=0, le=100)
 
     @model_validator(mode="after")
     def _end_after_start(self) -> Metric:
@@ -47,8 +48,10 @@ class Metric(Strict):
 class Replications(Strict):
     """Sequential rule: add replications until the reduction's CI half-width is small enough."""
 
-    min: int = Field(ge=2, le=1_000_000)
-    max: int = Field(ge=2, le=1_000_000)
+    min: int = Field(description="replications every situation runs at least", ge=2, le=1_000_000)
+    max: int = Field(
+        description="replications it runs at most, even if the target half-width is not reached by then",
+        ge=2, le=1_000_000)
     batch: int = Field(ge=1, le=1_000_000, description="replications added at a time")
     target_half_width_pct: float = Field(gt=0, description="in percentage points of the reduction")
 
@@ -75,12 +78,16 @@ def _check_unique(what: str, names: list[str]) -> None:
 class _ManySituations(Strict):
     """What claim-check and uncertainty files share: named situations and metrics, each name once."""
 
-    name: str = Field(min_length=1)
-    description: str = ""
-    seed: int = Field(ge=0)
+    name: str = Field(description="the experiment's name (results go to results/<name> by default)", min_length=1)
+    description: str = Field(default="", description="free text shown in the report")
+    seed: int = Field(
+        description="root seed; replication k of every configuration uses child k, so configurations are paired "
+                    "(common random numbers)", ge=0)
     smart_levers: str = Field(description="scenario file whose `levers` block is the smart configuration")
-    situations: Annotated[list[Situation], Field(min_length=1)]
-    metrics: Annotated[list[Metric], Field(min_length=1)]
+    situations: Annotated[list[Situation], Field(min_length=1)] = Field(
+        description="the situations, each a baseline scenario")
+    metrics: Annotated[list[Metric], Field(min_length=1)] = Field(
+        description="the claimed times, each an end - start over police cases")
 
     @field_validator("situations")
     @classmethod
@@ -98,35 +105,45 @@ class _ManySituations(Strict):
 class Experiment(_ManySituations):
     """The claim check: each situation's baseline against its smart twin."""
 
-    kind: Literal["claim_check"]
-    replications: Replications
-    confidence: float = Field(gt=0.5, lt=1)
-    by_priority: bool
+    kind: Literal["claim_check"] = Field(description="`claim_check`")
+    replications: Replications = Field(
+        description="the sequential rule that chooses how many paired replications each situation runs")
+    confidence: float = Field(description="confidence level of every interval", gt=0.5, lt=1)
+    by_priority: bool = Field(
+        description="true: runs.csv and claims.csv also give every metric per priority class (their `priority` "
+        "column), besides the rows over all police cases (`all`); false: the `all` rows only")
 
 
 class _OneSituation(Strict):
     """What attribution and sensitivity files share: one situation, the smart levers, the metrics."""
 
-    name: str = Field(min_length=1)
-    description: str = ""
-    seed: int = Field(ge=0)
-    situation: Situation
-    smart_levers: str
-    metrics: Annotated[list[Metric], Field(min_length=1)]
+    name: str = Field(description="the experiment's name (results go to results/<name> by default)", min_length=1)
+    description: str = Field(default="", description="free text shown in the report")
+    seed: int = Field(
+        description="root seed; replication k of every configuration uses child k (common random numbers)", ge=0)
+    situation: Situation = Field(description="the one situation studied")
+    smart_levers: str = Field(
+        description="scenario file whose `levers` block is the smart configuration, relative to this file")
+    metrics: Annotated[list[Metric], Field(min_length=1)] = Field(
+        description="the claimed times, each an end - start over police cases")
 
 
 class Attribution(_OneSituation):
     """Shapley attribution of a situation's reductions to groups of smart levers."""
 
-    kind: Literal["attribution"]
+    kind: Literal["attribution"] = Field(description="`attribution`")
     groups: Annotated[dict[str, Annotated[list[str], Field(min_length=1)]], Field(min_length=1)] = Field(
         description="the players: each a name and the levers it switches on together"
     )
     method: Literal["exact", "permutations"] = Field(
         description="exact: all 2^k combinations of the groups; permutations: a sample of orderings"
     )
-    permutations: int = Field(ge=1, le=1_000_000, description="orderings sampled (method: permutations)")
-    replications: int = Field(ge=1, le=1_000_000)
+    permutations: int | None = Field(
+        default=None, ge=1, le=1_000_000, validate_default=True, description="orderings sampled: required with "
+        "method permutations, and only there (method exact runs every coalition)")
+    replications: int = Field(
+        description="paired replications of every lever combination (coalition) run, each on the same random "
+                    "numbers: the number of runs is coalitions x replications", ge=1, le=1_000_000)
 
     @field_validator("groups")
     @classmethod
@@ -141,6 +158,18 @@ class Attribution(_OneSituation):
             raise ValueError("a lever may belong to one group only")
         return groups
 
+    @field_validator("permutations")
+    @classmethod
+    def _used_by_method(cls, permutations: int | None, info: ValidationInfo) -> int | None:
+        method = info.data.get("method")
+        if method == "permutations" and permutations is None:
+            raise ValueError("a count of orderings to sample, since method 'permutations' needs one (e.g. "
+                             "permutations: 20)")
+        if method == "exact" and permutations is not None:
+            raise ValueError("method 'exact' runs all 2^k coalitions and samples no orderings, so 'permutations' "
+                             "would be ignored; remove it (or use method: permutations)")
+        return permutations
+
     @model_validator(mode="after")
     def _tractable(self) -> Attribution:
         if self.method == "exact" and len(self.groups) > 10:
@@ -148,14 +177,22 @@ class Attribution(_OneSituation):
                              "use method: permutations")
         return self
 
+    @property
+    def orderings(self) -> int:
+        """Orderings sampled: `permutations` for method permutations, 0 for exact."""
+        return self.permutations if self.permutations is not None else 0
+
 
 class Sensitivity(_OneSituation):
     """One-at-a-time sweep of each lever over its sourced range, and the search for what it would take."""
 
-    kind: Literal["sensitivity"]
-    replications: int = Field(ge=2, le=1_000_000)
-    confidence: float = Field(gt=0.5, lt=1)
-    search_steps: int = Field(ge=1, le=20, description="bisection steps of the what-would-it-take search")
+    kind: Literal["sensitivity"] = Field(description="`sensitivity`")
+    replications: int = Field(description="paired replications of every lever strength tried", ge=2, le=1_000_000)
+    confidence: float = Field(description="confidence level of every interval", gt=0.5, lt=1)
+    search_steps: int = Field(
+        ge=1, le=20, description="bisection steps of the what-would-it-take search: every lever's strength is scaled "
+        "by one factor s (each capped at its sourced high) and the smallest s whose reduction reaches the claim is "
+        "bisected, per metric; each step halves the interval of s and costs one configuration x replications")
 
 
 class BreakEven(Strict):
@@ -171,7 +208,7 @@ class Uncertainty(_ManySituations):
     """Verdicts under the evidence's uncertainty: the inputs of a priors file sampled quasi-randomly, each
     sample a paired baseline/smart run of every situation on common random numbers."""
 
-    kind: Literal["uncertainty"]
+    kind: Literal["uncertainty"] = Field(description="`uncertainty`")
     priors: str = Field(description="priors file (distributions of the uncertain inputs), relative to this file")
     method: Literal["sobol", "morris"] = Field(
         description="sobol: Saltelli design, Sobol indices; morris: elementary effects (small budgets)")
@@ -182,9 +219,10 @@ class Uncertainty(_ManySituations):
     margin_pct: float = Field(default=2.5, gt=0, le=50,
                               description="equivalence margin of 'about X %', in percentage points")
     decisive_probability: float = Field(gt=0.5, lt=1, description="probability a verdict needs; else undecided")
-    confidence: float = Field(gt=0.5, lt=1)
+    confidence: float = Field(description="confidence level of every interval", gt=0.5, lt=1)
     resamples: int = Field(ge=10, le=10_000, description="bootstrap resamples of every interval")
-    break_even: BreakEven | None
+    break_even: BreakEven | None = Field(
+        description="the break-even search (each input alone, where a verdict flips); null: none")
 
     @model_validator(mode="after")
     def _consistent(self) -> Uncertainty:

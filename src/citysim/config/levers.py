@@ -11,6 +11,7 @@ or not the lever is on, so turning a lever on changes only what it acts on (comm
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from pydantic import Field
 
@@ -26,48 +27,31 @@ class Lever(Strict):
     """A smart lever at a strength between 0 (no effect) and 1; what strength means is lever-specific
     (see `LEVERS` below for each lever's mechanism, default, range and source)."""
 
-    strength: Probability
+    strength: Probability = Field(
+        description="the lever's strength, 0 (no effect) to 1: the share it acts on or removes (the lever's key "
+        "above says what)")
 
 
 class CategoryLever(Lever):
     """A lever acting on some demand categories only."""
 
-    categories: list[str] = Field(min_length=1)
+    categories: list[str] = Field(description="the demand categories it acts on", min_length=1)
 
 
 class CommandCentreLever(Lever):
     """The integrated command centre: `strength` of the dispatcher's decision time is removed, and
     `location_share` of the calls that get a unit are located automatically."""
 
-    location_share: Probability
+    location_share: Probability = Field(
+        description="share of the calls that get a unit that are located automatically (the locate step becomes a "
+                    "0.1 min confirmation)")
 
 
 class PreventionLever(CategoryLever):
     """Fewer incidents: `strength` of the listed categories' calls and `crash_strength` of crashes
     do not happen."""
 
-    crash_strength: Probability
-
-
-class Levers(Strict):
-    """The smart levers; a lever left out is off (the baseline)."""
-
-    command_centre: CommandCentreLever | None = None
-    avl_dispatch: Lever | None = None
-    video_detection: Lever | None = None
-    predictive_deployment: Lever | None = None
-    mobile_terminals: Lever | None = None
-    signal_preemption: Lever | None = None
-    congestion_routing: Lever | None = None
-    ai_signal_timing: Lever | None = None
-    fast_crash_handling: Lever | None = None
-    parking_guidance: Lever | None = None
-    community_diversion: CategoryLever | None = None
-    prevention: PreventionLever | None = None
-    bus_signal_priority: Lever | None = None
-    bus_lanes: Lever | None = None
-    bus_realtime_info: Lever | None = None
-    bus_holding: Lever | None = None
+    crash_strength: Probability = Field(description="share of crashes that do not happen")
 
 
 @dataclass(frozen=True)
@@ -196,6 +180,34 @@ LEVERS: dict[str, LeverInfo] = {
         "research prior 0-40 %: high 0.3 (~43 %)", 2019,
         service=PUBLIC_TRANSPORT),
 }
+
+
+def _off(name: str) -> Any:
+    """A lever's block: optional, off by default, described by its `LEVERS` entry."""
+    info = LEVERS[name]
+    return Field(default=None, description=f"{info.mechanism}. Smart default {info.default:g}, sourced range "
+                 f"{info.low:g}-{info.high:g} (docs/levers.md)")
+
+
+class Levers(Strict):
+    """The smart levers; a lever left out is off (the baseline)."""
+
+    command_centre: CommandCentreLever | None = _off("command_centre")
+    avl_dispatch: Lever | None = _off("avl_dispatch")
+    video_detection: Lever | None = _off("video_detection")
+    predictive_deployment: Lever | None = _off("predictive_deployment")
+    mobile_terminals: Lever | None = _off("mobile_terminals")
+    signal_preemption: Lever | None = _off("signal_preemption")
+    congestion_routing: Lever | None = _off("congestion_routing")
+    ai_signal_timing: Lever | None = _off("ai_signal_timing")
+    fast_crash_handling: Lever | None = _off("fast_crash_handling")
+    parking_guidance: Lever | None = _off("parking_guidance")
+    community_diversion: CategoryLever | None = _off("community_diversion")
+    prevention: PreventionLever | None = _off("prevention")
+    bus_signal_priority: Lever | None = _off("bus_signal_priority")
+    bus_lanes: Lever | None = _off("bus_lanes")
+    bus_realtime_info: Lever | None = _off("bus_realtime_info")
+    bus_holding: Lever | None = _off("bus_holding")
 
 
 def police_levers() -> list[str]:

@@ -43,10 +43,10 @@ def task_start_problem(tasks: list[Task], n_units: int, horizon_min: float) -> s
 class Task(Strict):
     """One kind of work other than 110 calls, started at random while a unit is on duty."""
 
-    name: str = Field(min_length=1)
+    name: str = Field(description="the task's name (the task log's `task`; unique)", min_length=1)
     starts_per_hour: float = Field(ge=0, le=MAX_TASK_STARTS_PER_HOUR, allow_inf_nan=False,
                                    description="Poisson rate of task starts per on-duty unit-hour")
-    duration: Distribution
+    duration: Distribution = Field(description="minutes one spell of the task takes")
     on_dispatch: Literal["interrupt", "unavailable"] = Field(
         description="interrupt: the unit may be sent to a call, leaving the task after interrupt_delay; "
         "unavailable: it cannot be sent until the task ends")
@@ -67,7 +67,8 @@ class Task(Strict):
 class BackOffice(Strict):
     """The staffed desk that answers look-ups by radio, first come first served."""
 
-    staff_by_hour: Annotated[list[Annotated[int, Field(ge=0, le=100_000)]], Field(min_length=24, max_length=24)]
+    staff_by_hour: Annotated[list[Annotated[int, Field(ge=0, le=100_000)]], Field(min_length=24, max_length=24)] = \
+        Field(description="back-office staff on duty in each clock hour 0-23")
     service: Distribution = Field(description="minutes to answer one look-up (radio talk and the search)")
 
     @model_validator(mode="after")
@@ -80,7 +81,7 @@ class BackOffice(Strict):
 class Lookups(Strict):
     """How look-ups are answered: by radio through the back office, or on a mobile terminal."""
 
-    back_office: BackOffice
+    back_office: BackOffice = Field(description="the staffed desk answering look-ups by radio")
     terminal: Distribution = Field(description="minutes for one look-up on a mobile terminal (no queue)")
 
 
@@ -117,17 +118,18 @@ class Driving(Strict):
 
     lights_and_siren_priorities: list[Annotated[int, Field(ge=1, le=9)]] = Field(
         description="priorities whose units drive to the scene with lights and siren")
-    signals: Signals
+    signals: Signals = Field(description="signalised intersections on police routes")
 
 
 class Operations(Strict):
     """Police operations beyond the 110 job (see the module docstring)."""
 
-    other_work: list[Task] = Field(max_length=50)
-    lookups: Lookups
-    case_closure: CaseClosure
-    by_category: dict[str, CategoryOperations]
-    driving: Driving
+    other_work: list[Task] = Field(description="kinds of work besides 110 calls, one entry each", max_length=50)
+    lookups: Lookups = Field(description="how on-scene look-ups are answered")
+    case_closure: CaseClosure = Field(description="how the report that closes an incident is filed")
+    by_category: dict[str, CategoryOperations] = Field(
+        description="each demand category's look-ups and report (one entry per category)")
+    driving: Driving = Field(description="lights and siren, and the signals police trips meet")
 
     @model_validator(mode="after")
     def _unique_tasks(self) -> Operations:

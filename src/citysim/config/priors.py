@@ -31,8 +31,8 @@ _INVERSION_STEPS = 60
 
 
 class _Bounded(Strict):
-    low: float
-    high: float
+    low: float = Field(description="the lowest value")
+    high: float = Field(description="the highest value (above low)")
 
     @model_validator(mode="after")
     def _ordered(self) -> _Bounded:
@@ -47,7 +47,7 @@ class _Bounded(Strict):
 class Uniform(_Bounded):
     """Every value between low and high equally likely (sources give a range and nothing more)."""
 
-    kind: Literal["uniform"]
+    kind: Literal["uniform"] = Field(description="`uniform`")
 
     def ppf(self, u: FloatArray) -> FloatArray:
         return self.low + u * (self.high - self.low)
@@ -59,7 +59,7 @@ class Uniform(_Bounded):
 class _Moded(_Bounded):
     """A range with a most likely value; quantiles and probabilities from the scipy distribution `_frozen`."""
 
-    mode: float
+    mode: float = Field(description="the most likely value, between low and high")
 
     @model_validator(mode="after")
     def _mode_inside(self) -> _Moded:
@@ -80,7 +80,7 @@ class _Moded(_Bounded):
 class Triangular(_Moded):
     """A range with a most likely value, weighted linearly towards it."""
 
-    kind: Literal["triangular"]
+    kind: Literal["triangular"] = Field(description="`triangular`")
 
     def _frozen(self) -> Any:
         from scipy.stats import triang
@@ -92,7 +92,7 @@ class Triangular(_Moded):
 class Pert(_Moded):
     """Beta-PERT: a range with a most likely value, its mean (low + 4 mode + high) / 6."""
 
-    kind: Literal["pert"]
+    kind: Literal["pert"] = Field(description="`pert`")
 
     def _frozen(self) -> Any:
         from scipy.stats import beta
@@ -105,8 +105,8 @@ class Pert(_Moded):
 class Point(Strict):
     """One value for certain: in a mixture, the reading of a study that found no effect."""
 
-    kind: Literal["point"]
-    value: float
+    kind: Literal["point"] = Field(description="`point`")
+    value: float = Field(description="the value")
 
     def support(self) -> tuple[float, float]:
         return self.value, self.value
@@ -124,16 +124,17 @@ Simple = Annotated[Uniform | Triangular | Pert | Point, Field(discriminator="kin
 class Component(Strict):
     """One reading of the evidence in a mixture, with the weight it gets."""
 
-    weight: float = Field(gt=0, le=1)
+    weight: float = Field(description="this reading's weight (the weights sum to 1)", gt=0, le=1)
     evidence: str = Field(min_length=1, description="the study or studies this component stands for")
-    distribution: Simple
+    distribution: Simple = Field(description="its distribution")
 
 
 class Mixture(Strict):
     """Conflicting evidence: each component a reading (a null result is a point at 'no effect')."""
 
-    kind: Literal["mixture"]
-    components: Annotated[list[Component], Field(min_length=2)]
+    kind: Literal["mixture"] = Field(description="`mixture`")
+    components: Annotated[list[Component], Field(min_length=2)] = Field(
+        description="the readings of the evidence, weights summing to 1")
 
     @field_validator("components")
     @classmethod
@@ -175,9 +176,10 @@ class Prior(Strict):
     """One uncertain input: where it acts, how, its distribution and its evidence."""
 
     target: str = Field(min_length=1, description="key path in the scenario, dots between keys, * for every entry")
-    apply: Literal["set", "scale"]
-    distribution: PriorDistribution
-    source: str = Field(min_length=1)
+    apply: Literal["set", "scale"] = Field(
+        description="set: the value replaces the target; scale: it multiplies every value the target names")
+    distribution: PriorDistribution = Field(description="the input's distribution")
+    source: str = Field(description="the evidence, with its year; ASSUMPTION where there is none", min_length=1)
     year: int | None = Field(ge=1900, le=2100, description="year of the newest evidence; null for an ASSUMPTION")
 
     @model_validator(mode="after")
@@ -202,8 +204,8 @@ class Prior(Strict):
 class PriorsFile(Strict):
     """A priors file: its inputs by name, each a `Prior`."""
 
-    description: str = ""
-    priors: Annotated[dict[str, Prior], Field(min_length=1)]
+    description: str = Field(default="", description="free text")
+    priors: Annotated[dict[str, Prior], Field(min_length=1)] = Field(description="the uncertain inputs by name")
 
 
 def _walk(node: Any, keys: list[str]) -> list[tuple[Any, str | int]]:

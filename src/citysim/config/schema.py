@@ -37,7 +37,8 @@ class RunSettings(Strict):
 
     seed: int = Field(ge=0, description="root seed; replication k uses child k of SeedSequence(seed)")
     start_clock_h: float = Field(ge=0, lt=24, description="clock hour of day at simulation time 0")
-    duration_min: Positive
+    duration_min: Positive = Field(
+        description="length of the run from time 0 to the end of the KPI window (the drain follows)")
     warmup_min: NonNegative = Field(description="initial period excluded from every KPI")
     drain_min: NonNegative = Field(
         default=0.0, description="minutes simulated after duration_min so that incidents reported before it are "
@@ -58,8 +59,9 @@ class RunSettings(Strict):
 class District(Strict):
     """A district: where calls come from and where units are based."""
 
-    name: str = Field(min_length=1)
-    population: int = Field(ge=0)
+    name: str = Field(description="the district's name (unique; matched by `traffic.parking.districts` and a GeoJSON's "
+                    "properties.name)", min_length=1)
+    population: int = Field(description="residents (reported; demand comes from call_share, not from this)", ge=0)
     area_km2: float = Field(ge=0.01, le=100_000, allow_inf_nan=False,
                            description="land area (a disc district's size); at least a hectare (a drawable disc)")
     lat: float = Field(ge=-90, le=90, description="WGS84 latitude of the district centre")
@@ -67,7 +69,10 @@ class District(Strict):
     call_share: Probability = Field(description="share of the city's calls placed in this district")
     stations: int = Field(ge=1, le=10_000, description="police stations, placed at the centres of the district's "
                           "demand (weighted k-means over its land)")
-    units: int = Field(ge=0, le=100_000, description="patrol units on duty at the busiest hour")
+    units: int = Field(
+        ge=0, le=100_000, description="patrol units based in the district, the whole roster: at clock hour h, "
+        "round(units x fleet.on_duty_fraction_by_hour[h]) of them are on duty (police.fleet.apply_roster), so this "
+        "is the count on duty in the hours whose fraction is 1.0 (the busiest hours)")
 
 
 class Category(Strict):
@@ -75,7 +80,8 @@ class Category(Strict):
 
     share: Probability = Field(description="share of all calls")
     priority: int = Field(ge=1, le=9, description="1 = emergency; larger is less urgent")
-    units_needed: int = Field(ge=1, le=10)
+    units_needed: int = Field(
+        description="units sent to each incident of this category (each assigned as one becomes free)", ge=1, le=10)
     report_delay: Distribution = Field(description="from the event (t_occur) to the call (t_call)")
     talk: Distribution | None = Field(default=None, description="call-taker time; staffed centres only")
     phone_resolution_prob: Probability = Field(description="closed on the phone, no unit sent")
@@ -96,9 +102,11 @@ class Demand(Strict):
 
     calls_per_day: Positive = Field(description="mean calls per 24 h, all categories")
     hourly_profile: HourlyProfile = Field(
-        description="relative call rate by clock hour; rescaled to average 1, so calls_per_day holds"
-    )
-    categories: dict[str, Category] = Field(min_length=1)
+        description="relative call rate in each clock hour of the day: entry h is h:00-h:59 whatever "
+        "run.start_clock_h is (a run starting at 22:00 begins with entry 22). Rescaled to average 1, so it is a "
+        "shape only: raising some hours takes calls from the others, and calls_per_day stays the day's total")
+    categories: dict[str, Category] = Field(
+        description="incident categories by name (priority, units needed, stage times, outcomes)", min_length=1)
 
     @field_validator("hourly_profile")
     @classmethod
@@ -116,8 +124,9 @@ class Demand(Strict):
 class StaffedCallCentre(Strict):
     """110 call-takers, first come first served, by clock hour."""
 
-    kind: Literal["staffed"]
-    call_takers_by_hour: Annotated[list[Annotated[int, Field(ge=0)]], Field(min_length=24, max_length=24)]
+    kind: Literal["staffed"] = Field(description="`staffed`: a call-taking stage with an hourly roster")
+    call_takers_by_hour: Annotated[list[Annotated[int, Field(ge=0)]], Field(min_length=24, max_length=24)] = Field(
+        description="call-takers on duty in each clock hour 0-23 (first come, first served)")
     locate: Distribution | None = Field(
         default=None, description="minutes to establish where the caller is, for calls that get a unit (before "
         "talk); null: locating is part of talk")
@@ -133,7 +142,7 @@ class StaffedCallCentre(Strict):
 class NoCallCentre(Strict):
     """No call-taking stage: calls reach dispatch at once (queueing-theory reductions)."""
 
-    kind: Literal["none"]
+    kind: Literal["none"] = Field(description="`none`: no call-taking stage")
 
 
 class Dispatch(Strict):
@@ -149,7 +158,9 @@ class Dispatch(Strict):
 class Fleet(Strict):
     """Patrol units: shifts, and where idle units wait."""
 
-    on_duty_fraction_by_hour: HourlyProfile = Field(description="share of each district's units on duty")
+    on_duty_fraction_by_hour: HourlyProfile = Field(
+        description="share of each district's units on duty in each clock hour 0-23: round(units x fraction) of "
+        "them; units leaving at a shift change finish their job first")
     idle_at: Literal["station", "posts", "where_cleared"] = Field(
         description="station: units are dealt round-robin to their district's stations and return there; posts: "
         "each unit has its own patrol post, placed on the district's demand, and returns there; where_cleared: "
@@ -166,9 +177,11 @@ class Fleet(Strict):
 class StraightLineTravel(Strict):
     """Straight-line distance x circuity at an hourly speed, after a turn-out time."""
 
-    kind: Literal["straight_line"]
+    kind: Literal["straight_line"] = Field(
+        description="`straight_line`: straight-line km x circuity at the clock hour's speed")
     circuity: float = Field(ge=1, le=3, description="network / straight-line distance")
-    speed_kmh_by_hour: Annotated[list[Positive], Field(min_length=24, max_length=24)]
+    speed_kmh_by_hour: Annotated[list[Positive], Field(min_length=24, max_length=24)] = Field(
+        description="driving speed in each clock hour 0-23")
     turnout: Distribution = Field(description="from assignment to the unit moving")
     noise_cv: NonNegative = Field(description="spread of actual travel time around the estimate")
 
@@ -176,13 +189,14 @@ class StraightLineTravel(Strict):
 class InstantTravel(Strict):
     """Zero travel time (queueing-theory reductions)."""
 
-    kind: Literal["instant"]
+    kind: Literal["instant"] = Field(description="`instant`: zero travel time")
 
 
 class NetworkTravel(Strict):
     """Travel on the road network through current traffic (needs `network` and `traffic` blocks)."""
 
-    kind: Literal["network"]
+    kind: Literal["network"] = Field(
+        description="`network`: shortest routes on the road network through current traffic")
     routing: Literal["free_flow", "current"] = Field(
         description="free_flow: habitual routes, shortest at free flow; current: shortest at current link times"
     )
@@ -202,25 +216,27 @@ RoadClassName = Literal["expressway", "arterial"]
 class RoadClass(Strict):
     """Free-flow speed, capacity and hourly demand of one class of road."""
 
-    free_flow_kmh: Positive
-    capacity_veh_per_hour_per_lane: Positive
+    free_flow_kmh: Positive = Field(description="speed on an empty link of this class")
+    capacity_veh_per_hour_per_lane: Positive = Field(description="capacity per lane (the BPR curve's c)")
     demand_ratio_by_hour: HourlyProfile = Field(
         description="demand volume / capacity by clock hour, the BPR input (may exceed 1 at peaks)"
     )
 
 
 class RoadClasses(Strict):
-    expressway: RoadClass
-    arterial: RoadClass
+    expressway: RoadClass = Field(description="the expressway class (rings, radials)")
+    arterial: RoadClass = Field(description="the arterial class (the lattice)")
 
 
 class Ring(Strict):
     """A ring expressway, modelled as a circle around the network centre."""
 
-    name: str
-    radius_km: float = Field(gt=0, le=200, allow_inf_nan=False)
+    name: str = Field(description="the ring's name")
+    radius_km: float = Field(
+        description="radius of the circle around network.centre (ring length / 2 pi)", gt=0, le=200,
+        allow_inf_nan=False)
     lanes: int = Field(ge=1, le=8, description="lanes each way")
-    node_spacing_km: float = Field(ge=0.1, le=100, allow_inf_nan=False)
+    node_spacing_km: float = Field(description="distance between the ring's nodes", ge=0.1, le=100, allow_inf_nan=False)
     arc_deg: Annotated[list[Annotated[float, Field(ge=0, le=360)]], Field(min_length=2, max_length=2)] | None = Field(
         default=None, description="[from, to] compass bearings (clockwise) the ring covers; null: all the way round"
     )
@@ -229,58 +245,61 @@ class Ring(Strict):
 class Radial(Strict):
     """A radial expressway from the innermost ring outwards along a compass bearing."""
 
-    name: str
-    bearing_deg: float = Field(ge=0, lt=360)
+    name: str = Field(description="the radial's name")
+    bearing_deg: float = Field(description="compass bearing (clockwise from north) from the centre", ge=0, lt=360)
     length_km: float = Field(gt=0, le=200, allow_inf_nan=False,
                              description="distance from the network centre to the radial's outer end")
-    lanes: int = Field(ge=1, le=8)
-    node_spacing_km: float = Field(ge=0.1, le=100, allow_inf_nan=False)
+    lanes: int = Field(description="lanes each way", ge=1, le=8)
+    node_spacing_km: float = Field(
+        description="distance between the radial's nodes", ge=0.1, le=100, allow_inf_nan=False)
 
 
 class Grid(Strict):
     """Arterial roads: a lattice over the districts' land, denser in the centre, joined by Delaunay links."""
 
-    inner_radius_km: Positive
-    inner_spacing_km: Positive
-    outer_spacing_km: Positive
-    lanes: int = Field(ge=1, le=8)
+    inner_radius_km: Positive = Field(description="radius around network.centre inside which the lattice is dense")
+    inner_spacing_km: Positive = Field(description="lattice spacing inside inner_radius_km")
+    outer_spacing_km: Positive = Field(description="lattice spacing outside it")
+    lanes: int = Field(description="lanes each way of an arterial link", ge=1, le=8)
 
 
 class Crossing(Strict):
     """A bridge or tunnel over a barrier: the only places links may cross it."""
 
-    name: str
-    lat: float = Field(ge=-90, le=90)
-    lon: float = Field(ge=-180, le=180)
-    road_class: RoadClassName
-    lanes: int = Field(ge=1, le=8)
+    name: str = Field(description="the bridge's or tunnel's name (the unit log's `crossing`)")
+    lat: float = Field(description="WGS84 latitude of the crossing", ge=-90, le=90)
+    lon: float = Field(description="WGS84 longitude of the crossing", ge=-180, le=180)
+    road_class: RoadClassName = Field(description="the class of road it carries")
+    lanes: int = Field(description="lanes each way", ge=1, le=8)
 
 
 class Barrier(Strict):
     """A river or coast line that roads cross only at its crossings."""
 
-    name: str
+    name: str = Field(description="the barrier's name")
     points: list[LatLon] = Field(min_length=2, description="polyline of [lat, lon] points")
-    crossings: list[Crossing]
+    crossings: list[Crossing] = Field(description="its bridges and tunnels, the only places links cross it")
 
 
 class ExtraNode(Strict):
     """A node added by hand (a new bridge end, a station's road)."""
 
-    name: str
-    lat: float = Field(ge=-90, le=90)
-    lon: float = Field(ge=-180, le=180)
+    name: str = Field(description="the node's name (extra_links refer to it)")
+    lat: float = Field(description="WGS84 latitude", ge=-90, le=90)
+    lon: float = Field(description="WGS84 longitude", ge=-180, le=180)
     join_network: bool = Field(default=False, description="also link it to the nearest lattice node")
 
 
 class ExtraLink(Strict):
     """A link added by hand between two extra nodes (length from coordinates unless given)."""
 
-    from_node: str
-    to_node: str
-    road_class: RoadClassName
-    lanes: int = Field(ge=1, le=8)
-    length_km: Positive | None = None
+    from_node: str = Field(description="one end (a network.extra_nodes name)")
+    to_node: str = Field(description="the other end (a network.extra_nodes name)")
+    road_class: RoadClassName = Field(description="the class of road")
+    lanes: int = Field(description="lanes each way", ge=1, le=8)
+    length_km: Positive | None = Field(
+        default=None, description="road length; null: straight-line km from the ends' coordinates x "
+        "network.link_circuity")
 
 
 class Network(Strict):
@@ -288,21 +307,20 @@ class Network(Strict):
 
     centre: LatLon = Field(description="[lat, lon] centre of the rings")
     link_circuity: float = Field(ge=1, le=2, description="road km / straight-line km along one link")
-    classes: RoadClasses
-    rings: list[Ring]
-    radials: list[Radial]
-    grid: Grid
-    barriers: list[Barrier]
-    extra_nodes: list[ExtraNode] = Field(default_factory=list)
-    extra_links: list[ExtraLink] = Field(default_factory=list)
+    classes: RoadClasses = Field(description="free-flow speed, capacity and hourly demand of each road class")
+    rings: list[Ring] = Field(description="ring expressways, one entry each")
+    radials: list[Radial] = Field(description="radial expressways, one entry each")
+    grid: Grid = Field(description="the arterial lattice")
+    barriers: list[Barrier] = Field(description="rivers and coast lines that links cross only at their crossings")
+    extra_nodes: list[ExtraNode] = Field(description="nodes added by hand", default_factory=list)
+    extra_links: list[ExtraLink] = Field(description="links added by hand between extra nodes", default_factory=list)
 
 
 class Parking(Strict):
     """Cars cruising for parking in central districts, as a flow (Little's law, citysim.city.parking): cars
     parking per hour x search time = cars cruising, whose vehicle-km load the districts' surface streets."""
 
-    parked_cars_per_day: float = Field(
-        ge=0, le=1e8, allow_inf_nan=False,
+    parked_cars_per_day: float = Field(ge=0, le=1e8, allow_inf_nan=False,
         description="cars parking per day in all the parking districts together (spread by their arterial km "
         "and by the arterial demand profile)")
     search_min: float = Field(ge=0, le=120, allow_inf_nan=False,
@@ -316,17 +334,17 @@ class Traffic(Strict):
     """How link volumes and times evolve."""
 
     refresh_min: Positive = Field(description="how often link volumes and BPR times are recomputed")
-    bpr_alpha: NonNegative
-    bpr_beta: NonNegative
+    bpr_alpha: NonNegative = Field(description="alpha of the BPR link time t0 (1 + alpha (v/c)^beta)")
+    bpr_beta: NonNegative = Field(description="beta of the BPR link time t0 (1 + alpha (v/c)^beta)")
     queue_inflow_cap: float = Field(gt=0, lt=1, description="upstream flow at a blockage, as a share of capacity")
-    parking: Parking
+    parking: Parking = Field(description="cars cruising for parking in central districts")
 
 
 class Severity(Strict):
     """A class of crash and what it does to its link."""
 
-    name: str
-    share: Probability
+    name: str = Field(description="the severity's name (the crash log's `severity`)")
+    share: Probability = Field(description="share of crashes of this class")
     capacity_factor: float = Field(gt=0, le=1, description="share of the link's capacity left while blocked")
     self_clear: Distribution | None = Field(
         description="time until the drivers clear it themselves (simple procedure); null: only police clear it"
@@ -345,17 +363,18 @@ class Severity(Strict):
 class Crashes(Strict):
     """Traffic crashes on the network; each becomes a 110 incident of `category`."""
 
-    crashes_per_day: NonNegative
-    category: str
-    severities: list[Severity] = Field(min_length=1)
+    crashes_per_day: NonNegative = Field(
+        description="mean crashes per 24 h on the network (spread over hours and links by vehicle-km)")
+    category: str = Field(
+        description="the demand category whose 110 incident each crash raises (its share of calls must be 0)")
+    severities: list[Severity] = Field(description="the classes of crash, one entry each", min_length=1)
     jam_density_veh_per_lane_km: float = Field(
         gt=0, le=400, allow_inf_nan=False, description="vehicles a stopped queue holds per lane-km (a car and its "
         "gap take at least 2.5 m): a crash queue holds at most queue_storage_links x lanes x km x this")
     queue_storage_links: float = Field(
         ge=1, le=20, allow_inf_nan=False, description="how many links' worth of the crash link's storage a crash "
         "queue may fill (1: its own link only; more: it spills back upstream) before arrivals divert")
-    detour_min: float = Field(
-        ge=0, le=1440, allow_inf_nan=False,
+    detour_min: float = Field(ge=0, le=1440, allow_inf_nan=False,
         description="extra minutes a vehicle pays when it diverts around a crash whose queue is full")
 
     @model_validator(mode="after")
@@ -387,27 +406,37 @@ class Geography(Strict):
         "of its area around its centre")
     cell_km: float = Field(ge=0.1, le=10, description="side of the demand surface's square cells")
     density: Density | None = Field(default=None, description="null: demand uniform over each district's land")
-    hot_spots: HotSpots | None = None
+    hot_spots: HotSpots | None = Field(default=None, description="crime hot spots on the demand surface; null: none")
 
 
 class Scenario(Strict):
     """A complete, validated scenario."""
 
-    name: str = Field(min_length=1)
-    description: str = ""
-    run: RunSettings
-    districts: list[District] = Field(min_length=1, max_length=1000)
+    name: str = Field(
+        description="the scenario's name (results go to results/<name> by default; a child file under `extends` "
+                    "gives its own)", min_length=1)
+    description: str = Field(default="", description="free text shown in reports")
+    run: RunSettings = Field(description="the clock, length, warm-up and drain of one replication")
+    districts: list[District] = Field(
+        description="the districts, one entry each: where calls come from and where units are based (lists replace "
+                    "whole under `extends`)", min_length=1, max_length=1000)
     geography: Geography | None = Field(
         default=None, description="null: districts are discs of their area around their centres, with uniform "
         "demand on 0.5 km cells (synthetic cities)")
-    demand: Demand
-    call_centre: Annotated[StaffedCallCentre | NoCallCentre, Field(discriminator="kind")]
-    dispatch: Dispatch
-    fleet: Fleet
-    travel: Annotated[StraightLineTravel | InstantTravel | NetworkTravel, Field(discriminator="kind")]
-    network: Network | None = None
-    traffic: Traffic | None = None
-    crashes: Crashes | None = None
+    demand: Demand = Field(description="the calls: volume, clock-hour profile and category mix")
+    call_centre: Annotated[StaffedCallCentre | NoCallCentre, Field(discriminator="kind")] = Field(
+        description="the 110 call-takers (`kind: staffed`) or none (`kind: none`: calls reach dispatch at once)")
+    dispatch: Dispatch = Field(description="how a unit is chosen, and the dispatcher's decision time")
+    fleet: Fleet = Field(description="patrol units' hourly roster and where idle units wait")
+    travel: Annotated[StraightLineTravel | InstantTravel | NetworkTravel, Field(discriminator="kind")] = Field(
+        description="how units drive to the scene: `straight_line`, `instant` or on the road `network`")
+    network: Network | None = Field(
+        default=None, description="the road network skeleton (needed by travel kind network, crashes and "
+        "transit); null: none")
+    traffic: Traffic | None = Field(
+        default=None, description="link volumes and times on the network (needed with a network); null: none")
+    crashes: Crashes | None = Field(
+        default=None, description="traffic crashes on the network, each a 110 incident; null: no crashes")
     operations: Operations | None = Field(
         default=None, description="null: units do 110 work only, no look-ups, and incidents close when they clear")
     levers: Levers = Field(default_factory=Levers, description="smart levers; none by default (the baseline)")

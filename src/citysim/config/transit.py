@@ -22,7 +22,7 @@ ClockHour = Annotated[int, Field(ge=0, le=23)]
 class BusLine(Strict):
     """One trunk line, run in both directions between two terminals on the arterial network."""
 
-    name: str = Field(min_length=1)
+    name: str = Field(description="the line's name (unique)", min_length=1)
     from_lat_lon: LatLon = Field(description="[lat, lon] of the first terminal (snapped to the nearest arterial node)")
     to_lat_lon: LatLon = Field(description="[lat, lon] of the other terminal")
     stop_spacing_km: float = Field(ge=0.2, le=3.0, description="distance between consecutive stops along the route")
@@ -43,7 +43,7 @@ class BusLine(Strict):
 class Transit(Strict):
     """Bus trunk lines in mixed traffic, their stops, dwell and passengers."""
 
-    lines: list[BusLine] = Field(min_length=1, max_length=50)
+    lines: list[BusLine] = Field(description="the trunk lines, one entry each", min_length=1, max_length=50)
     service_hours: Annotated[list[ClockHour], Field(min_length=2, max_length=2)] = Field(
         description="[first, last] clock hour with departures from the terminals (inclusive)")
     peak_hours: list[ClockHour] = Field(description="clock hours run at the peak headway")

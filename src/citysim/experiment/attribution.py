@@ -122,7 +122,7 @@ def run_attribution(spec: Attribution, spec_path: Path, out: Path, resume: bool 
     orderings: list[list[str]] = []
     if spec.method == "permutations":
         generator = np.random.default_rng(np.random.SeedSequence(spec.seed, spawn_key=(2**31 - 1,)))
-        orderings = [list(generator.permutation(players)) for _ in range(spec.permutations)]
+        orderings = [list(generator.permutation(players)) for _ in range(spec.orderings)]
     rows = []
     for metric in spec.metrics:
         per_replication: list[dict[str, float]] = []

@@ -24,8 +24,8 @@ Key = tuple[str, str, int]
 
 
 def metric_rows(incidents: pd.DataFrame, metrics: list[Metric], by_priority: bool) -> list[tuple[str, str, float, int]]:
-    """(metric, priority, mean minutes, incidents) for one run: police cases (incidents sent a unit)
-    reported after the warm-up that have both of the metric's times."""
+    """(metric, priority, mean minutes, incidents) for one run: police cases (incidents reported in the KPI
+    window and sent a unit) that have both of the metric's times."""
     counted = police_cases(incidents)
     rows = []
     for metric in metrics:

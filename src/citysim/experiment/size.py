@@ -51,7 +51,7 @@ def most_runs(spec: ExperimentSpec, path: Path) -> tuple[int, KeyPath]:
         return 2 * len(spec.situations) * spec.replications.max, ("replications", "max")
     if isinstance(spec, Attribution):
         groups = len(spec.groups)
-        coalitions = 2**groups if spec.method == "exact" else min(2**groups, 1 + spec.permutations * groups)
+        coalitions = 2**groups if spec.method == "exact" else min(2**groups, 1 + spec.orderings * groups)
         return coalitions * spec.replications, ("permutations",) if spec.method == "permutations" else (
             "replications",)
     if isinstance(spec, Sensitivity):

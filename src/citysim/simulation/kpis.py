@@ -1,12 +1,12 @@
 """KPIs of a run, computed from its logs, and their summary across replications.
 
 Only incidents reported in the KPI window [warm-up, end) count (not those of the warm-up, nor those of
-the drain after it); time-based KPIs (utilisation) use the same window. Response KPIs use every incident
-that was sent a unit, whether or not it was cleared by the end of the run (the drain follows most to
-closure), and each duration is taken over the incidents where both its times exist
-(so an incident still waiting for its first unit at the end is censored: `open_at_end` and
-`p_no_unit_at_end` report how many). KPIs are returned long: one row per (replication, kpi, priority),
-priority being "all" or a priority class.
+the drain after it); time-based KPIs (utilisation) use the same window. Response KPIs are taken over
+`POLICE_CASES`, whether or not they were cleared by the end of the run (the drain follows most to
+closure), and each duration over the cases where both its times exist (so an incident still waiting
+for its first unit at the end is censored: `open_at_end` and `p_no_unit_at_end` report how many). KPIs
+are returned long: one row per (replication, kpi, priority), priority being "all" or a priority class;
+`summarise` averages the replications' values.
 """
 
 from __future__ import annotations
@@ -39,6 +39,11 @@ DURATIONS = {
 #: the Inner Mongolia command centre's measure (84 % -> 95 %, 2023).
 ARRIVAL_TARGETS_MIN = (8.0, 15.0)
 
+#: The one wording of the population the response KPIs and claimed metrics count (`police_cases`).
+POLICE_CASES = ("police cases: incidents reported in the KPI window (run.warmup_min <= t_call < run.duration_min, "
+                "so neither `warmup` nor `drain`) and sent at least one unit by the end of the run (n_units > 0; "
+                "resolution 'dispatched', or 'open' if not yet cleared)")
+
 
 def in_window(incidents: pd.DataFrame) -> pd.DataFrame:
     """The incidents reported in the KPI window (not in the warm-up or the drain)."""
@@ -46,7 +51,7 @@ def in_window(incidents: pd.DataFrame) -> pd.DataFrame:
 
 
 def police_cases(incidents: pd.DataFrame) -> pd.DataFrame:
-    """The incidents the response metrics count: sent a unit, reported in the KPI window."""
+    """The incidents the response metrics count: `POLICE_CASES`."""
     window = in_window(incidents)
     return window[window["n_units"] > 0]
 

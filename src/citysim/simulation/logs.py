@@ -1,65 +1,8 @@
 """The record schemas of a run and their conversion to tidy pandas DataFrames.
 
-Incident log (one row per incident the 110 centre learned of during the run), in minutes from the
-start of the run; times that did not happen are NaN:
-
-=============== =====================================================================
-replication     replication number
-incident_id     index in call order within the replication
-draw_id         the incident's identity across configurations: its index among all incidents drawn
-                (before prevention), so a baseline and its smart twin share it (matched-incident estimator)
-category        incident category (scenario key)
-priority        1 = emergency .. larger = less urgent
-district        district name
-x_km, y_km      location on the district grid (km east / north of the projection's centre)
-lon, lat        the same location in WGS84 degrees
-t_occur         when the event happened
-t_call          when the 110 centre learned of it
-t_answer        when a call-taker took it
-t_talk_end      when the call-taker finished with it (= t_answer without a call centre)
-t_queue         when it entered the dispatch queue (after call-taking and decision)
-t_dispatch      when the first unit was assigned
-t_arrive        when the first unit reached the scene
-t_clear         when the scene was cleared: the work done and every unit arrived (phone/diverted: end
-                of the call)
-t_closed        when its report was filed (= t_clear for phone/diverted calls, and without an
-                ``operations`` block); NaN if still open at the end of the run
-lookups         look-ups made on scene
-lookup_min      minutes on scene spent on them (waits for the back office included)
-units_needed    units the category asks for
-n_units         units actually assigned
-first_unit      id of the first unit assigned (<NA> if none)
-resolution      dispatched, phone, diverted, or open (not closed when the run ended)
-warmup          True if t_call falls in the warm-up period (excluded from KPIs)
-drain           True if t_call falls in the drain after the KPI window (run.drain_min; excluded too)
-crash           the crash (crash log crash_id) this incident reports, -1 for ordinary calls
-=============== =====================================================================
-
-Unit log (one row per unit assignment): replication, unit, unit_district, incident_id,
-incident_district, t_dispatch, t_arrive, t_clear, travel_km, travel_min, and where the trip started:
-from_x_km, from_y_km (grid km) and from_lon, from_lat (WGS84), crossing (the bridge or tunnel over a
-barrier the trip used; missing if it crossed none), and t_free (when the unit was free again: t_clear,
-or after the report for the unit that filed it).
-
-Task log (one row per spell of other work, `operations.other_work`): replication, unit, unit_district,
-task, t_start, t_end (ended by the task's end, a call, going off duty, or the end of the run).
-
-Duty log (one row per on-duty interval of a unit): replication, unit, unit_district, t_start, t_end.
-
-Traffic log (one row per traffic refresh; empty without a road network): replication, t_min, clock_h,
-expressway_kmh and arterial_kmh (length-weighted mean speed = total km / total minutes of the class's
-links, crash queues excluded), travel_time_index (volume-weighted congested / free-flow link time),
-blockages (crash blockages in force), recurrent_delay_veh_h_per_h (sum over links of volume x (BPR time
-- free-flow time): the rate of recurrent congestion delay until the next refresh, crash queues excluded).
-
-Crash log (one row per crash; empty without crashes): replication, crash_id, incident_id (the 110
-incident it raised, <NA> if reported after the run), arc, severity, district, x_km, y_km, t_occur,
-t_detect (when the 110 centre learned of it: its incident's t_call, by a call or by video; NaN if after
-the run), t_block_end (when it was cleared off the road), blockage_min, queue_dissolve_min (time for the
-queue to clear after the blockage ends), peak_queue_veh (at most the link's storage), diverted_veh
-(arrivals that diverted while the queue was full), queue_delay_vehicle_h (the queue's integral over
-time), detour_delay_vehicle_h (diverted vehicles x the detour), delay_vehicle_h (their sum). Blockages
-still in force at the end are cut there.
+`LOG_SCHEMAS` defines every log table's columns in order, each with its pandas type and meaning: the one
+place they are documented (docs/reference.md is generated from it, and tests/test_reference.py checks a
+run's logs against it). Times are minutes from the start of the run; times that did not happen are NaN.
 """
 
 from __future__ import annotations
@@ -84,16 +27,136 @@ from citysim.simulation.ledger import (
     IncidentLedger,
 )
 
-INCIDENT_COLUMNS = [
-    "replication", "incident_id", "draw_id", "category", "priority", "district", "x_km", "y_km", "lon", "lat",
-    "t_occur", "t_call", "t_answer", "t_talk_end", "t_queue", "t_dispatch", "t_arrive", "t_clear", "t_closed",
-    "lookups", "lookup_min", "units_needed", "n_units", "first_unit", "resolution", "warmup", "drain", "crash",
-]
-UNIT_COLUMNS = [
-    "replication", "unit", "unit_district", "incident_id", "incident_district",
-    "t_dispatch", "t_arrive", "t_clear", "travel_km", "travel_min",
-    "from_x_km", "from_y_km", "from_lon", "from_lat", "crossing", "t_free",
-]
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a log table: its name, pandas dtype and meaning."""
+
+    name: str
+    dtype: str
+    meaning: str
+
+
+@dataclass(frozen=True)
+class LogSchema:
+    """A log table: what one row is, and its columns in order."""
+
+    description: str
+    columns: tuple[Column, ...]
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+
+_REPLICATION = Column("replication", "int64", "replication number k (its seed is child k of the root seed)")
+_UNIT = Column("unit", "int64", "unit id (units are numbered district by district)")
+_UNIT_DISTRICT = Column("unit_district", "category", "the unit's home district")
+_FLOAT, _INT, _CATEGORY = "float64", "int64", "category"
+
+LOG_SCHEMAS: dict[str, LogSchema] = {
+    "incidents": LogSchema("One row per incident the 110 centre learned of during the run (calls, and crashes "
+                           "reported before its end).", (
+        _REPLICATION,
+        Column("incident_id", _INT, "index in call order within the replication"),
+        Column("draw_id", _INT, "the incident's identity across configurations: its index among all incidents "
+               "drawn (before prevention), so a baseline and its smart twin share it (matched-incident estimator)"),
+        Column("category", _CATEGORY, "incident category (a key of demand.categories)"),
+        Column("priority", _INT, "1 = emergency .. larger = less urgent"),
+        Column("district", _CATEGORY, "district name"),
+        Column("x_km", _FLOAT, "location on the district grid, km east of the projection's centre"),
+        Column("y_km", _FLOAT, "location on the district grid, km north of the projection's centre"),
+        Column("lon", _FLOAT, "the same location's WGS84 longitude"),
+        Column("lat", _FLOAT, "the same location's WGS84 latitude"),
+        Column("t_occur", _FLOAT, "when the event happened"),
+        Column("t_call", _FLOAT, "when the 110 centre learned of it"),
+        Column("t_answer", _FLOAT, "when a call-taker took it"),
+        Column("t_talk_end", _FLOAT, "when the call-taker finished with it (= t_answer without a call centre)"),
+        Column("t_queue", _FLOAT, "when it entered the dispatch queue (after call-taking and decision)"),
+        Column("t_dispatch", _FLOAT, "when the first unit was assigned"),
+        Column("t_arrive", _FLOAT, "when the first unit reached the scene"),
+        Column("t_clear", _FLOAT, "when the scene was cleared: the work done and every unit arrived (phone or "
+               "diverted: the end of the call)"),
+        Column("t_closed", _FLOAT, "when its report was filed (= t_clear for phone and diverted calls, and without "
+               "an operations block); NaN if still open at the end of the run"),
+        Column("lookups", _INT, "look-ups made on scene"),
+        Column("lookup_min", _FLOAT, "minutes on scene spent on them (waits for the back office included)"),
+        Column("units_needed", _INT, "units the category asks for"),
+        Column("n_units", _INT, "units actually assigned by the end of the run (0: none was sent)"),
+        Column("first_unit", "Int64", "id of the first unit assigned (<NA> if none)"),
+        Column("resolution", _CATEGORY, "dispatched (units were sent and the scene cleared), phone, diverted, "
+               "or open (not cleared when the run ended, whether or not a unit was sent)"),
+        Column("warmup", "bool", "True if t_call < run.warmup_min (excluded from every KPI)"),
+        Column("drain", "bool", "True if t_call >= run.duration_min, in the drain after the KPI window "
+               "(run.drain_min; excluded too)"),
+        Column("crash", _INT, "the crash (crash log crash_id) this incident reports, -1 for ordinary calls"),
+    )),
+    "units": LogSchema("One row per unit assignment.", (
+        _REPLICATION, _UNIT, _UNIT_DISTRICT,
+        Column("incident_id", _INT, "the incident it was sent to (incident log incident_id)"),
+        Column("incident_district", _CATEGORY, "that incident's district"),
+        Column("t_dispatch", _FLOAT, "when this unit was assigned"),
+        Column("t_arrive", _FLOAT, "when it reached the scene"),
+        Column("t_clear", _FLOAT, "when the scene was cleared"),
+        Column("travel_km", _FLOAT, "km driven to the scene"),
+        Column("travel_min", _FLOAT, "minutes from assignment to arrival (turn-out, any interruption delay, driving)"),
+        Column("from_x_km", _FLOAT, "where the trip started, km east on the district grid"),
+        Column("from_y_km", _FLOAT, "where the trip started, km north on the district grid"),
+        Column("from_lon", _FLOAT, "the trip's start, WGS84 longitude"),
+        Column("from_lat", _FLOAT, "the trip's start, WGS84 latitude"),
+        Column("crossing", _CATEGORY, "the bridge or tunnel over a barrier the trip used (missing if none)"),
+        Column("t_free", _FLOAT, "when the unit was free again: t_clear, or after the report for the unit that "
+               "filed it; NaN if still busy at the end"),
+    )),
+    "duty": LogSchema("One row per on-duty interval of a unit (the hourly roster).", (
+        _REPLICATION, _UNIT, _UNIT_DISTRICT,
+        Column("t_start", _FLOAT, "when the unit came on duty"),
+        Column("t_end", _FLOAT, "when it went off duty (or the end of the run)"),
+    )),
+    "tasks": LogSchema("One row per spell of other work (operations.other_work).", (
+        _REPLICATION, _UNIT, _UNIT_DISTRICT,
+        Column("task", _CATEGORY, "the task's name (operations.other_work[].name)"),
+        Column("t_start", _FLOAT, "when the spell started"),
+        Column("t_end", _FLOAT, "when it ended: the task's end, a call, going off duty, or the end of the run"),
+    )),
+    "traffic": LogSchema("One row per traffic refresh (traffic.refresh_min); empty without a road network.", (
+        _REPLICATION,
+        Column("t_min", _FLOAT, "time of the refresh"),
+        Column("clock_h", _FLOAT, "its clock hour of day (fractional, 0 <= h < 24)"),
+        Column("expressway_kmh", _FLOAT, "length-weighted mean expressway speed (total km / total minutes of the "
+               "class's links, crash queues excluded)"),
+        Column("arterial_kmh", _FLOAT, "the same for arterials"),
+        Column("travel_time_index", _FLOAT, "volume-weighted congested / free-flow link time"),
+        Column("blockages", _FLOAT, "crash blockages in force"),
+        Column("recurrent_delay_veh_h_per_h", _FLOAT, "sum over links of volume x (BPR time - free-flow time): the "
+               "rate of recurrent congestion delay until the next refresh, crash queues excluded"),
+    )),
+    "crashes": LogSchema("One row per crash; empty without a crashes block. Blockages still in force at the end "
+                         "are cut there.", (
+        _REPLICATION,
+        Column("crash_id", _INT, "the crash's index within the replication"),
+        Column("incident_id", "Int64", "the 110 incident it raised (<NA> if reported after the run)"),
+        Column("arc", _INT, "the road link (arc index of the network) it happened on"),
+        Column("severity", _CATEGORY, "its severity (crashes.severities[].name)"),
+        Column("district", _CATEGORY, "the district it happened in"),
+        Column("x_km", _FLOAT, "location, km east on the district grid"),
+        Column("y_km", _FLOAT, "location, km north on the district grid"),
+        Column("t_occur", _FLOAT, "when it happened"),
+        Column("t_detect", _FLOAT, "when the 110 centre learned of it: its incident's t_call, by a call or by "
+               "video; NaN if after the run"),
+        Column("t_block_end", _FLOAT, "when it was cleared off the road"),
+        Column("blockage_min", _FLOAT, "minutes the link was blocked"),
+        Column("queue_dissolve_min", _FLOAT, "minutes for the queue to clear after the blockage ended"),
+        Column("peak_queue_veh", _FLOAT, "the longest queue (at most the link's storage)"),
+        Column("diverted_veh", _FLOAT, "arrivals that diverted while the queue was full"),
+        Column("queue_delay_vehicle_h", _FLOAT, "the queue's integral over time"),
+        Column("detour_delay_vehicle_h", _FLOAT, "diverted vehicles x the detour (crashes.detour_min)"),
+        Column("delay_vehicle_h", _FLOAT, "their sum: the crash-induced delay"),
+    )),
+}
+INCIDENT_COLUMNS = LOG_SCHEMAS["incidents"].names
+UNIT_COLUMNS = LOG_SCHEMAS["units"].names
+
 RESOLUTIONS = [RESOLUTION_DISPATCHED, RESOLUTION_PHONE, RESOLUTION_DIVERTED, RESOLUTION_OPEN]
 LOG_NAMES = ("incidents", "units", "duty", "traffic", "crashes", "tasks")
 
