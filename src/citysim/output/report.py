@@ -165,8 +165,8 @@ def services_intro(services: pd.DataFrame) -> str:
 
 METHOD = ("Each situation's baseline and its smart twin (the same scenario with the smart levers) ran on the same "
           "random numbers, replication by replication; the reduction is 1 - mean(smart) / mean(baseline) with a "
-          "delta-method {confidence:g} % interval over the paired replications, over police cases (incidents sent a "
-          "unit and reported in the KPI window, after the warm-up). Verdict: reproduced if the interval contains the "
+          "delta-method {confidence:g} % interval over the paired replications, over police cases (incidents "
+          "reported in the KPI window and sent a unit). Verdict: reproduced if the interval contains the "
           "claimed reduction, exceeded if it lies above it, fell short if below.")
 
 
