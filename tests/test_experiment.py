@@ -188,10 +188,13 @@ def test_experiment_file_loads(experiment_file):
     ("claimed_reduction_pct: 35", "claimed_reduction_pct: 135", "metrics[1].claimed_reduction_pct",
      "less than or equal to 100", "135"),
     pytest.param("name: busy,", "name: ordinary,", "situations", "situation names must be unique", "situations:"),
-    pytest.param("name: handling,", "name: arrival,", "metrics", "metric names must be unique", "metrics:"),
+    pytest.param("name: handling, start: t_arrive, end: t_clear", "name: arrival, start: t_call, end: t_arrive",
+                 "metrics", "metric names must be unique", "metrics:"),
+    pytest.param("name: handling,", "name: arrival,", "metrics[1]", "'arrival' is the clock t_call -> t_arrive",
+                 "name: arrival, start: t_arrive"),
     pytest.param("kind: claim_check\n", "", "kind", "kind", "name: tiny-claim"),
 ], ids=["unknown-key", "missing-situation", "missing-levers", "bad-column", "max-below-min", "claim-above-100",
-        "duplicate-situation", "duplicate-metric", "missing-kind"])
+        "duplicate-situation", "duplicate-metric", "registered-name-other-clock", "missing-kind"])
 def test_bad_experiment_file(old, new, key, needle, line_needle, experiment_file, line_of):
     """A bad experiment file is an InputError naming the file, the key path and the line."""
     path, text = _bad(experiment_file, old, new)
