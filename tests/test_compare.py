@@ -22,8 +22,7 @@ import pytest
 from citysim.analysis.steps import STEPS
 from citysim.cli import EXIT_BAD_INPUT, EXIT_OK, main
 from citysim.config.experiment import Metric
-from citysim.config.metrics import METRICS
-from citysim.experiment.compare import DEFAULT_METRICS
+from citysim.config.metrics import COMPARE_DEFAULTS, METRICS
 from citysim.experiment.comparison import CLAIM_COLUMNS, COMPARISON_COLUMNS, GROUP_ROW_COLUMNS, comparison_table
 from citysim.experiment.stats import EXCEEDED, FELL_SHORT, REPRODUCED, UNDETERMINED, paired_reduction
 from conftest import SMALL_OPS_SCENARIO_YAML, SMALL_SMART_YAML
@@ -80,7 +79,7 @@ def test_the_default_metrics_and_groups(compared):
     in A/B words, its shares adding up."""
     out, _ = compared
     table = _table(out)
-    assert list(dict.fromkeys(table["metric"])) == list(DEFAULT_METRICS)
+    assert list(dict.fromkeys(table["metric"])) == list(COMPARE_DEFAULTS)
     for _metric, rows in table.groupby("metric"):
         assert list(dict.fromkeys(rows["group_kind"])) == ["all", "priority", "district"]
         assert set(rows.loc[rows["group_kind"] == "priority", "group"]) == {"1", "3"}
@@ -203,7 +202,7 @@ def test_same_seed_gives_identical_tables(tmp_path):
     manifest = json.loads((first / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["command"] == "compare" and manifest["seed"] == 7 and manifest["replications"] == 2
     assert manifest["a"]["scenario"] == "small-smart" and manifest["b"]["scenario"] == "small-test"
-    assert manifest["metrics"] == list(DEFAULT_METRICS)
+    assert manifest["metrics"] == list(COMPARE_DEFAULTS)
     assert {Path(name).name for name in manifest["input_sha256"]} >= {"scenario.yaml", "smart.yaml"}
 
 

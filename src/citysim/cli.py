@@ -66,6 +66,8 @@ _workers = _whole_number(1, 4 * (os.cpu_count() or 1))
 
 
 def _parser() -> argparse.ArgumentParser:
+    from citysim.config.metrics import COMPARE_DEFAULTS, METRICS
+
     parser = argparse.ArgumentParser(prog="citysim", description=__doc__, epilog=_EPILOG,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
@@ -89,8 +91,8 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("--replications", type=_positive_int, default=5, help="paired replications (default 5)")
     compare.add_argument("--seed", type=_seed, default=None, help="root seed (default: A's run.seed)")
     compare.add_argument("--metric", action="append", default=[], metavar="NAME",
-                         help="a metric to compare (repeatable; default: arrival, handling, handling_call_to_closed); "
-                              "one of: " + ", ".join(_metric_names()))
+                         help="a metric to compare (repeatable; default: " + ", ".join(COMPARE_DEFAULTS) +
+                              "); one of: " + ", ".join(METRICS))
     compare.add_argument("--claims", action="store_true",
                          help="add the claimed reduction and the claim check's verdict to each row")
     compare.add_argument("--out", type=Path, default=None, help="results folder (default: results/compare)")
@@ -137,12 +139,6 @@ def _parser() -> argparse.ArgumentParser:
     for command in commands.choices.values():
         command.epilog, command.formatter_class = _EPILOG, argparse.RawDescriptionHelpFormatter
     return parser
-
-
-def _metric_names() -> list[str]:
-    from citysim.config.metrics import METRICS
-
-    return list(METRICS)
 
 
 def _version() -> str:

@@ -41,3 +41,8 @@ METRICS: dict[str, MetricDefinition] = {
     "handling_call_to_closed": MetricDefinition("t_call", "t_closed", HANDLING_CLAIM_PCT,
                                                 "call to the case closed (report filed)"),
 }
+
+#: What `citysim compare` compares unless --metric names others: the time to the scene, the work on scene
+#: alone (a clock without any queue for units) and a case's whole life (call to closure): three clocks that
+#: together show where a difference between two scenarios lies.
+COMPARE_DEFAULTS = ("arrival", "handling", "handling_call_to_closed")

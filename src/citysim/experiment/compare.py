@@ -3,7 +3,7 @@ neutral terms (`comparison.py`); writes comparison.csv, steps.csv, the report an
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -13,6 +13,7 @@ from citysim.analysis.steps import step_means, step_table
 from citysim.city.loading import validate_document
 from citysim.config import Scenario, load_document
 from citysim.config.experiment import Metric, registered_metric
+from citysim.config.metrics import COMPARE_DEFAULTS
 from citysim.experiment.comparison import A, B, GROUP_ROW_COLUMNS, comparison_table, group_rows
 from citysim.experiment.contract import Outcome
 from citysim.output import layout
@@ -23,16 +24,12 @@ from citysim.output.manifest import build_manifest, utc_now
 from citysim.simulation.model import simulate_one
 
 CONFIDENCE = 0.95
-#: The metrics compared unless --metric names others: the time to the scene (call to the first unit on
-#: scene), the work on scene alone (a clock without any queue for units) and a case's whole life (call to
-#: closure): three clocks that together show where a difference between A and B lies.
-DEFAULT_METRICS = ("arrival", "handling", "handling_call_to_closed")
 
 
-def chosen_metrics(names: Iterable[str] = ()) -> list[Metric]:
+def chosen_metrics(names: Sequence[str] = ()) -> list[Metric]:
     """The registered metrics of these names, in the order given and each once (the defaults if none);
     an unknown name is an InputError listing the known ones."""
-    return [registered_metric(name) for name in dict.fromkeys(names or DEFAULT_METRICS)]
+    return [registered_metric(name) for name in dict.fromkeys(names or COMPARE_DEFAULTS)]
 
 
 def compare_scenarios(a: Scenario, b: Scenario, replications: int, seed: int, metrics: list[Metric] | None = None,
@@ -79,7 +76,7 @@ def terminal_table(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_folder(a_path: Path, b_path: Path, replications: int, seed: int | None, out: Path | None,
-                 metric_names: Iterable[str] = (), claims: bool = False) -> Outcome:
+                 metric_names: Sequence[str] = (), claims: bool = False) -> Outcome:
     """Compare B against A into `out` (default results/compare): comparison.csv, steps.csv, the report
     and its figures, then the manifest (last)."""
     started = utc_now()
