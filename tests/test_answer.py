@@ -54,7 +54,7 @@ def test_claim_sentences_say_where_each_claim_is_reached_on_which_clock():
 def test_the_why_names_steps_the_queue_and_never_guesses_levers():
     """Without an attribution the levers are not named but pointed to; with one, its largest shares are."""
     steps = pd.DataFrame({"situation": "weekday", "step": ["travel to the scene", "wait for a unit", "report"],
-                          "baseline_min": [10.5, 0.1, 31.7], "smart_min": [6.3, 0.0, 20.7],
+                          "a_min": [10.5, 0.1, 31.7], "b_min": [6.3, 0.0, 20.7],
                           "share_of_arrival_change": [0.9, 0.1, float("nan")],
                           "share_of_call_to_closed_change": [0.25, 0.01, 0.6]})
     warnings = pd.DataFrame({"situation": ["rain"], "kind": ["overload"],
@@ -116,7 +116,7 @@ def test_steps_per_situation_add_up_to_the_arrival_change():
     steps = situation_steps(pd.DataFrame(rows, columns=DIAGNOSTIC_COLUMNS))
     assert steps["share_of_arrival_change"].sum() == pytest.approx(1.0)
     travel = steps.set_index("step").loc["travel to the scene"]
-    assert (travel["baseline_min"], travel["smart_min"]) == (10.5, 6.5)
+    assert (travel["a_min"], travel["b_min"]) == (10.5, 6.5)
 
 
 def test_a_lever_beyond_its_sourced_range_is_warned(scenario_file, write_yaml):

@@ -1,4 +1,5 @@
-"""Experiments: paired-reduction statistics and verdicts, experiment files, `citysim experiment` and `compare`.
+"""Experiments: paired-reduction statistics and verdicts, experiment files, `citysim experiment`
+(`citysim compare`: tests/test_compare.py).
 
 Simulations use conftest's small two-district scenario (about 10 ms a replication); experiment, levers
 and scenario files are written into each test's tmp_path.
@@ -16,7 +17,6 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from citysim.analysis.steps import STEPS
 from citysim.city.loading import load_scenario
 from citysim.cli import EXIT_BAD_INPUT, EXIT_OK, main
 from citysim.config.experiment import load_experiment
@@ -188,10 +188,13 @@ def test_experiment_file_loads(experiment_file):
     ("claimed_reduction_pct: 35", "claimed_reduction_pct: 135", "metrics[1].claimed_reduction_pct",
      "less than or equal to 100", "135"),
     pytest.param("name: busy,", "name: ordinary,", "situations", "situation names must be unique", "situations:"),
-    pytest.param("name: handling,", "name: arrival,", "metrics", "metric names must be unique", "metrics:"),
+    pytest.param("name: handling, start: t_arrive, end: t_clear", "name: arrival, start: t_call, end: t_arrive",
+                 "metrics", "metric names must be unique", "metrics:"),
+    pytest.param("name: handling,", "name: arrival,", "metrics[1]", "'arrival' is the clock t_call -> t_arrive",
+                 "name: arrival, start: t_arrive"),
     pytest.param("kind: claim_check\n", "", "kind", "kind", "name: tiny-claim"),
 ], ids=["unknown-key", "missing-situation", "missing-levers", "bad-column", "max-below-min", "claim-above-100",
-        "duplicate-situation", "duplicate-metric", "missing-kind"])
+        "duplicate-situation", "duplicate-metric", "registered-name-other-clock", "missing-kind"])
 def test_bad_experiment_file(old, new, key, needle, line_needle, experiment_file, line_of):
     """A bad experiment file is an InputError naming the file, the key path and the line."""
     path, text = _bad(experiment_file, old, new)
@@ -327,38 +330,6 @@ def test_experiment_stops_when_precise(experiment_file, tmp_path):
     claims = pd.read_csv(out / "claims.csv", dtype={"priority": str})
     assert (claims.loc[claims["priority"] == "all", "replications"] == 2).all()
     assert claims["replications"].between(1, 2).all()
-
-
-def test_compare_writes_comparison(ops_scenario_file, write_yaml, tmp_path, capsys):
-    """`citysim compare A B --replications 2 --out DIR` writes comparison.csv and manifest.json."""
-    smart = write_yaml("smart.yaml", SMART_LEVERS)
-    out = tmp_path / "cmp"
-    assert main(["compare", str(ops_scenario_file), str(smart), "--replications", "2", "--out", str(out)]) == EXIT_OK
-    table = pd.read_csv(out / "comparison.csv", dtype={"priority": str})
-    assert list(table.columns) == CLAIM_COLUMNS
-    assert set(table["metric"]) == {"arrival", "handling", "handling_call_to_clear", "handling_call_to_closed"}
-    assert set(table["priority"]) == {"all", "1", "3"}
-    steps = pd.read_csv(out / "steps.csv")
-    assert list(steps["step"]) == list(STEPS)
-    # the steps add up: their changes' shares of the arrival change (first five) and of the total sum to 1
-    assert steps["share_of_arrival_change"].iloc[:5].sum() == pytest.approx(1.0)
-    assert steps["share_of_call_to_closed_change"].sum() == pytest.approx(1.0)
-    assert (table["replications"] == 2).all()
-    assert (table["verdict"] != UNDETERMINED).all()
-    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-    assert manifest["command"] == "compare" and manifest["replications"] == 2 and manifest["seed"] == 12345
-    assert {Path(name).name for name in manifest["input_sha256"]} >= {"scenario.yaml", "smart.yaml"}
-    assert "small-test -> small-smart" in capsys.readouterr().out
-
-
-def test_compare_single_replication_undetermined(scenario_file, write_yaml, tmp_path):
-    """`citysim compare` with one replication gives reductions without intervals, every verdict undetermined."""
-    smart = write_yaml("smart.yaml", SMART_LEVERS)
-    out = tmp_path / "one"
-    assert main(["compare", str(scenario_file), str(smart), "--replications", "1", "--out", str(out)]) == EXIT_OK
-    table = pd.read_csv(out / "comparison.csv")
-    assert (table["replications"] == 1).all() and table["ci_low_pct"].isna().all()
-    assert (table["verdict"] == UNDETERMINED).all() and table["reduction_pct"].notna().all()
 
 
 def test_matched_incidents_are_the_same_cases_in_both_runs(ops_scenario_file):

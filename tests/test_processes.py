@@ -223,7 +223,7 @@ def test_the_interrupt_message_gives_each_command_its_advice(command, monkeypatc
     for function in ("_validate", "_run", "_compare", "_experiment", "_plot", "_calibrate"):
         monkeypatch.setattr(cli, function, interrupted)
     args = argparse.Namespace(command=command, files=[], scenario=None, replications=1, seed=None, out=None,
-                              baseline=None, smart=None, experiment=None, update_readme=None, workers=1,
+                              a=None, b=None, metric=[], claims=False, experiment=None, update_readme=None, workers=1,
                               resume=False, executor="local", scheduler=None, samples=None, folder=None, include=[])
     assert cli._dispatch(args) == cli.EXIT_INTERRUPTED
     err = capsys.readouterr().err

@@ -62,3 +62,17 @@ def test_levers_page_is_current() -> None:
     command = "citysim levers --priors scenarios/shanghai/priors.yaml --out docs/levers.md"
     priors = load_priors(REPO_ROOT / "scenarios" / "shanghai" / "priors.yaml")
     assert page == levers_markdown(command) + priors_markdown(priors, "scenarios/shanghai/priors.yaml")
+
+
+@pytest.mark.parametrize("path", sorted((REPO_ROOT / "experiments").glob("*.yaml")), ids=lambda p: p.name)
+def test_shipped_experiments_use_the_registered_metrics(path: Path) -> None:
+    """Every metric of a shipped experiment is a registered one (config/metrics.py) with its clock and its
+    claimed reduction, so `citysim compare --metric NAME` measures what the experiment does."""
+    from citysim.config.experiment import load_experiment
+    from citysim.config.metrics import METRICS
+
+    experiment, _ = load_experiment(path)
+    for metric in experiment.metrics:
+        known = METRICS[metric.name]
+        assert (metric.start, metric.end, metric.claimed_reduction_pct) == (
+            known.start, known.end, known.claimed_reduction_pct), metric.name

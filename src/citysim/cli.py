@@ -66,6 +66,8 @@ _workers = _whole_number(1, 4 * (os.cpu_count() or 1))
 
 
 def _parser() -> argparse.ArgumentParser:
+    from citysim.config.metrics import COMPARE_DEFAULTS, METRICS
+
     parser = argparse.ArgumentParser(prog="citysim", description=__doc__, epilog=_EPILOG,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
@@ -82,11 +84,17 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--resume", action="store_true",
                      help="keep the replications an interrupted run of this scenario and seed finished in --out")
 
-    compare = commands.add_parser("compare", help="paired comparison of two scenarios (common random numbers)")
-    compare.add_argument("baseline", type=Path)
-    compare.add_argument("smart", type=Path)
-    compare.add_argument("--replications", type=_positive_int, default=5)
-    compare.add_argument("--seed", type=_seed, default=None, help="root seed (default: the baseline's run.seed)")
+    compare = commands.add_parser("compare", help="scenario B against scenario A on paired replications (common "
+                                  "random numbers): change %% with its CI, overall, per priority and per district")
+    compare.add_argument("a", type=Path, metavar="A", help="scenario file A (the reference)")
+    compare.add_argument("b", type=Path, metavar="B", help="scenario file B (compared against A)")
+    compare.add_argument("--replications", type=_positive_int, default=5, help="paired replications (default 5)")
+    compare.add_argument("--seed", type=_seed, default=None, help="root seed (default: A's run.seed)")
+    compare.add_argument("--metric", action="append", default=[], metavar="NAME",
+                         help="a metric to compare (repeatable; default: " + ", ".join(COMPARE_DEFAULTS) +
+                              "); one of: " + ", ".join(METRICS))
+    compare.add_argument("--claims", action="store_true",
+                         help="add the claimed reduction and the claim check's verdict to each row")
     compare.add_argument("--out", type=Path, default=None, help="results folder (default: results/compare)")
 
     experiment = commands.add_parser("experiment", help="run an experiment file (claim check, attribution, "
@@ -213,12 +221,14 @@ def _run(scenario_path: Path, replications: int, seed: int | None, out: Path | N
     return EXIT_OK
 
 
-def _compare(baseline_path: Path, smart_path: Path, replications: int, seed: int | None, out: Path | None) -> int:
-    from citysim.experiment.compare import write_folder
+def _compare(a_path: Path, b_path: Path, replications: int, seed: int | None, out: Path | None,
+             metrics: list[str], claims: bool) -> int:
+    from citysim.experiment.compare import chosen_metrics, write_folder
 
-    _check_size(baseline_path, replications)
-    _check_size(smart_path, replications)
-    return _print_outcome(write_folder(baseline_path, smart_path, replications, seed, out))
+    chosen_metrics(metrics)  # an unknown name is refused before any run
+    _check_size(a_path, replications)
+    _check_size(b_path, replications)
+    return _print_outcome(write_folder(a_path, b_path, replications, seed, out, metrics, claims))
 
 
 def _experiment(path: Path, out: Path | None, readme: Path | None, workers: int, resume: bool,
@@ -377,7 +387,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         if args.command == "run":
             return _run(args.scenario, args.replications, args.seed, args.out, args.resume)
         if args.command == "compare":
-            return _compare(args.baseline, args.smart, args.replications, args.seed, args.out)
+            return _compare(args.a, args.b, args.replications, args.seed, args.out, args.metric, args.claims)
         if args.command == "experiment":
             return _experiment(args.experiment, args.out, args.update_readme, args.workers, args.resume,
                                args.executor, args.scheduler, args.samples)

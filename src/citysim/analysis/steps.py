@@ -24,7 +24,7 @@ STEPS: dict[str, tuple[str, str]] = {
     "report and closure": ("t_clear", "t_closed"),
 }
 ARRIVAL_STEPS = list(STEPS)[:5]
-STEP_COLUMNS = ["step", "baseline_min", "smart_min", "change_min", "share_of_arrival_change",
+STEP_COLUMNS = ["step", "a_min", "b_min", "change_min", "share_of_arrival_change",
                 "share_of_call_to_closed_change", "replications"]
 
 
@@ -41,18 +41,20 @@ def step_means(incidents: pd.DataFrame) -> dict[str, float]:
     return means
 
 
-def step_table(baseline: list[dict[str, float]], smart: list[dict[str, float]]) -> pd.DataFrame:
-    """Per step: means over paired replications, the change, and its share of the arrival and
-    call-to-closure changes (shares of a total that is itself the sum of the steps)."""
-    base = pd.DataFrame(baseline).mean()
-    new = pd.DataFrame(smart).mean()
+def step_table(a: list[dict[str, float]], b: list[dict[str, float]]) -> pd.DataFrame:
+    """Per step: means of configurations A and B over paired replications, the change of B against A, and
+    its share of the arrival and call-to-closure changes (shares of a total that is itself the sum of the
+    steps)."""
+    base = pd.DataFrame(a).mean()
+    new = pd.DataFrame(b).mean()
     change = new - base
     arrival = change[ARRIVAL_STEPS].sum()
     total = change.sum()
+
     def share(part: float, whole: float) -> float:
         return part / whole if whole else float("nan")
 
     rows = [(step, base[step], new[step], change[step],
              share(change[step], arrival) if step in ARRIVAL_STEPS else float("nan"), share(change[step], total),
-             len(baseline)) for step in STEPS]
+             len(a)) for step in STEPS]
     return pd.DataFrame(rows, columns=STEP_COLUMNS)

@@ -12,6 +12,7 @@ from pydantic import Field, ValidationError, ValidationInfo, field_validator, mo
 
 from citysim.config.base import Strict
 from citysim.config.loading import resolve_data_files, validation_error_to_input_error
+from citysim.config.metrics import METRICS
 from citysim.config.yaml_loader import LoadedDocument, load_yaml_document
 from citysim.errors import InputError, KeyPath
 from citysim.names import slug_clashes
@@ -43,6 +44,26 @@ class Metric(Strict):
         if TIME_ORDER.index(self.end) <= TIME_ORDER.index(self.start):
             raise ValueError(f"end must come after start in the order {' < '.join(TIME_ORDER)}")
         return self
+
+    @model_validator(mode="after")
+    def _registered_clock(self) -> Metric:
+        """A registered name means its registered clock everywhere (`config/metrics.py`), so that 'arrival'
+        in one results folder is 'arrival' in every other."""
+        known = METRICS.get(self.name)
+        if known is not None and (self.start, self.end) != (known.start, known.end):
+            raise ValueError(f"the metric name '{self.name}' is the clock {known.start} -> {known.end} "
+                             f"({known.meaning}); give the clock {self.start} -> {self.end} another name")
+        return self
+
+
+def registered_metric(name: str) -> Metric:
+    """The registered metric of this name (`config/metrics.py`); an unknown name is an InputError
+    listing the known ones."""
+    known = METRICS.get(name)
+    if known is None:
+        raise InputError(None, f"unknown metric '{name}'; expected one of: {', '.join(METRICS)}.", ("--metric",))
+    return Metric.model_validate({"name": name, "start": known.start, "end": known.end,
+                                  "claimed_reduction_pct": known.claimed_reduction_pct})
 
 
 class Replications(Strict):

@@ -1,4 +1,5 @@
-"""Paired statistics of a reduction: the ratio of means, its confidence interval, and the verdict.
+"""Paired statistics of a reduction (or of a change, its negative): the ratio of means, its confidence
+interval, and the verdict.
 
 Baseline and smart replication k share their random numbers, so their results are paired. The
 reduction is 1 - R with R = mean(smart) / mean(baseline), the ratio of the replication means. Its
@@ -33,6 +34,25 @@ class Reduction:
     @property
     def half_width_pct(self) -> float:
         return (self.ci_high_pct - self.ci_low_pct) / 2
+
+    def as_change(self) -> Change:
+        """The same comparison in neutral terms: the change of B (smart) against A (baseline)."""
+        # + 0.0 turns a -0.0 (no change) into 0.0
+        return Change(self.baseline_mean, self.smart_mean, -self.reduction_pct + 0.0, -self.ci_high_pct + 0.0,
+                      -self.ci_low_pct + 0.0, self.n)
+
+
+@dataclass(frozen=True)
+class Change:
+    """The change of B against A in percent, 100 (mean B / mean A - 1), with its confidence interval:
+    minus a reduction, so it has the same paired delta-method interval (NaN when n < 2)."""
+
+    a_mean: float
+    b_mean: float
+    change_pct: float
+    ci_low_pct: float
+    ci_high_pct: float
+    n: int
 
 
 def paired_reduction(baseline: FloatArray, smart: FloatArray, confidence: float) -> Reduction:

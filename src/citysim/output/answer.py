@@ -75,7 +75,7 @@ def step_sentence(steps: pd.DataFrame) -> str:
     for column, what in (("share_of_arrival_change", "arrival"), ("share_of_call_to_closed_change",
                                                                    "call-to-closure")):
         shares = first.dropna(subset=[column]).sort_values(column, ascending=False).head(2)
-        named = [f"{row['step']} {100 * row[column]:.0f} % ({row['baseline_min']:.1f} -> {row['smart_min']:.1f} min)"
+        named = [f"{row['step']} {100 * row[column]:.0f} % ({row['a_min']:.1f} -> {row['b_min']:.1f} min)"
                  for row in shares.to_dict("records") if row[column] > 0]
         if named:
             parts.append(f"of the {what} change, {_listing(named)}")

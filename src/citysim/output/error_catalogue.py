@@ -127,6 +127,15 @@ CASES = [
           "  - {name: arrival, start: t_call, end: t_arrive, claimed_reduction_pct: 20}\n"
           "replications: {min: 2, max: 4, batch: 1, target_half_width_pct: 1}\nconfidence: 0.95\n"
           "by_priority: false\n"}),
+    Case("A metric name with another clock", "The metric names of config/metrics.py (arrival, handling, ...) each "
+         "mean one clock, in every results folder and in `citysim compare --metric`.",
+         "Use the name's own clock, or give your clock a name of its own (or its registered one: t_occur -> "
+         "t_arrive is arrival_from_occurrence).",
+         {"experiment.yaml": "kind: claim_check\nname: clock\nseed: 1\nsmart_levers: smart.yaml\nsituations:\n"
+          "  - {name: weekday, scenario: a.yaml}\nmetrics:\n"
+          "  - {name: arrival, start: t_occur, end: t_arrive, claimed_reduction_pct: 20}\n"
+          "replications: {min: 2, max: 4, batch: 1, target_half_width_pct: 1}\nconfidence: 0.95\n"
+          "by_priority: false\n"}),
 ]
 
 

@@ -285,7 +285,11 @@ def redraw_folder(folder: Path, include: list[Path]) -> list[Path]:
     for path in [folder, *include]:
         if not path.is_dir():
             raise InputError(path, "expected a results folder (written by citysim experiment).")
-    if (folder / layout.CLAIMS).is_file() and (folder / layout.MANIFEST).is_file():
+    if (folder / layout.COMPARISON).is_file() and (folder / layout.MANIFEST).is_file():
+        from citysim.output.compare_report import redraw_compare_folder
+
+        written = redraw_compare_folder(folder)
+    elif (folder / layout.CLAIMS).is_file() and (folder / layout.MANIFEST).is_file():
         write_reports(folder, include)
         written = sorted((folder / layout.FIGURES).glob("*.png"))
     else:

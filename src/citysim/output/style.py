@@ -39,3 +39,6 @@ def styled(figure: Figure) -> Figure:
         for side in ("top", "right"):
             axis.spines[side].set_visible(False)
     return figure
+
+#: A change of B against A: longer, shorter, or no clear difference (Okabe & Ito: vermillion, blue, grey).
+CHANGE_COLOURS = {"longer": "#D55E00", "shorter": BASELINE, "unclear": NEUTRAL}
