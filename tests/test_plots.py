@@ -142,9 +142,6 @@ def test_resources_chart_has_utilisation_and_crashes():
         assert needle in text, needle
 
 
-EXPERIMENT, SMART = PLOT_CHECK_YAML, PLOT_CHECK_SMART_YAML
-
-
 @pytest.fixture
 def results_folder(tmp_path) -> Path:
     return run_plot_check(tmp_path)
@@ -212,8 +209,8 @@ def test_situation_names_cannot_write_outside_the_results_folder(results_folder)
 
 def test_path_like_situation_name_stays_inside(scenario_file, write_yaml, tmp_path):
     """A situation named '../../escape' writes only inside the --out folder."""
-    write_yaml("smart.yaml", SMART)
-    path = write_yaml("experiment.yaml", EXPERIMENT.replace('"<script>alert(1)</script>"', '"../../escape"'))
+    write_yaml("smart.yaml", PLOT_CHECK_SMART_YAML)
+    path = write_yaml("experiment.yaml", PLOT_CHECK_YAML.replace('"<script>alert(1)</script>"', '"../../escape"'))
     out = tmp_path / "deep" / "results"
     assert main(["experiment", str(path), "--out", str(out), "--workers", "1"]) == EXIT_OK
     assert sorted(p.name for p in (out / "scenarios").iterdir()) == ["escape.baseline.yaml", "escape.smart.yaml"]

@@ -96,7 +96,8 @@
     let x = LEFT;
     for (const [colour, text, dashed] of entries) {
       svg.append(dashed
-        ? svgNode("line", { x1: x, x2: x + 12, y1: 12, y2: 12, stroke: colour, "stroke-width": 2, "stroke-dasharray": "3 2" })
+        ? svgNode("line", { x1: x, x2: x + 12, y1: 12, y2: 12, stroke: colour, "stroke-width": 2,
+          "stroke-dasharray": "3 2" })
         : svgNode("rect", { x, y: 6, width: 12, height: 12, fill: colour }));
       const label = svgNode("text", { x: x + 17, y: 16 }, text);
       svg.append(label);
