@@ -61,4 +61,3 @@ def test_the_page_policy_admits_exactly_the_embedded_script():
     digest = base64.b64encode(hashlib.sha256(embedded.encode("utf-8")).digest()).decode("ascii")
     policy = interactive.content_security_policy()
     assert f"script-src 'sha256-{digest}'" in policy and "default-src 'none'" in policy
-
