@@ -259,3 +259,36 @@ def shipped_scenarios() -> list[Path]:
 def mmc_path() -> Path:
     """The M/M/c verification scenario shipped with the repository."""
     return MMC_VERIFICATION
+
+
+#: A claim check of the small scenario whose names must stay text in the reports: a situation called
+#: <script>, an HTML description (tests/test_plots.py, tests/test_browser.py).
+PLOT_CHECK_YAML = textwrap.dedent("""\
+    kind: claim_check
+    name: plot-check
+    description: "<b>bold</b> & friends"
+    seed: 5
+    smart_levers: smart.yaml
+    situations:
+      - {name: "<script>alert(1)</script>", scenario: scenario.yaml}
+    metrics:
+      - {name: arrival, start: t_call, end: t_arrive, claimed_reduction_pct: 20}
+      - {name: handling, start: t_arrive, end: t_clear, claimed_reduction_pct: 35}
+    replications: {min: 2, max: 2, batch: 1, target_half_width_pct: 50}
+    confidence: 0.95
+    by_priority: false
+    """)
+PLOT_CHECK_SMART_YAML = "extends: scenario.yaml\nname: small-smart\nlevers:\n  mobile_terminals: {strength: 0.2}\n"
+
+
+def run_plot_check(folder: Path) -> Path:
+    """Write the small scenario, its smart twin and PLOT_CHECK_YAML into `folder`, run the claim check; its
+    results folder."""
+    from citysim.cli import EXIT_OK, main
+
+    (folder / "scenario.yaml").write_text(SMALL_SCENARIO_YAML, encoding="utf-8")
+    (folder / "smart.yaml").write_text(PLOT_CHECK_SMART_YAML, encoding="utf-8")
+    (folder / "experiment.yaml").write_text(PLOT_CHECK_YAML, encoding="utf-8")
+    out = folder / "results"
+    assert main(["experiment", str(folder / "experiment.yaml"), "--out", str(out)]) == EXIT_OK
+    return out

@@ -19,7 +19,7 @@ import pandas as pd
 
 from citysim.config.levers import LEVERS, POLICING, SERVICES
 from citysim.errors import InputError
-from citysim.output import layout
+from citysim.output import interactive, layout
 from citysim.output.answer import answer_sentences, claim_sentences
 from citysim.simulation.services import metric_label
 
@@ -47,6 +47,7 @@ class ReportInputs:
     services: pd.DataFrame | None = None
     steps: pd.DataFrame | None = None
     warnings: pd.DataFrame | None = None
+    districts: pd.DataFrame | None = None
 
     @property
     def overall(self) -> pd.DataFrame:
@@ -65,9 +66,10 @@ def load_report_inputs(folder: Path, include: list[Path], figures: list[Path],
             attribution = pd.read_csv(other / layout.ATTRIBUTION)
         if (other / layout.WHAT_WOULD_IT_TAKE).is_file():
             search = pd.read_csv(other / layout.WHAT_WOULD_IT_TAKE)
-    services, steps, warnings = (pd.read_csv(folder / name) if (folder / name).is_file() else None
-                                 for name in (layout.SERVICES, layout.STEPS, layout.WARNINGS))
-    return ReportInputs(claims, manifest, figures, attribution, search, services, steps, warnings)
+    services, steps, warnings, districts = (
+        pd.read_csv(folder / name) if (folder / name).is_file() else None
+        for name in (layout.SERVICES, layout.STEPS, layout.WARNINGS, layout.DISTRICTS))
+    return ReportInputs(claims, manifest, figures, attribution, search, services, steps, warnings, districts)
 
 
 def answer(inputs: ReportInputs) -> tuple[list[str], list[str]]:
@@ -216,7 +218,8 @@ def _html_table(header: list[str], rows: list[list[str]], table_id: str = "") ->
 
 
 def report_html(inputs: ReportInputs) -> str:
-    """A self-contained HTML report (images embedded, no network access), every string escaped."""
+    """A self-contained HTML report (images embedded, no network access), every string escaped; it opens with
+    the answer, then the interactive view."""
     manifest = inputs.manifest
     claims = _html_table(CLAIM_HEADER, [claim_cells(r) for r in inputs.overall.to_dict("records")], "claims")
     verdicts, why = answer(inputs)
@@ -241,14 +244,17 @@ def report_html(inputs: ReportInputs) -> str:
     title = escape(str(manifest.get("experiment", "")))
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Claim check: {title}</title>
+<meta http-equiv="Content-Security-Policy" content="{interactive.content_security_policy()}">
 <style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}}
 table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;padding:3px 7px;font-size:90%}}
-th{{background:#f3f3f3}}img{{max-width:100%}}figure{{margin:1.5em 0}}pre{{background:#f7f7f7;padding:1em}}</style>
+th{{background:#f3f3f3}}img{{max-width:100%}}figure{{margin:1.5em 0}}pre{{background:#f7f7f7;padding:1em}}
+{interactive.STYLE}</style>
 </head><body>
 <section id="answer"><h1>Claim check: {title}</h1>
 <p><strong>{escape(" ".join(verdicts))}</strong></p>
 <p>{escape(" ".join(why))}</p></section>
 {warnings}
+{interactive.explore_section(inputs.claims, inputs.districts, inputs.services)}
 <h2>The claims</h2>
 <p>{escape(METHOD.format(confidence=100 * float(manifest.get("confidence", 0.95))))}</p>
 <p>{escape(str(manifest.get("description", "")))}</p>
