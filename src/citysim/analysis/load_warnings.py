@@ -24,9 +24,9 @@ def load_warnings(scenario: Scenario) -> list[str]:
     unit-hours of work per on-duty unit-hour, exceeds 1. The work counted is turn-out plus on-scene
     time only (travel comes on top), so a warning is certain to be real."""
     demand = scenario.demand
-    profile = np.asarray(demand.hourly_profile, dtype=np.float64)
-    peak_hour = int(profile.argmax())
-    per_hour_peak = demand.calls_per_day / 24.0 * profile[peak_hour] / profile.mean()
+    calls_by_hour = np.asarray(demand.calls_by_hour(), dtype=np.float64)  # surges included
+    peak_hour = int(calls_by_hour.argmax())
+    per_hour_peak = calls_by_hour[peak_hour]
     turnout = scenario.travel.turnout.mean if hasattr(scenario.travel, "turnout") else 0.0
     work_per_call = 0.0  # unit-minutes per call (all categories, including those closed on the phone)
     for category in demand.categories.values():

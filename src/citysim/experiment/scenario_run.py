@@ -35,7 +35,7 @@ BYTES_PER_CALL = 256
 
 def needed_bytes(scenario: Scenario, replications: int) -> int:
     """A generous estimate of the bytes `citysim run` writes for `replications` of `scenario`."""
-    calls = scenario.demand.calls_per_day * scenario.run.duration_min / 1440
+    calls = scenario.demand.expected_calls_per_day * scenario.run.duration_min / 1440
     return int(2 * BYTES_PER_CALL * calls * replications) + MIN_FOLDER_BYTES
 
 
