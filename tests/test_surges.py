@@ -155,3 +155,47 @@ def test_the_incident_limit_counts_surges(small_scenario_data):
     surged = _scenario(small_scenario_data, [{"hours": list(range(24)), "multiplier": 20, "reason": "test"}], 1)
     assert expected_incidents(surged) > MAX_INCIDENTS
     assert [key for key, _ in limit_problems(surged)] == [("demand", "surges")]
+
+
+# --------------------------------------------------------------------------- the profile is a shape: a warning
+
+EVENING_PROFILE = "[1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 1, 1]"
+
+
+def _shape_warnings(path) -> list[str]:
+    from citysim.analysis.load_warnings import load_warnings
+    from citysim.config import load_document
+
+    document = load_document(path)
+    return [w for w in load_warnings(load_scenario(path), document) if "hourly_profile" in w]
+
+
+def test_a_child_that_reshapes_the_profile_is_told_it_is_a_shape(scenario_file, write_yaml, line_of):
+    """A child doubling the evening in hourly_profile gets one warning: file and line, the calls a day that
+    stay, the hour that changes most, and what to use to add calls."""
+    text = f"extends: scenario.yaml\nname: evening\ndemand:\n  hourly_profile: {EVENING_PROFILE}\n"
+    [warning] = _shape_warnings(write_yaml("evening.yaml", text))
+    assert f"evening.yaml, line {line_of(text, 'hourly_profile')}" in warning
+    assert "400 calls (demand.calls_per_day)" in warning and "demand.surges" in warning
+    # 400 x 2 / 28 calls in an evening hour instead of 400 / 24:
+    assert f"{400 * 2 / 28:,.0f} calls instead of {400 / 24:,.0f}" in warning
+
+
+@pytest.mark.parametrize("child", [
+    f"demand:\n  hourly_profile: {[1] * 24}\n",  # the same profile as the parent
+    "demand:\n  hourly_profile: " + EVENING_PROFILE + "\n  surges: [{hours: [19], multiplier: 2, reason: r}]\n",
+    "demand:\n  calls_per_day: 500\n",  # volume, not shape
+])
+def test_no_shape_warning_when_the_profile_is_not_reshaped_alone(child, scenario_file, write_yaml):
+    """Same values as the parent, a reshaping that comes with a surge, or no profile at all: no warning."""
+    assert _shape_warnings(write_yaml("child.yaml", "extends: scenario.yaml\nname: child\n" + child)) == []
+
+
+def test_the_base_file_and_the_nearest_parent(scenario_file, write_yaml):
+    """A file that extends nothing sets its profile (no warning); in a chain, the grandchild is compared with
+    its parent's profile, not the base's."""
+    assert _shape_warnings(scenario_file) == []
+    reshaped = f"demand:\n  hourly_profile: {EVENING_PROFILE}\n"
+    write_yaml("evening.yaml", "extends: scenario.yaml\nname: evening\n" + reshaped)
+    same = write_yaml("again.yaml", "extends: evening.yaml\nname: again\n" + reshaped)
+    assert _shape_warnings(same) == []

@@ -168,7 +168,7 @@ def _validate(files: list[Path]) -> int:
                 print(f"{file}: ok (priors, {len(load_priors(file).names)} inputs)")
             else:
                 valid = validate_document(document, file)
-                _warn(valid)
+                _warn(valid, document)
                 print(f"{file}: ok (scenario '{valid.name}')")
         except InputError as exc:
             print(exc, file=sys.stderr)
@@ -176,11 +176,12 @@ def _validate(files: list[Path]) -> int:
     return EXIT_BAD_INPUT if failed else EXIT_OK
 
 
-def _warn(scenario: Any) -> None:
-    """Print the scenario's load warnings (it can still run)."""
+def _warn(scenario: Any, document: Any = None) -> None:
+    """Print the scenario's load warnings (it can still run); with its merged document, the profile-shape
+    warning too."""
     from citysim.analysis.load_warnings import load_warnings
 
-    for warning in load_warnings(scenario):
+    for warning in load_warnings(scenario, document):
         print(warning, file=sys.stderr)
 
 
