@@ -10,6 +10,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from citysim.config.district_overrides import apply_district_overrides
 from citysim.config.limits import limit_problems
 from citysim.config.schema import Scenario, cross_field_problems
 from citysim.config.yaml_loader import LoadedDocument, load_yaml_document
@@ -131,8 +132,11 @@ def validation_error_to_input_error(
 
 
 def load_document(path: str | Path) -> LoadedDocument:
-    """Read a scenario file and its `extends` ancestors, merged (not yet validated)."""
-    return load_yaml_document(path)
+    """Read a scenario file and its `extends` ancestors, merged, with its `district_overrides` applied (not
+    yet validated)."""
+    document = load_yaml_document(path)
+    apply_district_overrides(document, Path(path))
+    return document
 
 
 #: Keys whose value is a data file, relative to the scenario file that sets it.

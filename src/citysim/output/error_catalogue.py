@@ -125,6 +125,11 @@ CASES = [
          "would be a guess.", "Give each hour one surge, with the product of the multipliers if both apply.",
          _edit("  categories:\n", "  surges:\n    - {hours: [18, 19], multiplier: 2, reason: event}\n"
                "    - {hours: [19], multiplier: 1.5, reason: rain}\n  categories:\n")),
+    Case("Unknown district in `district_overrides`", "An override names a district the merged scenario does not "
+         "have (or a key a district does not have).", "Use one of the names listed (the whole name, as in "
+         "districts), and district keys only.",
+         {"child.yaml": "extends: scenario.yaml\nname: child\ndistrict_overrides:\n  Sout: {units: 1}\n",
+          "scenario.yaml": BASE}),
     Case("Experiment kind", "An experiment file without `kind: claim_check | attribution | sensitivity | uncertainty`.",
          "Add the kind.", {"experiment.yaml": "name: nothing\nseed: 1\n"}),
     Case("Names that give one file name", "Two situations (or metrics) whose names reduce to the same file name "
