@@ -181,6 +181,30 @@ def validate_schema(document: LoadedDocument, path: str | Path) -> Scenario:
     return scenario
 
 
+def resolved_scenario_yaml(scenario: Scenario, document: LoadedDocument) -> str:
+    """`dump_scenario` under a comment naming the files merged (base first) and how the day's calls are
+    made: what `citysim show` prints."""
+    demand = scenario.demand
+    calls = f"demand.calls_per_day {demand.calls_per_day:,.6g} x the hourly profile's shape (rescaled to mean 1)"
+    if demand.surges:
+        calls += f" x demand.surges = {demand.expected_calls_per_day:,.0f} calls a day"
+    else:
+        calls += f" = {demand.calls_per_day:,.6g} calls a day (no surges)"
+    if scenario.crashes is not None:
+        calls += f", plus {scenario.crashes.crashes_per_day:,.6g} crashes a day (crashes.crashes_per_day)"
+    header = ["# The resolved scenario: every key after extends and district_overrides, defaults filled in.",
+              "# Files merged, base first:", *[f"#   {_shown_path(f)}" for f in document.files], f"# Calls: {calls}."]
+    return "\n".join(header) + "\n" + dump_scenario(scenario)
+
+
+def _shown_path(file: Path) -> str:
+    """A file relative to the working folder when it lies under it, else absolute."""
+    try:
+        return str(file.relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(file)
+
+
 def dump_scenario(scenario: Scenario) -> str:
     """The fully resolved scenario as YAML (loadable again with `load_scenario`)."""
     return yaml.safe_dump(scenario.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
