@@ -199,3 +199,16 @@ def test_the_base_file_and_the_nearest_parent(scenario_file, write_yaml):
     write_yaml("evening.yaml", "extends: scenario.yaml\nname: evening\n" + reshaped)
     same = write_yaml("again.yaml", "extends: evening.yaml\nname: again\n" + reshaped)
     assert _shape_warnings(same) == []
+
+
+def test_the_overload_warning_sees_the_surge(small_scenario_data):
+    """With ten times its units the small scenario's load is below 1 unit-hour per on-duty unit-hour in every
+    hour; a surge of 20 on 19:00 pushes that hour above in both districts, and each warning names it."""
+    from citysim.analysis.load_warnings import load_warnings
+
+    for district in small_scenario_data["districts"]:
+        district["units"] *= 10
+    assert not [w for w in load_warnings(_scenario(small_scenario_data)) if "offered load" in w]
+    surged = _scenario(small_scenario_data, [{"hours": [19], "multiplier": 20, "reason": "test"}])
+    warnings = [w for w in load_warnings(surged) if "offered load" in w]
+    assert len(warnings) == 2 and all("at 19:00" in w for w in warnings)  # North and South
