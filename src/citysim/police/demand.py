@@ -86,6 +86,7 @@ def call_arrivals(scenario: Scenario, streams: Streams) -> CallArrivals:
     """
     demand, run = scenario.demand, scenario.run
     profile = np.asarray(demand.hourly_profile, dtype=np.float64)
+    # Demand.calls_by_hour() / 60 without the surges, in the float operations the golden back-tests pin.
     per_min = demand.calls_per_day / 1440.0 * profile / profile.mean()
     times, hours = poisson_by_hour(streams.generator("demand.arrivals"), per_min, run.start_clock_h, run.horizon_min)
     order = np.argsort(times, kind="stable")
