@@ -76,6 +76,11 @@ def _parser() -> argparse.ArgumentParser:
     validate = commands.add_parser("validate", help="check scenario files and report every problem")
     validate.add_argument("files", nargs="+", type=Path)
 
+    show = commands.add_parser("show", help="print the resolved scenario (after extends and district_overrides) "
+                               "as YAML")
+    show.add_argument("scenario", type=Path)
+    show.add_argument("--out", type=Path, default=None, help="write the YAML here (default: print)")
+
     run = commands.add_parser("run", help="simulate a scenario and write its logs and KPI summary")
     run.add_argument("scenario", type=Path)
     run.add_argument("--replications", type=_positive_int, default=1, help="independent replications (default 1)")
@@ -180,7 +185,7 @@ def _validate(files: list[Path]) -> int:
                 print(f"{file}: ok (priors, {len(load_priors(file).names)} inputs)")
             else:
                 valid = validate_document(document, file)
-                _warn(valid)
+                _warn(valid, document)
                 print(f"{file}: ok (scenario '{valid.name}')")
         except InputError as exc:
             print(exc, file=sys.stderr)
@@ -188,11 +193,25 @@ def _validate(files: list[Path]) -> int:
     return EXIT_BAD_INPUT if failed else EXIT_OK
 
 
-def _warn(scenario: Any) -> None:
-    """Print the scenario's load warnings (it can still run)."""
+def _show(scenario_path: Path, out: Path | None) -> int:
+    """Print (or write) the scenario as it will run: validated, merged, with a header naming its files."""
+    from citysim.city.loading import validate_document
+    from citysim.config import load_document
+    from citysim.config.loading import resolved_scenario_yaml
+    from citysim.output.files import prepare_output_file
+
+    if out is not None:
+        prepare_output_file(out)
+    document = load_document(scenario_path)
+    return _emit_page(resolved_scenario_yaml(validate_document(document, scenario_path), document), out)
+
+
+def _warn(scenario: Any, document: Any = None) -> None:
+    """Print the scenario's load warnings (it can still run); with its merged document, the profile-shape
+    warning too."""
     from citysim.analysis.load_warnings import load_warnings
 
-    for warning in load_warnings(scenario):
+    for warning in load_warnings(scenario, document):
         print(warning, file=sys.stderr)
 
 
@@ -384,6 +403,8 @@ def _dispatch(args: argparse.Namespace) -> int:
     try:
         if args.command == "validate":
             return _validate(args.files)
+        if args.command == "show":
+            return _show(args.scenario, args.out)
         if args.command == "run":
             return _run(args.scenario, args.replications, args.seed, args.out, args.resume)
         if args.command == "compare":

@@ -13,6 +13,7 @@ import numpy as np
 from citysim.config.levers import LEVERS
 from citysim.config.limits import MAX_SPEED_KMH, travel_speeds
 from citysim.config.schema import Scenario
+from citysim.config.yaml_loader import LoadedDocument
 from citysim.errors import format_key_path
 from citysim.police.dispatch import CITY_WIDE, DISPATCH_POLICIES
 
@@ -20,14 +21,18 @@ from citysim.police.dispatch import CITY_WIDE, DISPATCH_POLICIES
 OVERLOAD = 1.0
 
 
-def load_warnings(scenario: Scenario) -> list[str]:
+PROFILE_KEY = ("demand", "hourly_profile")
+
+
+def load_warnings(scenario: Scenario, document: LoadedDocument | None = None) -> list[str]:
     """One warning per district (home_district dispatch) or for the city whose peak-hour offered load,
     unit-hours of work per on-duty unit-hour, exceeds 1. The work counted is turn-out plus on-scene
-    time only (travel comes on top), so a warning is certain to be real."""
+    time only (travel comes on top), so a warning is certain to be real. With the scenario's merged
+    `document`, also the profile-shape warning (`profile_shape_warnings`)."""
     demand = scenario.demand
-    profile = np.asarray(demand.hourly_profile, dtype=np.float64)
-    peak_hour = int(profile.argmax())
-    per_hour_peak = demand.calls_per_day / 24.0 * profile[peak_hour] / profile.mean()
+    calls_by_hour = np.asarray(demand.calls_by_hour(), dtype=np.float64)  # surges included
+    peak_hour = int(calls_by_hour.argmax())
+    per_hour_peak = calls_by_hour[peak_hour]
     turnout = scenario.travel.turnout.mean if hasattr(scenario.travel, "turnout") else 0.0
     work_per_call = 0.0  # unit-minutes per call (all categories, including those closed on the phone)
     for category in demand.categories.values():
@@ -51,7 +56,32 @@ def load_warnings(scenario: Scenario) -> list[str]:
                 f"Warning: {scenario.name}: in {name} at {peak_hour:02d}:00 the offered load is at least {load:.2f} "
                 f"unit-hours of work per on-duty unit-hour (turn-out and on-scene time alone); above 1 the queue "
                 "for units grows without bound. Add units, lower the demand, or expect a backlog.")
-    return warnings + speed_warnings(scenario) + lever_range_warnings(scenario)
+    shape = profile_shape_warnings(scenario, document) if document is not None else []
+    return warnings + speed_warnings(scenario) + lever_range_warnings(scenario) + shape
+
+
+def profile_shape_warnings(scenario: Scenario, document: LoadedDocument) -> list[str]:
+    """A file that changes `demand.hourly_profile` from the file it extends, without a surge: the profile is
+    rescaled to mean 1, so the change only moves calls between hours, which is easy to mistake for a surge.
+    Said once, with the hour whose calls change most, so a reshaping meant as one (a weekend's shape) reads
+    as a confirmation."""
+    before = document.replaced.get(PROFILE_KEY)
+    demand = scenario.demand
+    if before is None or before == demand.hourly_profile or demand.surges:
+        return []
+    origin = document.origin_of(PROFILE_KEY)
+    where = f"{origin.file.name}, line {origin.line}, changes" if origin is not None else "this file changes"
+    example = ""
+    if isinstance(before, list) and len(before) == 24 and all(isinstance(v, int | float) for v in before) \
+            and sum(before) > 0:
+        now = np.asarray(demand.calls_by_hour())
+        was = demand.calls_per_day / 24.0 * np.asarray(before, dtype=np.float64) / np.mean(before)
+        hour = int(np.abs(now - was).argmax())
+        example = f" (at {hour:02d}:00, {now[hour]:,.0f} calls instead of {was[hour]:,.0f})"
+    return [f"Warning: {scenario.name}: {where} demand.hourly_profile from the file it extends, but a profile is "
+            f"only a shape, rescaled to mean 1: the day keeps its {demand.calls_per_day:,.6g} calls "
+            f"(demand.calls_per_day), moved between hours{example}. To add calls in some hours, use demand.surges "
+            "(docs/howto/demand-surge.md); to change the day's volume, demand.calls_per_day."]
 
 
 def speed_warnings(scenario: Scenario) -> list[str]:

@@ -68,7 +68,8 @@ def reduction(scenario: Scenario) -> Reduction:
                  "straight-line travel must be noiseless and practically instant")
     else:
         _require(isinstance(travel, InstantTravel), "travel must be instant")
-    _require(len(set(scenario.demand.hourly_profile)) == 1, "the arrival rate must be constant")
+    _require(len(set(scenario.demand.hourly_profile)) == 1 and not scenario.demand.surges,
+             "the arrival rate must be constant")
     _require(all(f == 1 for f in scenario.fleet.on_duty_fraction_by_hour), "all units must always be on duty")
     _require(DISPATCH_POLICIES[scenario.dispatch.policy].area_of(0, False) == CITY_WIDE or len(scenario.districts) == 1,
              "one queue must be served by every unit")

@@ -105,9 +105,9 @@ def format_duration(seconds: float) -> str:
 
 
 def expected_incidents(scenario: Scenario) -> float:
-    """Mean incidents (calls and crashes) of one replication, drain included."""
+    """Mean incidents (calls, surges included, and crashes) of one replication, drain included."""
     crashes = scenario.crashes.crashes_per_day if scenario.crashes is not None else 0.0
-    return (scenario.demand.calls_per_day + crashes) * scenario.run.horizon_min / MINUTES_PER_DAY
+    return (scenario.demand.expected_calls_per_day + crashes) * scenario.run.horizon_min / MINUTES_PER_DAY
 
 
 def estimate_run(scenario: Scenario, replications: int = 1) -> RunEstimate:
@@ -175,13 +175,16 @@ def limit_problems(scenario: Scenario) -> list[tuple[KeyPath, str]]:
     incidents = expected_incidents(scenario)
     if incidents > MAX_INCIDENTS:
         crashes = scenario.crashes.crashes_per_day if scenario.crashes is not None else 0.0
-        key: KeyPath = (("crashes", "crashes_per_day") if crashes > scenario.demand.calls_per_day
+        calls = scenario.demand.expected_calls_per_day
+        key: KeyPath = (("crashes", "crashes_per_day") if crashes > calls
                         else ("run", "drain_min" if run.drain_min > run.duration_min else "duration_min")
                         if run.horizon_min > 30 * MINUTES_PER_DAY
+                        else ("demand", "surges") if calls > 2 * scenario.demand.calls_per_day
                         else ("demand", "calls_per_day"))
         problems.append((key, f"one replication would simulate about {format_count(incidents)} incidents "
-                         f"((demand.calls_per_day + crashes.crashes_per_day) x {run.horizon_min:,.6g} min of "
-                         f"duration and drain), more than the limit of {MAX_INCIDENTS:,}; lower the rates or "
+                         "((demand.calls_per_day with its surges + crashes.crashes_per_day) x "
+                         f"{run.horizon_min:,.6g} min of duration and drain), more than the limit of "
+                         f"{MAX_INCIDENTS:,}; lower the rates or "
                          "run.duration_min (is a duration in seconds, or a rate per year?)."))
     if scenario.traffic is not None:
         steps = run.horizon_min / scenario.traffic.refresh_min

@@ -10,6 +10,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from citysim.config.district_overrides import apply_district_overrides
 from citysim.config.limits import limit_problems
 from citysim.config.schema import Scenario, cross_field_problems
 from citysim.config.yaml_loader import LoadedDocument, load_yaml_document
@@ -131,8 +132,11 @@ def validation_error_to_input_error(
 
 
 def load_document(path: str | Path) -> LoadedDocument:
-    """Read a scenario file and its `extends` ancestors, merged (not yet validated)."""
-    return load_yaml_document(path)
+    """Read a scenario file and its `extends` ancestors, merged, with its `district_overrides` applied (not
+    yet validated)."""
+    document = load_yaml_document(path)
+    apply_district_overrides(document, Path(path))
+    return document
 
 
 #: Keys whose value is a data file, relative to the scenario file that sets it.
@@ -175,6 +179,30 @@ def validate_schema(document: LoadedDocument, path: str | Path) -> Scenario:
         origin = document.origin_of(key_path)
         raise InputError(origin.file if origin else path, text, key_path, origin.line if origin else None)
     return scenario
+
+
+def resolved_scenario_yaml(scenario: Scenario, document: LoadedDocument) -> str:
+    """`dump_scenario` under a comment naming the files merged (base first) and how the day's calls are
+    made: what `citysim show` prints."""
+    demand = scenario.demand
+    calls = f"demand.calls_per_day {demand.calls_per_day:,.6g} x the hourly profile's shape (rescaled to mean 1)"
+    if demand.surges:
+        calls += f" x demand.surges = {demand.expected_calls_per_day:,.0f} calls a day"
+    else:
+        calls += f" = {demand.calls_per_day:,.6g} calls a day (no surges)"
+    if scenario.crashes is not None:
+        calls += f", plus {scenario.crashes.crashes_per_day:,.6g} crashes a day (crashes.crashes_per_day)"
+    header = ["# The resolved scenario: every key after extends and district_overrides, defaults filled in.",
+              "# Files merged, base first:", *[f"#   {_shown_path(f)}" for f in document.files], f"# Calls: {calls}."]
+    return "\n".join(header) + "\n" + dump_scenario(scenario)
+
+
+def _shown_path(file: Path) -> str:
+    """A file relative to the working folder when it lies under it, else absolute."""
+    try:
+        return str(file.relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(file)
 
 
 def dump_scenario(scenario: Scenario) -> str:

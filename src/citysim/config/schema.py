@@ -97,16 +97,68 @@ class Category(Strict):
         return self
 
 
-class Demand(Strict):
-    """Calls: volume, time-of-day profile and category mix."""
+#: The largest surge multiplier. ASSUMPTION: the busiest day on record in the shipped scenarios is 1.55 x
+#: the 2016 day (54,000 calls, snow of 15 Dec 2010, against 35,000: scenarios/shanghai/baseline.yaml and
+#: situations/typhoon_surge.yaml); 20 leaves room for an hour far worse than any day, while a larger value
+#: is most likely a count of extra calls typed as a multiplier. The work stays bounded: even a surge of 20
+#: on every hour is 20 x calls_per_day, and config.limits counts surges in the incidents it checks.
+MAX_SURGE_MULTIPLIER = 20.0
 
-    calls_per_day: Positive = Field(description="mean calls per 24 h, all categories")
+
+class Surge(Strict):
+    """Extra (or fewer) calls in some clock hours: it multiplies those hours' call rate after the profile
+    is rescaled to mean 1, so it adds calls instead of moving them from other hours."""
+
+    hours: Annotated[list[Annotated[int, Field(ge=0, le=23)]], Field(min_length=1, max_length=24)] = Field(
+        description="clock hours 0-23 the multiplier applies to, every day of the run")
+    multiplier: float = Field(gt=0, le=MAX_SURGE_MULTIPLIER, allow_inf_nan=False,
+                              description="factor on the call rate in those hours (2: twice the calls; 0.5: half)")
+    reason: str = Field(min_length=1, description="why the calls change (an event, a storm), with its source")
+
+    @field_validator("hours")
+    @classmethod
+    def _unique_hours(cls, hours: list[int]) -> list[int]:
+        repeated = sorted({h for h in hours if hours.count(h) > 1})
+        if repeated:
+            raise ValueError(f"each hour at most once; repeated: {', '.join(map(str, repeated))}")
+        return hours
+
+
+class Demand(Strict):
+    """Calls: volume, time-of-day profile, surges and category mix."""
+
+    calls_per_day: Positive = Field(description="mean calls per 24 h before surges, all categories")
     hourly_profile: HourlyProfile = Field(
         description="relative call rate in each clock hour of the day: entry h is h:00-h:59 whatever "
         "run.start_clock_h is (a run starting at 22:00 begins with entry 22). Rescaled to average 1, so it is a "
-        "shape only: raising some hours takes calls from the others, and calls_per_day stays the day's total")
+        "shape only: raising some hours takes calls from the others, and calls_per_day stays the day's total "
+        "(to add calls in some hours, use surges)")
+    surges: list[Surge] = Field(default_factory=list, max_length=24,
+                                description="multipliers on the call rate of given clock hours (none by default)")
     categories: dict[str, Category] = Field(
         description="incident categories by name (priority, units needed, stage times, outcomes)", min_length=1)
+
+    def shape_by_hour(self) -> list[float]:
+        """The hourly profile rescaled to mean 1, by clock hour."""
+        mean = math.fsum(self.hourly_profile) / 24.0
+        return [v / mean for v in self.hourly_profile]
+
+    def surge_by_hour(self) -> list[float]:
+        """The surge multiplier of each clock hour (1 where no surge applies)."""
+        factors = [1.0] * 24
+        for surge in self.surges:
+            for hour in surge.hours:
+                factors[hour] = surge.multiplier
+        return factors
+
+    def calls_by_hour(self) -> list[float]:
+        """Expected calls in each clock hour of a day: calls_per_day / 24 x shape x surge."""
+        return [self.calls_per_day / 24.0 * s * m for s, m in zip(self.shape_by_hour(), self.surge_by_hour())]
+
+    @property
+    def expected_calls_per_day(self) -> float:
+        """Mean calls in a whole day, surges included (calls_per_day when there are none)."""
+        return math.fsum(self.calls_by_hour()) if self.surges else self.calls_per_day
 
     @field_validator("hourly_profile")
     @classmethod
@@ -494,7 +546,7 @@ def cross_field_problems(scenario: Scenario) -> list[tuple[KeyPath, str]]:
 
     Kept out of the pydantic validators so that each problem can name its own key and line.
     """
-    problems = _coordinate_problems(scenario)
+    problems = _coordinate_problems(scenario) + _surge_overlaps(scenario.demand)
     staffed = isinstance(scenario.call_centre, StaffedCallCentre)
     for name, category in scenario.demand.categories.items():
         if staffed and category.talk is None:
@@ -558,6 +610,21 @@ def cross_field_problems(scenario: Scenario) -> list[tuple[KeyPath, str]]:
     return problems
 
 
+def _surge_overlaps(demand: Demand) -> list[tuple[KeyPath, str]]:
+    """An hour named by two surges: whether they multiply or one wins would be a guess, so it is an error."""
+    problems: list[tuple[KeyPath, str]] = []
+    first_surge: dict[int, int] = {}
+    for index, surge in enumerate(demand.surges):
+        shared = sorted(h for h in surge.hours if h in first_surge)
+        if shared:
+            problems.append((("demand", "surges", index, "hours"), f"hour(s) {', '.join(map(str, shared))} are "
+                             f"already in demand.surges[{first_surge[shared[0]]}]; expected each clock hour in at "
+                             "most one surge (give the hour one multiplier: the product, if both apply)."))
+        for hour in surge.hours:
+            first_surge.setdefault(hour, index)
+    return problems
+
+
 def _nonsense_problems(scenario: Scenario) -> list[tuple[KeyPath, str]]:
     """Valid-looking values whose run could only produce empty (NaN) KPIs: no unit ever on duty, or a KPI
     window in which not even one call is expected."""
@@ -570,7 +637,7 @@ def _nonsense_problems(scenario: Scenario) -> list[tuple[KeyPath, str]]:
                          "positive fraction in some hour (1.0: all units on duty)."))
     window = scenario.run.duration_min - scenario.run.warmup_min
     crashes = scenario.crashes.crashes_per_day if scenario.crashes is not None else 0.0
-    per_min = (scenario.demand.calls_per_day + crashes) / 1440.0
+    per_min = (scenario.demand.expected_calls_per_day + crashes) / 1440.0
     if window * per_min < 1:
         problems.append((("run", "duration_min"), f"the KPI window (duration_min - warmup_min = {window:.6g} min) is "
                          f"shorter than one mean interval between calls ({1 / per_min:,.4g} min), so no KPI could be "

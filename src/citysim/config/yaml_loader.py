@@ -54,6 +54,8 @@ class LoadedDocument:
     origins: dict[KeyPath, Origin] = field(default_factory=dict)
     files: list[Path] = field(default_factory=list)
     hashes: dict[str, str] = field(default_factory=dict)  # file -> SHA-256 of the bytes parsed
+    #: The value a later file replaced, by key path: what the nearest file it extends had there.
+    replaced: dict[KeyPath, Any] = field(default_factory=dict)
 
     def origin_of(self, path: KeyPath) -> Origin | None:
         """The origin of the longest prefix of `path` that has one."""
@@ -239,11 +241,12 @@ def load_yaml_document(path: str | Path, extends_key: str = "extends") -> Loaded
 
     merged: dict[str, Any] = {}
     merged_origins: dict[KeyPath, Origin] = {}
+    replaced: dict[KeyPath, Any] = {}
     for data, origins in reversed(documents):
-        _replace_non_mapping_subtrees(merged, data, (), merged_origins)
+        _replace_non_mapping_subtrees(merged, data, (), merged_origins, replaced)
         merged = _deep_merge(merged, data)
         merged_origins.update({k: v for k, v in origins.items() if k and k[0] != extends_key})
-    return LoadedDocument(merged, merged_origins, list(reversed(chain)), hashes)
+    return LoadedDocument(merged, merged_origins, list(reversed(chain)), hashes, replaced)
 
 
 def _resolve(path: Path, naming_file: Path, line: int | None, extends_key: str) -> Path:
@@ -260,13 +263,14 @@ def _resolve(path: Path, naming_file: Path, line: int | None, extends_key: str) 
                          "YAML file (is it a symlink that loops?).", (extends_key,), line) from None
 
 
-def _replace_non_mapping_subtrees(
-    base: dict[str, Any], override: dict[str, Any], prefix: KeyPath, origins: dict[KeyPath, Origin]
-) -> None:
-    """Forget origins under keys whose whole value the override replaces."""
+def _replace_non_mapping_subtrees(base: dict[str, Any], override: dict[str, Any], prefix: KeyPath,
+                                  origins: dict[KeyPath, Origin], replaced: dict[KeyPath, Any]) -> None:
+    """Forget origins under keys whose whole value the override replaces, and keep the values replaced."""
     for key, value in override.items():
         path = (*prefix, key)
         if _merges(base.get(key), value):
-            _replace_non_mapping_subtrees(base[key], value, path, origins)
+            _replace_non_mapping_subtrees(base[key], value, path, origins, replaced)
         else:
             _drop_subtree(origins, path)
+            if key in base:
+                replaced[path] = base[key]

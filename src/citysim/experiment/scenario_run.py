@@ -12,6 +12,7 @@ from pathlib import Path
 
 from citysim.city.loading import validate_document
 from citysim.config import Scenario, dump_scenario, load_document
+from citysim.config.yaml_loader import LoadedDocument
 from citysim.experiment.replication_store import clear_replications, replication_store
 from citysim.names import slug
 from citysim.output import layout
@@ -35,18 +36,19 @@ BYTES_PER_CALL = 256
 
 def needed_bytes(scenario: Scenario, replications: int) -> int:
     """A generous estimate of the bytes `citysim run` writes for `replications` of `scenario`."""
-    calls = scenario.demand.calls_per_day * scenario.run.duration_min / 1440
+    calls = scenario.demand.expected_calls_per_day * scenario.run.duration_min / 1440
     return int(2 * BYTES_PER_CALL * calls * replications) + MIN_FOLDER_BYTES
 
 
 def write_folder(scenario_path: Path, replications: int, seed: int | None, out: Path | None,
-                 warn: Callable[[Scenario], None], resume: bool = False) -> tuple[Simulation, Path]:
-    """Simulate the file's scenario into `out` (default results/<name>); `warn` sees the scenario first;
+                 warn: Callable[[Scenario, LoadedDocument], None], resume: bool = False) -> tuple[Simulation, Path]:
+    """Simulate the file's scenario into `out` (default results/<name>); `warn` sees the scenario (and its
+    merged document) first;
     `resume` reuses the replications an interrupted run of the same scenario and seed finished there."""
     started = utc_now()
     document = load_document(scenario_path)
     scenario = validate_document(document, scenario_path)
-    warn(scenario)
+    warn(scenario, document)
     out = out if out is not None else Path("results") / slug(scenario.name)
     with folder_lock(out, f"citysim run {scenario_path}", needed_bytes(scenario, replications)):
         parts = out / layout.REPLICATION_PARTS

@@ -117,6 +117,20 @@ CASES = [
     Case("Run shorter than one call", "The KPI window (duration_min - warmup_min) is shorter than one mean interval "
          "between calls, so no KPI could be measured.", "Give run.duration_min in minutes (a day is 1440).",
          _edit("duration_min: 600, warmup_min: 60", "duration_min: 2, warmup_min: 0")),
+    Case("Bad surge", "A `demand.surges` entry whose multiplier is not above 0 and at most 20, or whose hours are "
+         "not distinct clock hours 0-23 (docs/howto/demand-surge.md).",
+         "A multiplier is a factor (2: twice the calls in those hours), not a count of extra calls.",
+         _edit("  categories:\n", "  surges:\n    - {hours: [18, 19], multiplier: 400, reason: evening event}\n"
+               "  categories:\n")),
+    Case("Surges sharing an hour", "Two surges name the same clock hour, so whether they multiply or one wins "
+         "would be a guess.", "Give each hour one surge, with the product of the multipliers if both apply.",
+         _edit("  categories:\n", "  surges:\n    - {hours: [18, 19], multiplier: 2, reason: event}\n"
+               "    - {hours: [19], multiplier: 1.5, reason: rain}\n  categories:\n")),
+    Case("Unknown district in `district_overrides`", "An override names a district the merged scenario does not "
+         "have (or a key a district does not have).", "Use one of the names listed (the whole name, as in "
+         "districts), and district keys only.",
+         {"child.yaml": "extends: scenario.yaml\nname: child\ndistrict_overrides:\n  Sout: {units: 1}\n",
+          "scenario.yaml": BASE}),
     Case("Experiment kind", "An experiment file without `kind: claim_check | attribution | sensitivity | uncertainty`.",
          "Add the kind.", {"experiment.yaml": "name: nothing\nseed: 1\n"}),
     Case("Names that give one file name", "Two situations (or metrics) whose names reduce to the same file name "

@@ -56,7 +56,8 @@ class IncidentPlan:
     station_u: FloatArray  # uniforms: a report without a terminal is filed at the station if < station_trip_share
     self_clear_at: FloatArray  # when the drivers clear this crash themselves (NaN: never, or not a crash)
     check_min: FloatArray  # on-scene minutes if the police arrive after the drivers cleared it
-    # The incident's index among all drawn (calls then crashes, before prevention and sorting): the same
+    # The incident's index among all drawn (the profile's calls, the surges' extra calls, then crashes, before
+    # thinning, prevention and sorting): the same
     # draw_id is the same incident in a baseline and its smart twin (common random numbers).
     draw_id: IntArray
 
@@ -65,13 +66,39 @@ class IncidentPlan:
         return int(self.t_call.size)
 
 
-def arrival_times(scenario: Scenario, generator: np.random.Generator) -> FloatArray:
-    """Event times of the NHPP with piecewise-constant hourly rate, sorted."""
-    demand = scenario.demand
+@dataclass(frozen=True)
+class CallArrivals:
+    """The ordinary calls of one replication in draw order, and which of them happen."""
+
+    t_call: FloatArray  # the profile's calls in time order, then the surges' extra calls in time order
+    happens: BoolArray  # False for a profile call thinned away by a surge multiplier below 1
+
+
+def call_arrivals(scenario: Scenario, streams: Streams) -> CallArrivals:
+    """Event times of the NHPP with piecewise-constant hourly rate calls_per_day x shape x surge.
+
+    The profile's calls are drawn as if there were no surges (stream `demand.arrivals`); a surge above 1
+    adds a Poisson process of rate (multiplier - 1) x that rate in its hours (`demand.surge.arrivals`),
+    and one below 1 keeps each of its hours' calls with probability multiplier (`demand.surge.thinning`).
+    Superposition and thinning of Poisson processes give exactly the surged rate, and every call of the
+    profile keeps its time and, since the extra calls are drawn after them, all its other draws: a
+    scenario and its surged twin differ only by the calls the surge adds or removes.
+    """
+    demand, run = scenario.demand, scenario.run
     profile = np.asarray(demand.hourly_profile, dtype=np.float64)
+    # Demand.calls_by_hour() / 60 without the surges, in the float operations the golden back-tests pin.
     per_min = demand.calls_per_day / 1440.0 * profile / profile.mean()
-    times, _hours = poisson_by_hour(generator, per_min, scenario.run.start_clock_h, scenario.run.horizon_min)
-    return np.sort(times)
+    times, hours = poisson_by_hour(streams.generator("demand.arrivals"), per_min, run.start_clock_h, run.horizon_min)
+    order = np.argsort(times, kind="stable")
+    times, hours = times[order], hours[order]
+    if not demand.surges:
+        return CallArrivals(times, np.ones(times.size, dtype=bool))
+    surge = np.asarray(demand.surge_by_hour(), dtype=np.float64)
+    extra, _ = poisson_by_hour(streams.generator("demand.surge.arrivals"), per_min * np.maximum(surge - 1.0, 0.0),
+                               run.start_clock_h, run.horizon_min)
+    kept = streams.uniforms("demand.surge.thinning", times.size) < np.minimum(surge, 1.0)[hours]
+    return CallArrivals(np.concatenate([times, np.sort(extra)]),
+                        np.concatenate([kept, np.ones(extra.size, dtype=bool)]))
 
 
 def generate_incidents(
@@ -90,7 +117,8 @@ def generate_incidents(
     not its lever is on.
     """
     effects = effects if effects is not None else LeverEffects()
-    t_calls = arrival_times(scenario, streams.generator("demand.arrivals"))
+    arrivals = call_arrivals(scenario, streams)
+    t_calls = arrivals.t_call
     n_calls = t_calls.size
     n_crashes = crashes.size if crashes is not None else 0
     n = n_calls + n_crashes
@@ -152,6 +180,7 @@ def generate_incidents(
         outcome[n_calls:] = np.where(np.isnan(crashes.self_clear_min), OUTCOME_DISPATCH, outcome[n_calls:])
     prevented = np.array([name in effects.prevention_categories for name in names])[category] & ~is_crash
     happens = ~(prevented & (uniforms("lever.prevention") < effects.prevention_share))
+    happens[:n_calls] &= arrivals.happens
     if crashes is not None and n_crashes:
         happens[n_calls:] = crashes.happens
 
