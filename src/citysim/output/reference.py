@@ -20,6 +20,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from citysim.config.distributions import DISTRIBUTIONS
+from citysim.config.district_overrides import OVERRIDABLE, OVERRIDES_KEY
 from citysim.config.experiment import EXPERIMENT_SCHEMAS
 from citysim.config.priors import PriorsFile
 from citysim.config.schema import Scenario
@@ -320,6 +321,19 @@ def _api(api: dict[str, object]) -> list[str]:
     return lines + [""]
 
 
+def _loader_keys() -> list[str]:
+    """The two keys the loader handles before the schema sees the file (so the schema walk cannot list them)."""
+    return ["Two keys are read by the loader, before the schema: they are gone from the resolved scenario "
+            "(`citysim show FILE` prints what is left).", "",
+            "| key | type | meaning |", "|---|---|---|",
+            "| `extends` | text | the path of a parent file, relative to this one; this file is deep-merged onto "
+            "it (mappings key by key; a list replaces the parent's whole) |",
+            f"| `{OVERRIDES_KEY}` | mapping of district name to block | some keys of named districts changed "
+            f"without copying `districts` ({', '.join(f'`{k}`' for k in OVERRIDABLE)}), applied after every "
+            "`extends`; an unknown district or key is an error |", "",
+            "Every other key:", ""]
+
+
 def reference_markdown(command: str, api: dict[str, object]) -> str:
     """The whole page; `api` maps the public names (`citysim.__all__`) to their objects (passed in, since
     the package's top level sits above this layer)."""
@@ -335,7 +349,7 @@ def reference_markdown(command: str, api: dict[str, object]) -> str:
         "Explanation of the model: [model.md](model.md); the errors a file can give: [errors.md](errors.md); "
         "the levers' sources: [levers.md](levers.md); the study's STRESS-DES report: [stress_des.md](stress_des.md).",
         "",
-        "## Scenario files", "", *key_table(walk(Scenario)), "",
+        "## Scenario files", "", *_loader_keys(), *key_table(walk(Scenario)), "",
         "## Distributions", "",
         f"A duration is a block `{{dist: <form>, ...}}`; its keys by form (written `{DISTRIBUTION}` above). Every "
         "form draws by inverse transform, so two scenarios fed the same random numbers stay paired.", "",
