@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from citysim.errors import InputError
 from citysim.exit_codes import EXIT_BAD_INPUT, EXIT_CODES, EXIT_INTERRUPTED, EXIT_OK, EXIT_RUNS_FAILED
+from citysim.progress import Reporter
 
 if TYPE_CHECKING:
     from citysim.experiment.contract import Outcome
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
 __all__ = ["EXIT_BAD_INPUT", "EXIT_CODES", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_RUNS_FAILED", "main"]
 
 _EPILOG = "exit status:\n" + "\n".join(f"  {code:<4} {meaning}" for code, meaning in EXIT_CODES)
+_QUIET_HELP = ("no progress on stderr (bars, counts, per-situation lines, estimates); warnings and errors still "
+               "show. Accepted before or after the command")
 
 #: What to do after an interrupt, by command (`experiment`, `run` and `calibrate` carry on where they stopped).
 _AFTER_INTERRUPT = {
@@ -69,6 +72,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="citysim", description=__doc__, epilog=_EPILOG,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument("-q", "--quiet", action="store_true", help=_QUIET_HELP)
     commands = parser.add_subparsers(dest="command", required=True)
 
     validate = commands.add_parser("validate", help="check scenario files and report every problem")
@@ -130,6 +134,8 @@ def _parser() -> argparse.ArgumentParser:
                            help="keep the replications an interrupted calibration of this scenario finished")
     for command in commands.choices.values():
         command.epilog, command.formatter_class = _EPILOG, argparse.RawDescriptionHelpFormatter
+        # SUPPRESS: without -q after the command, the value given (or not) before it stands.
+        command.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help=_QUIET_HELP)
     return parser
 
 
@@ -184,37 +190,39 @@ def _warn(scenario: Any) -> None:
         print(warning, file=sys.stderr)
 
 
-def _check_size(scenario_path: Path, replications: int) -> None:
+def _check_size(scenario_path: Path, replications: int, reporter: Reporter) -> None:
     """Refuse a request beyond the limit on replications x simulated days (InputError naming
-    --replications) before any work, and announce the computing time of a long one on stderr."""
+    --replications) before any work, and announce the computing time of a long one (progress, on stderr)."""
     from citysim.config import load_document, validate_schema
     from citysim.config.limits import ANNOUNCE_SECONDS, check_run_size
 
     estimate = check_run_size(validate_schema(load_document(scenario_path), scenario_path), replications,
                               scenario_path)
     if estimate.wall_seconds > ANNOUNCE_SECONDS:
-        print(f"Estimate for {scenario_path}: {estimate.describe()}.", file=sys.stderr)
+        reporter.note(f"Estimate for {scenario_path}: {estimate.describe()}.")
 
 
-def _run(scenario_path: Path, replications: int, seed: int | None, out: Path | None, resume: bool) -> int:
+def _run(scenario_path: Path, replications: int, seed: int | None, out: Path | None, resume: bool,
+         reporter: Reporter) -> int:
     from citysim.experiment.scenario_run import write_folder
 
-    _check_size(scenario_path, replications)
-    result, out = write_folder(scenario_path, replications, seed, out, _warn, resume)
+    _check_size(scenario_path, replications, reporter)
+    result, out = write_folder(scenario_path, replications, seed, out, _warn, resume, reporter)
     _print_summary(result.summary, result.scenario.name, result.replications, result.seed, out)
     return EXIT_OK
 
 
-def _compare(baseline_path: Path, smart_path: Path, replications: int, seed: int | None, out: Path | None) -> int:
+def _compare(baseline_path: Path, smart_path: Path, replications: int, seed: int | None, out: Path | None,
+             reporter: Reporter) -> int:
     from citysim.experiment.compare import write_folder
 
-    _check_size(baseline_path, replications)
-    _check_size(smart_path, replications)
-    return _print_outcome(write_folder(baseline_path, smart_path, replications, seed, out))
+    _check_size(baseline_path, replications, reporter)
+    _check_size(smart_path, replications, reporter)
+    return _print_outcome(write_folder(baseline_path, smart_path, replications, seed, out, reporter))
 
 
 def _experiment(path: Path, out: Path | None, readme: Path | None, workers: int, resume: bool,
-                executor_kind: ExecutorKind, scheduler: str | None, samples: int | None = None) -> int:
+                executor_kind: ExecutorKind, scheduler: str | None, samples: int | None, reporter: Reporter) -> int:
     from citysim.config.experiment import load_experiment, with_samples
     from citysim.config.limits import ANNOUNCE_SECONDS
     from citysim.experiment.contract import Options
@@ -234,10 +242,10 @@ def _experiment(path: Path, out: Path | None, readme: Path | None, workers: int,
         experiment = with_samples(experiment, samples, path)
     estimate = check_experiment_size(experiment, path, workers)
     if estimate.work.wall_seconds / workers > ANNOUNCE_SECONDS:
-        print(f"Estimate for {path}: {estimate.describe(workers)}.", file=sys.stderr)
+        reporter.note(f"Estimate for {path}: {estimate.describe(workers)}.")
     out = out if out is not None else Path("results") / slug(experiment.name)
     with folder_lock(out, f"citysim experiment {path}"), open_executor(executor_kind, workers, scheduler) as executor:
-        options = Options(started, executor, resume, readme)
+        options = Options(started, executor, resume, readme, reporter)
         return _print_outcome(KINDS[experiment.kind](experiment, document, path, out, options))
 
 
@@ -291,7 +299,8 @@ def _emit_page(page: str, out: Path | None) -> int:
     return EXIT_OK
 
 
-def _calibrate(scenario_path: Path, replications: int, seed: int | None, out: Path | None, resume: bool) -> int:
+def _calibrate(scenario_path: Path, replications: int, seed: int | None, out: Path | None, resume: bool,
+               reporter: Reporter) -> int:
     from functools import partial
 
     from citysim.analysis.calibration import calibration_page
@@ -300,7 +309,7 @@ def _calibrate(scenario_path: Path, replications: int, seed: int | None, out: Pa
     from citysim.output.files import prepare_output_file
     from citysim.output.folder import folder_lock
 
-    _check_size(scenario_path, replications)
+    _check_size(scenario_path, replications, reporter)
     if out is not None:
         prepare_output_file(out)  # before simulating: a bad --out must not cost the work
     # Each replication is kept as it ends, in a results folder of its own (never beside the page), so an
@@ -309,7 +318,7 @@ def _calibrate(scenario_path: Path, replications: int, seed: int | None, out: Pa
     with folder_lock(parts, f"citysim calibrate {scenario_path}"):
         stores = partial(replication_store, parts / "replications", resume=resume)
         page = calibration_page(scenario_path, replications, seed, _calibrate_command(
-            scenario_path, replications, seed, out), stores)
+            scenario_path, replications, seed, out), stores, reporter)
         code = _emit_page(page, out)
         clear_replications(parts / "replications")
     return code
@@ -352,16 +361,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    reporter = Reporter(quiet=args.quiet)
     try:
         if args.command == "validate":
             return _validate(args.files)
         if args.command == "run":
-            return _run(args.scenario, args.replications, args.seed, args.out, args.resume)
+            return _run(args.scenario, args.replications, args.seed, args.out, args.resume, reporter)
         if args.command == "compare":
-            return _compare(args.baseline, args.smart, args.replications, args.seed, args.out)
+            return _compare(args.baseline, args.smart, args.replications, args.seed, args.out, reporter)
         if args.command == "experiment":
             return _experiment(args.experiment, args.out, args.update_readme, args.workers, args.resume,
-                               args.executor, args.scheduler, args.samples)
+                               args.executor, args.scheduler, args.samples, reporter)
         if args.command == "plot":
             return _plot(args.folder, args.include)
         if args.command == "errors":
@@ -375,7 +385,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         if args.command == "levers":
             return _levers(args.out, args.priors)
         if args.command == "calibrate":
-            return _calibrate(args.scenario, args.replications, args.seed, args.out, args.resume)
+            return _calibrate(args.scenario, args.replications, args.seed, args.out, args.resume, reporter)
     except InputError as exc:
         print(exc, file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -17,6 +17,7 @@ from citysim.output import layout
 from citysim.output.files import write_csv, write_json
 from citysim.output.folder import folder_lock
 from citysim.output.manifest import build_manifest, utc_now
+from citysim.progress import QUIET, SILENT, Progress, Reporter
 from citysim.simulation.model import simulate_one
 
 #: The claimed metrics by default: arrival = t_arrive - t_call, handling = t_clear - t_arrive (and call to clear,
@@ -30,12 +31,17 @@ DEFAULT_METRICS = [
 ]
 
 
-def compare_scenarios(baseline: Scenario, smart: Scenario, replications: int,
-                      seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+def compare_scenarios(baseline: Scenario, smart: Scenario, replications: int, seed: int,
+                      progress: Progress = SILENT) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The claims table of `smart` against `baseline` over paired replications 0..n-1, and the table of
-    what the times are made of (`analysis.steps`)."""
-    return compare_incidents([(simulate_one(baseline, k, seed).logs.incidents,
-                               simulate_one(smart, k, seed).logs.incidents) for k in range(replications)])
+    what the times are made of (`analysis.steps`); `progress` counts the runs (two a replication)."""
+
+    def incidents(scenario: Scenario, replication: int) -> pd.DataFrame:
+        log = simulate_one(scenario, replication, seed).logs.incidents
+        progress.advance()
+        return log
+
+    return compare_incidents([(incidents(baseline, k), incidents(smart, k)) for k in range(replications)])
 
 
 def compare_incidents(pairs: list[tuple[pd.DataFrame, pd.DataFrame]]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -54,16 +60,17 @@ def compare_incidents(pairs: list[tuple[pd.DataFrame, pd.DataFrame]]) -> tuple[p
 
 
 def write_folder(baseline_path: Path, smart_path: Path, replications: int, seed: int | None,
-                 out: Path | None) -> Outcome:
+                 out: Path | None, reporter: Reporter = QUIET) -> Outcome:
     """Compare the two files into `out` (default results/compare): comparison.csv, steps.csv, then the
-    manifest."""
+    manifest; `reporter` shows the runs done."""
     started = utc_now()
     documents = [load_document(p) for p in (baseline_path, smart_path)]
     baseline, smart = (validate_document(d, p) for d, p in zip(documents, (baseline_path, smart_path), strict=True))
     out = out if out is not None else Path("results") / "compare"
     root_seed = baseline.run.seed if seed is None else seed
     with folder_lock(out, f"citysim compare {baseline_path} {smart_path}"):
-        table, steps = compare_scenarios(baseline, smart, replications, root_seed)
+        with reporter.counter("compare", 2 * replications) as progress:
+            table, steps = compare_scenarios(baseline, smart, replications, root_seed, progress)
         write_csv(table, out / layout.COMPARISON)
         write_csv(steps, out / layout.STEPS)
         inputs = {**documents[0].file_hashes(), **documents[1].file_hashes()}
