@@ -33,24 +33,33 @@ resolution      dispatched, phone, diverted, or open (not closed when the run en
 warmup          True if t_call falls in the warm-up period (excluded from KPIs)
 drain           True if t_call falls in the drain after the KPI window (run.drain_min; excluded too)
 crash           the crash (crash log crash_id) this incident reports, -1 for ordinary calls
+call_hour       the clock hour of day (0-23) of t_call
 =============== =====================================================================
+
+Every log has one such clock-hour column, the whole hour of day (0-23, from `run.start_clock_h`;
+`clock.clock_hours`) of its main time, named after that time: `call_hour` (incidents, of t_call),
+`dispatch_hour` (units, of t_dispatch), `start_hour` (duty and tasks, of t_start), `refresh_hour`
+(traffic, of t_min) and `occur_hour` (crashes, of t_occur). It is the last column, and it is derived:
+the times stay the record.
 
 Unit log (one row per unit assignment): replication, unit, unit_district, incident_id,
 incident_district, t_dispatch, t_arrive, t_clear, travel_km, travel_min, and where the trip started:
 from_x_km, from_y_km (grid km) and from_lon, from_lat (WGS84), crossing (the bridge or tunnel over a
 barrier the trip used; missing if it crossed none), and t_free (when the unit was free again: t_clear,
-or after the report for the unit that filed it).
+or after the report for the unit that filed it), dispatch_hour.
 
 Task log (one row per spell of other work, `operations.other_work`): replication, unit, unit_district,
-task, t_start, t_end (ended by the task's end, a call, going off duty, or the end of the run).
+task, t_start, t_end (ended by the task's end, a call, going off duty, or the end of the run), start_hour.
 
-Duty log (one row per on-duty interval of a unit): replication, unit, unit_district, t_start, t_end.
+Duty log (one row per on-duty interval of a unit): replication, unit, unit_district, t_start, t_end,
+start_hour.
 
-Traffic log (one row per traffic refresh; empty without a road network): replication, t_min, clock_h,
-expressway_kmh and arterial_kmh (length-weighted mean speed = total km / total minutes of the class's
-links, crash queues excluded), travel_time_index (volume-weighted congested / free-flow link time),
-blockages (crash blockages in force), recurrent_delay_veh_h_per_h (sum over links of volume x (BPR time
-- free-flow time): the rate of recurrent congestion delay until the next refresh, crash queues excluded).
+Traffic log (one row per traffic refresh; empty without a road network): replication, t_min, clock_h
+(the fractional clock hour), expressway_kmh and arterial_kmh (length-weighted mean speed = total km /
+total minutes of the class's links, crash queues excluded), travel_time_index (volume-weighted congested /
+free-flow link time), blockages (crash blockages in force), recurrent_delay_veh_h_per_h (sum over links of
+volume x (BPR time - free-flow time): the rate of recurrent congestion delay until the next refresh, crash
+queues excluded), refresh_hour.
 
 Crash log (one row per crash; empty without crashes): replication, crash_id, incident_id (the 110
 incident it raised, <NA> if reported after the run), arc, severity, district, x_km, y_km, t_occur,
@@ -58,8 +67,8 @@ t_detect (when the 110 centre learned of it: its incident's t_call, by a call or
 the run), t_block_end (when it was cleared off the road), blockage_min, queue_dissolve_min (time for the
 queue to clear after the blockage ends), peak_queue_veh (at most the link's storage), diverted_veh
 (arrivals that diverted while the queue was full), queue_delay_vehicle_h (the queue's integral over
-time), detour_delay_vehicle_h (diverted vehicles x the detour), delay_vehicle_h (their sum). Blockages
-still in force at the end are cut there.
+time), detour_delay_vehicle_h (diverted vehicles x the detour), delay_vehicle_h (their sum), occur_hour.
+Blockages still in force at the end are cut there.
 """
 
 from __future__ import annotations
@@ -74,6 +83,7 @@ from citysim.arrays import IntArray
 from citysim.city.geography import DistrictGrid
 from citysim.city.traffic import TRAFFIC_LOG_COLUMNS
 from citysim.city.traffic_layer import CRASH_LOG_COLUMNS
+from citysim.clock import clock_hours
 from citysim.police.demand import IncidentPlan
 from citysim.simulation.ledger import (
     RESOLUTION_DISPATCHED,
@@ -88,14 +98,20 @@ INCIDENT_COLUMNS = [
     "replication", "incident_id", "draw_id", "category", "priority", "district", "x_km", "y_km", "lon", "lat",
     "t_occur", "t_call", "t_answer", "t_talk_end", "t_queue", "t_dispatch", "t_arrive", "t_clear", "t_closed",
     "lookups", "lookup_min", "units_needed", "n_units", "first_unit", "resolution", "warmup", "drain", "crash",
+    "call_hour",
 ]
 UNIT_COLUMNS = [
     "replication", "unit", "unit_district", "incident_id", "incident_district",
     "t_dispatch", "t_arrive", "t_clear", "travel_km", "travel_min",
-    "from_x_km", "from_y_km", "from_lon", "from_lat", "crossing", "t_free",
+    "from_x_km", "from_y_km", "from_lon", "from_lat", "crossing", "t_free", "dispatch_hour",
 ]
 RESOLUTIONS = [RESOLUTION_DISPATCHED, RESOLUTION_PHONE, RESOLUTION_DIVERTED, RESOLUTION_OPEN]
 LOG_NAMES = ("incidents", "units", "duty", "traffic", "crashes", "tasks")
+#: Each log's clock-hour column and the time it is the hour of (see the module docstring).
+CLOCK_HOUR_COLUMNS = {
+    "incidents": ("call_hour", "t_call"), "units": ("dispatch_hour", "t_dispatch"), "duty": ("start_hour", "t_start"),
+    "traffic": ("refresh_hour", "t_min"), "crashes": ("occur_hour", "t_occur"), "tasks": ("start_hour", "t_start"),
+}
 
 
 @dataclass(frozen=True)
@@ -123,6 +139,7 @@ class RunRecord:
     """What a finished replication recorded, as plain data: everything the logs are built from."""
 
     replication: int
+    start_clock_h: float  # the clock hour at simulation time 0 (run.start_clock_h)
     end_min: float
     warmup_min: float
     window_end_min: float  # end of the KPI window (the drain follows)
@@ -142,7 +159,7 @@ class RunRecord:
 
 
 def build_logs(record: RunRecord) -> RunLogs:
-    """Turn a finished replication's record into the five logs."""
+    """Turn a finished replication's record into the six logs."""
     plan, ledger = record.plan, record.ledger
     rep = record.replication
     known = plan.t_call < record.end_min  # incidents reported after the end are not part of the run
@@ -225,7 +242,11 @@ def build_logs(record: RunRecord) -> RunLogs:
         "t_start": task_rows[:, 1],
         "t_end": task_rows[:, 2],
     })
-    return RunLogs(incidents, units, duty, _traffic_log(record), _crash_log(record, incidents), tasks)
+    logs = {"incidents": incidents, "units": units, "duty": duty, "traffic": _traffic_log(record),
+            "crashes": _crash_log(record, incidents), "tasks": tasks}
+    for name, (column, time) in CLOCK_HOUR_COLUMNS.items():
+        logs[name][column] = clock_hours(record.start_clock_h, logs[name][time].to_numpy(dtype=np.float64))
+    return RunLogs(**logs)
 
 
 def _traffic_log(record: RunRecord) -> pd.DataFrame:
