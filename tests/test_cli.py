@@ -115,19 +115,6 @@ def _help(args: list[str], capsys) -> str:
     return capsys.readouterr().out
 
 
-def test_version_is_the_installed_distributions(capsys):
-    """`citysim --version` prints the version of the installed distribution (the one pyproject.toml names)."""
-    import tomllib
-    from importlib.metadata import version
-
-    with pytest.raises(SystemExit) as info:
-        main(["--version"])
-    assert info.value.code == 0
-    printed = capsys.readouterr().out.split()
-    declared = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
-    assert printed == ["citysim", version("citysim")] and printed[1] == declared
-
-
 def test_every_command_has_a_description_and_documented_arguments(capsys):
     """Each command's --help opens with a description of its own, gives every argument a help text and lists
     -q and the exit statuses; experiment's names all four kinds, not only the claim check."""
