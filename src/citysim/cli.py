@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_CODES", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_RUNS_FAILED", "main"]
 
-_EPILOG = "exit status:\n" + "\n".join(f"  {code:<4} {meaning}" for code, meaning in EXIT_CODES)
+_EPILOG = "exit status:\n" + "\n".join(f"  {status.code:<4} {status.meaning}" for status in EXIT_CODES)
 _QUIET_HELP = ("no progress on stderr (bars, counts, per-situation lines, estimates); warnings and errors still "
                "show. Accepted before or after the command")
 
