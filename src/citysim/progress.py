@@ -111,9 +111,9 @@ class Reporter:
     clock: Callable[[], float] = time.monotonic
 
     def note(self, text: str) -> None:
-        """A line of progress in words (a situation starts, a long run is announced)."""
+        """A line of progress in words (a situation starts, a long run is announced), above any bar."""
         if not self.quiet:
-            print(text, file=self._target(), flush=True)
+            tqdm.write(text, file=self._target())
 
     def counter(self, label: str, total: int, unit: str = "run") -> Progress:
         """A counter of at most `total` units of work (`unit`: a singular noun that takes an s, "run"): a bar on
