@@ -4,6 +4,9 @@ Determinism tests show that a run repeats itself; these show that it still gives
 after a refactor. Every case writes CSV text (floats in Python's shortest round-trip form, so equal
 text means bit-identical numbers) and the test compares it byte for byte.
 
+The logs are compared without their clock-hour columns (`CLOCK_HOUR_COLUMNS`): those are derived from
+the times they name, which are compared, and `tests/test_kernel.py` checks the derivation.
+
 The goldens change only on purpose, in a commit whose message says why the numbers change:
 
     python tests/test_backtest.py            # rewrite tests/golden/ from the current code
@@ -38,6 +41,7 @@ import citysim  # noqa: E402
 from citysim.config.experiment import registered_metric  # noqa: E402
 from citysim.experiment.claim_check import claims_table  # noqa: E402
 from citysim.experiment.runs import RUN_COLUMNS, matched_rows, metric_rows  # noqa: E402
+from citysim.simulation.logs import CLOCK_HOUR_COLUMNS, RunLogs  # noqa: E402
 from conftest import SMALL_SCENARIO_YAML  # noqa: E402
 
 SHANGHAI = REPO_ROOT / "scenarios" / "shanghai"
@@ -48,6 +52,11 @@ def _csv(frame: pd.DataFrame) -> str:
     buffer = io.StringIO()
     frame.to_csv(buffer, index=False, lineterminator="\n")
     return buffer.getvalue()
+
+
+def _log_csv(logs: RunLogs, name: str) -> str:
+    """A log as CSV text without its derived clock-hour column."""
+    return _csv(getattr(logs, name).drop(columns=[CLOCK_HOUR_COLUMNS[name][0]]))
 
 
 def _small(network: bool = False) -> citysim.Scenario:
@@ -61,13 +70,13 @@ def _small(network: bool = False) -> citysim.Scenario:
 def small_logs() -> dict[str, str]:
     """The small scenario (straight-line travel): incident and unit logs of 2 replications."""
     logs = citysim.simulate(_small(), replications=2).logs
-    return {"small_incidents.csv": _csv(logs.incidents), "small_units.csv": _csv(logs.units)}
+    return {"small_incidents.csv": _log_csv(logs, "incidents"), "small_units.csv": _log_csv(logs, "units")}
 
 
 def small_network_logs() -> dict[str, str]:
     """The small scenario on the tiny road network: all five logs of 2 replications."""
     logs = citysim.simulate(_small(network=True), replications=2).logs
-    return {f"small_network_{name}.csv": _csv(getattr(logs, name))
+    return {f"small_network_{name}.csv": _log_csv(logs, name)
             for name in ("incidents", "units", "duty", "traffic", "crashes")}
 
 
@@ -101,7 +110,7 @@ def shanghai() -> dict[str, str]:
     digests = []
     for config, run in (("baseline", base_run), ("smart", smart_run)):
         for name in ("incidents", "units", "duty", "traffic", "crashes"):
-            text = _csv(getattr(run.logs, name))
+            text = _log_csv(run.logs, name)
             digests.append({"config": config, "log": name, "rows": len(getattr(run.logs, name)),
                             "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest()})
     # The claim check's table of this one pair (replication 0, the baseline's seed, which smart inherits).

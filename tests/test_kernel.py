@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 # The kernel pieces under test: the one place to update if modules move or their signatures change.
 from citysim import Scenario, simulate
 from citysim.city.travel import Place
-from citysim.clock import clock_hour, hourly_segments
+from citysim.clock import clock_hour, clock_hours, hourly_segments
 from citysim.monitor import TimeAverage
 from citysim.police.call_centre import answer_calls
 from citysim.police.dispatch import DISPATCH_POLICIES, DispatchQueues
@@ -443,6 +443,36 @@ def test_segments_tile_the_run(start_clock_h: float, duration_min: float) -> Non
 def test_clock_hour_wraps(start: float, t_min: float, expected: float) -> None:
     """The clock hour is the start hour plus elapsed hours, modulo 24."""
     assert clock_hour(start, t_min) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.floats(0.0, 24.0, exclude_max=True), st.lists(st.floats(0.0, 5 * 1440.0), min_size=1, max_size=20))
+def test_clock_hours_are_the_whole_clock_hours(start: float, times: list[float]) -> None:
+    """The logs' hour columns: the whole hour (0-23) the model reads at each time, `int(clock_hour(...))`."""
+    hours = clock_hours(start, np.array(times))
+    assert hours.dtype == np.int64 and ((0 <= hours) & (hours <= 23)).all()
+    assert hours.tolist() == [int(clock_hour(start, t)) for t in times]
+
+
+def test_every_log_ends_with_the_clock_hour_of_its_main_time(scenario_data) -> None:
+    """A run from 22:30 across midnight, on the tiny road network with crashes and other work: each of the
+    six logs ends with its CLOCK_HOUR_COLUMNS column, the hour of its named time; the incident log's hours
+    wrap from 22 and 23 to 0."""
+    from citysim.simulation.logs import CLOCK_HOUR_COLUMNS, LOG_NAMES
+    from test_levers import CRASH_CATEGORY, CRASHES, TINY_BLOCKS, operations_block
+
+    data = {**scenario_data(), **TINY_BLOCKS, "crashes": CRASHES}
+    data["demand"]["categories"]["crash"] = CRASH_CATEGORY
+    data["operations"] = operations_block(list(data["demand"]["categories"]))
+    data["run"].update(start_clock_h=22.5, duration_min=240, warmup_min=0)
+    logs = simulate(Scenario.model_validate(data), replications=1).logs
+    assert set(CLOCK_HOUR_COLUMNS) == set(LOG_NAMES)
+    for name, (column, time) in CLOCK_HOUR_COLUMNS.items():
+        frame = getattr(logs, name)
+        assert len(frame) > 0 and frame.columns[-1] == column, name
+        assert frame[column].dtype == np.int64, name
+        assert frame[column].tolist() == [int(clock_hour(22.5, t)) for t in frame[time]], name
+    assert set(logs.incidents["call_hour"]) == {22, 23, 0, 1, 2}
 
 
 # ----------------------------------------------------------------- tiny worlds

@@ -288,12 +288,15 @@ def test_no_hostile_value_pushes_validate_past_its_budget(tmp_path, scenario_dat
 
 def test_a_long_request_within_the_limit_announces_its_estimate(scenario_file, capsys):
     """5,000 replications of the small scenario (2,083 replication-days, about 3.5 min) are allowed, and the
-    estimate is printed on stderr before any work."""
+    estimate is printed on stderr before any work (as progress: not with -q)."""
     from citysim.cli import _check_size
+    from citysim.progress import Reporter
 
-    _check_size(scenario_file, 5000)
+    _check_size(scenario_file, 5000, Reporter())
     err = capsys.readouterr().err
     assert err.startswith(f"Estimate for {scenario_file}: 5,000 replication(s)") and "min of computing" in err
+    _check_size(scenario_file, 5000, Reporter(quiet=True))
+    assert capsys.readouterr().err == ""
 
 
 EXPERIMENTS = {

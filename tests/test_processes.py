@@ -100,8 +100,8 @@ def test_a_failed_write_is_exit_2_with_one_paragraph_and_the_finished_replicatio
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
     out = tmp_path / "out"
-    process = _citysim("run", str(scenario_file), "--replications", "2", "--out", str(out),
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=limited)
+    process = _citysim("-q", "run", str(scenario_file), "--replications", "2", "--out", str(out),
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=limited)  # -q: no progress lines
     _, err = process.communicate(timeout=120)
     assert process.returncode == 2, err
     errors = [line for line in err.splitlines() if not line.startswith("Warning")]
@@ -185,7 +185,7 @@ def test_version_help_and_python_dash_m(capsys):
         with pytest.raises(SystemExit):
             main(argv)
         printed = capsys.readouterr().out
-        assert "exit status:" in printed and all(f"  {code:<4} {meaning}" in printed for code, meaning in EXIT_CODES)
+        assert "exit status:" in printed and all(f"  {s.code:<4} {s.meaning}" in printed for s in EXIT_CODES)
     process = _citysim("--version", stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     out, err = process.communicate(timeout=60)
     assert process.returncode == 0 and out.strip() == f"citysim {version('citysim')}", err
@@ -224,7 +224,8 @@ def test_the_interrupt_message_gives_each_command_its_advice(command, monkeypatc
         monkeypatch.setattr(cli, function, interrupted)
     args = argparse.Namespace(command=command, files=[], scenario=None, replications=1, seed=None, out=None,
                               a=None, b=None, metric=[], claims=False, experiment=None, update_readme=None, workers=1,
-                              resume=False, executor="local", scheduler=None, samples=None, folder=None, include=[])
+                              resume=False, executor="local", scheduler=None, samples=None, folder=None, include=[],
+                              quiet=False)
     assert cli._dispatch(args) == cli.EXIT_INTERRUPTED
     err = capsys.readouterr().err
     assert err.startswith("Interrupted: ") and err.count("\n") == 1

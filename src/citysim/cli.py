@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from citysim.errors import InputError
 from citysim.exit_codes import EXIT_BAD_INPUT, EXIT_CODES, EXIT_INTERRUPTED, EXIT_OK, EXIT_RUNS_FAILED
+from citysim.progress import Reporter
 
 if TYPE_CHECKING:
     from citysim.experiment.contract import Outcome
@@ -18,7 +19,9 @@ if TYPE_CHECKING:
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_CODES", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_RUNS_FAILED", "main"]
 
-_EPILOG = "exit status:\n" + "\n".join(f"  {code:<4} {meaning}" for code, meaning in EXIT_CODES)
+_EPILOG = "exit status:\n" + "\n".join(f"  {status.code:<4} {status.meaning}" for status in EXIT_CODES)
+_QUIET_HELP = ("no progress on stderr (bars, counts, per-situation lines, estimates); warnings and errors still "
+               "show. Accepted before or after the command")
 
 #: What to do after an interrupt, by command (`experiment`, `run` and `calibrate` carry on where they stopped).
 _AFTER_INTERRUPT = {
@@ -65,32 +68,55 @@ _seed = _whole_number(0, 2**63 - 1)
 _workers = _whole_number(1, 4 * (os.cpu_count() or 1))
 
 
+#: What `citysim --help` says the tool is for (the module docstring is for developers).
+_DESCRIPTION = ("Simulate a city's 110 police service and traffic services (calibrated to Shanghai) and test claims\n"
+                "such as 'smart policing cut arrival time by 20 % and handling time by 35 %'. Progress goes to\n"
+                "stderr, results to stdout and the --out folder; `citysim COMMAND --help` for each command.")
+
+
 def _parser() -> argparse.ArgumentParser:
     from citysim.config.metrics import COMPARE_DEFAULTS, METRICS
 
-    parser = argparse.ArgumentParser(prog="citysim", description=__doc__, epilog=_EPILOG,
+    parser = argparse.ArgumentParser(prog="citysim", description=_DESCRIPTION, epilog=_EPILOG,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}",
+                        help="print the installed citysim version and exit")
+    parser.add_argument("-q", "--quiet", action="store_true", help=_QUIET_HELP)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    validate = commands.add_parser("validate", help="check scenario files and report every problem")
-    validate.add_argument("files", nargs="+", type=Path)
+    validate = commands.add_parser(
+        "validate", help="check scenario files and report every problem",
+        description="Check scenario, experiment and priors files, and the files they refer to; every problem is\n"
+                    "reported, each as one paragraph (exit 2 if any). Load warnings (overload, speeds) go to stderr.")
+    validate.add_argument("files", nargs="+", type=Path, metavar="FILE",
+                          help="a scenario, experiment (has `kind:`) or priors (has `priors:`) file")
 
-    show = commands.add_parser("show", help="print the resolved scenario (after extends and district_overrides) "
-                               "as YAML")
-    show.add_argument("scenario", type=Path)
+    show = commands.add_parser(
+        "show", help="print the resolved scenario (after extends and district_overrides) as YAML",
+        description="Print (or write with --out) a scenario as the model reads it: every extends merged, the\n"
+                    "district_overrides applied, defaults filled in; the same YAML a results folder keeps.")
+    show.add_argument("scenario", type=Path, help="the scenario file (YAML)")
     show.add_argument("--out", type=Path, default=None, help="write the YAML here (default: print)")
 
-    run = commands.add_parser("run", help="simulate a scenario and write its logs and KPI summary")
-    run.add_argument("scenario", type=Path)
+    run = commands.add_parser(
+        "run", help="simulate a scenario and write its logs and KPI summary",
+        description="Simulate a scenario's replications into a results folder (logs as Parquet, kpis.csv,\n"
+                    "summary.csv, the resolved scenario, manifest.json last) and print the headline KPIs with\n"
+                    "95 % t-intervals.")
+    run.add_argument("scenario", type=Path, help="the scenario file (YAML)")
     run.add_argument("--replications", type=_positive_int, default=1, help="independent replications (default 1)")
     run.add_argument("--seed", type=_seed, default=None, help="root seed (default: the scenario's run.seed)")
     run.add_argument("--out", type=Path, default=None, help="results folder (default: results/<scenario name>)")
     run.add_argument("--resume", action="store_true",
                      help="keep the replications an interrupted run of this scenario and seed finished in --out")
 
-    compare = commands.add_parser("compare", help="scenario B against scenario A on paired replications (common "
-                                  "random numbers): change %% with its CI, overall, per priority and per district")
+    compare = commands.add_parser(
+        "compare", help="scenario B against scenario A on paired replications (common random numbers): change %% "
+        "with its CI, overall, per priority and per district",
+        description="Run replications 0..N-1 of both files on common random numbers and say how B differs from A\n"
+                    "in neutral words: the change 100 (mean B / mean A - 1) with a paired 95 % interval, overall,\n"
+                    "per priority class and per district (comparison.csv, steps.csv, report.md, report.html,\n"
+                    "figures/); claim verdicts only with --claims.")
     compare.add_argument("a", type=Path, metavar="A", help="scenario file A (the reference)")
     compare.add_argument("b", type=Path, metavar="B", help="scenario file B (compared against A)")
     compare.add_argument("--replications", type=_positive_int, default=5, help="paired replications (default 5)")
@@ -102,9 +128,14 @@ def _parser() -> argparse.ArgumentParser:
                          help="add the claimed reduction and the claim check's verdict to each row")
     compare.add_argument("--out", type=Path, default=None, help="results folder (default: results/compare)")
 
-    experiment = commands.add_parser("experiment", help="run an experiment file (claim check, attribution, "
-                                     "sensitivity or uncertainty)")
-    experiment.add_argument("experiment", type=Path)
+    experiment = commands.add_parser(
+        "experiment", help="run an experiment file (claim check, attribution, sensitivity or uncertainty)",
+        description="Run an experiment file; its `kind:` decides what runs: claim_check (each situation's baseline\n"
+                    "against its smart twin, with verdicts), attribution (Shapley values of lever groups),\n"
+                    "sensitivity (tornado and what it would take) or uncertainty (P(claim) under the priors).\n"
+                    "Writes the kind's tables, charts and reports into --out, then manifest.json; prints the main\n"
+                    "table.")
+    experiment.add_argument("experiment", type=Path, help="the experiment file (YAML, with `kind:`)")
     experiment.add_argument("--out", type=Path, default=None, help="results folder (default: results/<name>)")
     experiment.add_argument("--workers", type=_workers, default=os.cpu_count() or 1,
                             help="worker processes, default all cores; results are identical "
@@ -121,32 +152,51 @@ def _parser() -> argparse.ArgumentParser:
     experiment.add_argument("--update-readme", type=Path, default=None, metavar="README",
                             help="(claim check) replace the README's claims block with the new table")
 
-    plot = commands.add_parser("plot", help="redraw every chart (and the reports) of a results folder from its tables")
-    plot.add_argument("folder", type=Path)
+    plot = commands.add_parser(
+        "plot", help="redraw every chart (and the reports) of a results folder from its tables",
+        description="Redraw every chart of a results folder from its CSV tables alone into figures/, and for a\n"
+                    "finished claim check both reports; nothing is simulated.")
+    plot.add_argument("folder", type=Path, help="a results folder written by `citysim experiment`")
     plot.add_argument("--include", type=Path, nargs="*", default=[], metavar="DIR",
                       help="attribution / sensitivity results folders whose charts and findings to add")
 
-    errors = commands.add_parser("errors", help="write the catalogue of input errors (docs/errors.md)")
+    errors = commands.add_parser(
+        "errors", help="print the catalogue of input errors and exit statuses (docs/errors.md)",
+        description="Print (or write with --out) the catalogue of input errors, each with a small bad file, the\n"
+                    "message it gives and how to fix it, and the exit statuses; docs/errors.md is this page.")
     errors.add_argument("--out", type=Path, default=None, help="write the Markdown page here (default: print)")
 
-    reference = commands.add_parser("reference", help="write the reference of every input key, log column and "
-                                    "the Python API (docs/reference.md)")
+    reference = commands.add_parser(
+        "reference", help="write the reference of every input key, log column and the Python API (docs/reference.md)",
+        description="Print (or write with --out) every key a scenario, experiment or priors file may hold, with\n"
+                    "its type, unit, default and meaning (walked out of the schema), the log columns and the\n"
+                    "Python API; docs/reference.md is this page.")
     reference.add_argument("--out", type=Path, default=None, help="write the Markdown page here (default: print)")
 
-    levers = commands.add_parser("levers", help="list the smart levers with their defaults, ranges and sources")
+    levers = commands.add_parser(
+        "levers", help="list the smart levers with their defaults, ranges and sources",
+        description="Print (or write with --out) the smart levers: what each changes in the model, its default\n"
+                    "strength, sourced range and sources; docs/levers.md is this page with the Shanghai priors.")
     levers.add_argument("--out", type=Path, default=None, help="write the Markdown page here (default: print)")
     levers.add_argument("--priors", type=Path, default=None, metavar="FILE",
                         help="add the distributions of this priors file (the evidence behind the defaults)")
 
-    calibrate = commands.add_parser("calibrate", help="compare a scenario's outputs with the calibration targets")
-    calibrate.add_argument("scenario", type=Path)
-    calibrate.add_argument("--replications", type=_positive_int, default=10)
-    calibrate.add_argument("--seed", type=_seed, default=None)
+    calibrate = commands.add_parser(
+        "calibrate", help="compare a scenario's outputs with the calibration targets",
+        description="Simulate a scenario (and the same with idle units at their stations) and compare its outputs\n"
+                    "with the published targets, as a Markdown page; the replications are kept in\n"
+                    "results/calibrate-<name>/ until the page is written. Needs network, traffic and crashes blocks.")
+    calibrate.add_argument("scenario", type=Path, help="the scenario file (YAML)")
+    calibrate.add_argument("--replications", type=_positive_int, default=10,
+                           help="independent replications of each of the two scenarios (default 10)")
+    calibrate.add_argument("--seed", type=_seed, default=None, help="root seed (default: the scenario's run.seed)")
     calibrate.add_argument("--out", type=Path, default=None, help="write the Markdown page here (default: print)")
     calibrate.add_argument("--resume", action="store_true",
                            help="keep the replications an interrupted calibration of this scenario finished")
     for command in commands.choices.values():
         command.epilog, command.formatter_class = _EPILOG, argparse.RawDescriptionHelpFormatter
+        # SUPPRESS: without -q after the command, the value given (or not) before it stands.
+        command.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help=_QUIET_HELP)
     return parser
 
 
@@ -215,25 +265,25 @@ def _warn(scenario: Any, document: Any = None) -> None:
         print(warning, file=sys.stderr)
 
 
-def _check_size(scenario_path: Path, replications: int) -> None:
+def _check_size(scenario_path: Path, replications: int, reporter: Reporter) -> None:
     """Refuse a request beyond the limit on replications x simulated days (InputError naming
-    --replications) before any work, and announce the computing time of a long one on stderr."""
+    --replications) before any work, and announce the computing time of a long one (progress, on stderr)."""
     from citysim.config import load_document, validate_schema
     from citysim.config.limits import ANNOUNCE_SECONDS, check_run_size
 
     estimate = check_run_size(validate_schema(load_document(scenario_path), scenario_path), replications,
                               scenario_path)
     if estimate.wall_seconds > ANNOUNCE_SECONDS:
-        print(f"Estimate for {scenario_path}: {estimate.describe()}.", file=sys.stderr)
+        reporter.note(f"Estimate for {scenario_path}: {estimate.describe()}.")
 
 
-def _run(scenario_path: Path, replications: int, seed: int | None, out: Path | None, resume: bool) -> int:
+def _run(scenario_path: Path, replications: int, seed: int | None, out: Path | None, resume: bool,
+         reporter: Reporter) -> int:
+    from citysim.analysis.run_checks import incident_warnings
     from citysim.experiment.scenario_run import write_folder
 
-    _check_size(scenario_path, replications)
-    from citysim.analysis.run_checks import incident_warnings
-
-    result, out = write_folder(scenario_path, replications, seed, out, _warn, resume)
+    _check_size(scenario_path, replications, reporter)
+    result, out = write_folder(scenario_path, replications, seed, out, _warn, resume, reporter)
     _print_summary(result.summary, result.scenario.name, result.replications, result.seed, out)
     for warning in incident_warnings(result.logs.incidents, result.scenario.name):
         print(f"Warning: {warning}", file=sys.stderr)
@@ -241,17 +291,17 @@ def _run(scenario_path: Path, replications: int, seed: int | None, out: Path | N
 
 
 def _compare(a_path: Path, b_path: Path, replications: int, seed: int | None, out: Path | None,
-             metrics: list[str], claims: bool) -> int:
+             metrics: list[str], claims: bool, reporter: Reporter) -> int:
     from citysim.experiment.compare import chosen_metrics, write_folder
 
     chosen_metrics(metrics)  # an unknown name is refused before any run
-    _check_size(a_path, replications)
-    _check_size(b_path, replications)
-    return _print_outcome(write_folder(a_path, b_path, replications, seed, out, metrics, claims))
+    _check_size(a_path, replications, reporter)
+    _check_size(b_path, replications, reporter)
+    return _print_outcome(write_folder(a_path, b_path, replications, seed, out, metrics, claims, reporter))
 
 
 def _experiment(path: Path, out: Path | None, readme: Path | None, workers: int, resume: bool,
-                executor_kind: ExecutorKind, scheduler: str | None, samples: int | None = None) -> int:
+                executor_kind: ExecutorKind, scheduler: str | None, samples: int | None, reporter: Reporter) -> int:
     from citysim.config.experiment import load_experiment, with_samples
     from citysim.config.limits import ANNOUNCE_SECONDS
     from citysim.experiment.contract import Options
@@ -271,10 +321,10 @@ def _experiment(path: Path, out: Path | None, readme: Path | None, workers: int,
         experiment = with_samples(experiment, samples, path)
     estimate = check_experiment_size(experiment, path, workers)
     if estimate.work.wall_seconds / workers > ANNOUNCE_SECONDS:
-        print(f"Estimate for {path}: {estimate.describe(workers)}.", file=sys.stderr)
+        reporter.note(f"Estimate for {path}: {estimate.describe(workers)}.")
     out = out if out is not None else Path("results") / slug(experiment.name)
     with folder_lock(out, f"citysim experiment {path}"), open_executor(executor_kind, workers, scheduler) as executor:
-        options = Options(started, executor, resume, readme)
+        options = Options(started, executor, resume, readme, reporter)
         return _print_outcome(KINDS[experiment.kind](experiment, document, path, out, options))
 
 
@@ -339,7 +389,8 @@ def _emit_page(page: str, out: Path | None) -> int:
     return EXIT_OK
 
 
-def _calibrate(scenario_path: Path, replications: int, seed: int | None, out: Path | None, resume: bool) -> int:
+def _calibrate(scenario_path: Path, replications: int, seed: int | None, out: Path | None, resume: bool,
+               reporter: Reporter) -> int:
     from functools import partial
 
     from citysim.analysis.calibration import calibration_page
@@ -348,7 +399,7 @@ def _calibrate(scenario_path: Path, replications: int, seed: int | None, out: Pa
     from citysim.output.files import prepare_output_file
     from citysim.output.folder import folder_lock
 
-    _check_size(scenario_path, replications)
+    _check_size(scenario_path, replications, reporter)
     if out is not None:
         prepare_output_file(out)  # before simulating: a bad --out must not cost the work
     # Each replication is kept as it ends, in a results folder of its own (never beside the page), so an
@@ -357,7 +408,7 @@ def _calibrate(scenario_path: Path, replications: int, seed: int | None, out: Pa
     with folder_lock(parts, f"citysim calibrate {scenario_path}"):
         stores = partial(replication_store, parts / "replications", resume=resume)
         page = calibration_page(scenario_path, replications, seed, _calibrate_command(
-            scenario_path, replications, seed, out), stores)
+            scenario_path, replications, seed, out), stores, reporter)
         code = _emit_page(page, out)
         clear_replications(parts / "replications")
     return code
@@ -400,18 +451,20 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    reporter = Reporter(quiet=args.quiet)
     try:
         if args.command == "validate":
             return _validate(args.files)
         if args.command == "show":
             return _show(args.scenario, args.out)
         if args.command == "run":
-            return _run(args.scenario, args.replications, args.seed, args.out, args.resume)
+            return _run(args.scenario, args.replications, args.seed, args.out, args.resume, reporter)
         if args.command == "compare":
-            return _compare(args.a, args.b, args.replications, args.seed, args.out, args.metric, args.claims)
+            return _compare(args.a, args.b, args.replications, args.seed, args.out, args.metric, args.claims,
+                            reporter)
         if args.command == "experiment":
             return _experiment(args.experiment, args.out, args.update_readme, args.workers, args.resume,
-                               args.executor, args.scheduler, args.samples)
+                               args.executor, args.scheduler, args.samples, reporter)
         if args.command == "plot":
             return _plot(args.folder, args.include)
         if args.command == "errors":
@@ -427,7 +480,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         if args.command == "levers":
             return _levers(args.out, args.priors)
         if args.command == "calibrate":
-            return _calibrate(args.scenario, args.replications, args.seed, args.out, args.resume)
+            return _calibrate(args.scenario, args.replications, args.seed, args.out, args.resume, reporter)
     except InputError as exc:
         print(exc, file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -26,6 +26,12 @@ def clock_hour(start_clock_h: float, t_min: float) -> float:
     return (start_clock_h + t_min / 60.0) % 24.0
 
 
+def clock_hours(start_clock_h: float, t_min: FloatArray) -> IntArray:
+    """The whole clock hour of day (0-23) at each simulation time: `int(clock_hour(...))` element-wise, so a
+    log's hour column agrees with the hour the model used. Every time must be a number (no NaN)."""
+    return np.floor((start_clock_h + np.asarray(t_min, dtype=np.float64) / 60.0) % 24.0).astype(np.int64)
+
+
 def poisson_by_hour(generator: np.random.Generator, per_min_by_hour: FloatArray, start_clock_h: float,
                     duration_min: float) -> tuple[FloatArray, IntArray]:
     """Event times (unsorted) of a Poisson process whose rate per minute is constant within each clock

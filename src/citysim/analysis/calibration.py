@@ -25,6 +25,7 @@ from citysim.city.surface import demand_surface
 from citysim.config.schema import Scenario
 from citysim.errors import InputError
 from citysim.machine import machine_line
+from citysim.progress import QUIET, Reporter
 from citysim.simulation.kpis import in_window, overlap_minutes, t_interval
 from citysim.simulation.logs import LOG_NAMES, RunLogs
 from citysim.simulation.replications import ReplicationStore, Simulation, simulate
@@ -328,10 +329,12 @@ def _geography_markdown(simulation: Simulation, at_stations: Simulation | None) 
 
 
 def calibration_page(scenario_path: Path, replications: int, seed: int | None, command: str,
-                     stores: Callable[[Scenario, int], ReplicationStore] | None = None) -> str:
+                     stores: Callable[[Scenario, int], ReplicationStore] | None = None,
+                     reporter: Reporter = QUIET) -> str:
     """`citysim calibrate`: simulate the scenario and compare its outputs with the targets (a Markdown page),
     with the same replications of the scenario with idle units at their stations. `stores(scenario, seed)`
-    gives where each scenario's replications are kept as they end (and read back on a resume)."""
+    gives where each scenario's replications are kept as they end (and read back on a resume); `reporter`
+    shows the replications done (of both)."""
     scenario = load_scenario(scenario_path)
     if scenario.network is None or scenario.crashes is None:
         raise InputError(scenario_path, "the calibration compares traffic and crash figures too; expected a "
@@ -339,7 +342,8 @@ def calibration_page(scenario_path: Path, replications: int, seed: int | None, c
     root_seed = scenario.run.seed if seed is None else seed
     other = "station" if scenario.fleet.idle_at != "station" else "posts"
     variant = scenario.model_copy(update={"fleet": scenario.fleet.model_copy(update={"idle_at": other})})
-    simulation, at_stations = (
-        simulate(s, replications=replications, seed=root_seed, store=stores(s, root_seed) if stores else None)
-        for s in (scenario, variant))
+    with reporter.counter("calibrate", 2 * replications, "replication") as progress:
+        simulation, at_stations = (
+            simulate(s, replications=replications, seed=root_seed, store=stores(s, root_seed) if stores else None,
+                     progress=progress) for s in (scenario, variant))
     return calibration_markdown(simulation, command, machine_line(), at_stations)

@@ -93,16 +93,24 @@ def queueing_warnings(diagnostics: pd.DataFrame) -> list[tuple[str, str, str]]:
     return [(situation, "overload", message) for situation, message in found if message]
 
 
-def incident_warnings(incidents: pd.DataFrame, label: str) -> list[str]:
-    """The open-at-the-end and overload warnings of a run's incident log (replications concatenated), for
-    `citysim run` and `compare`."""
-    runs = pd.DataFrame([{name: value for kind, name, value in run_diagnostics(part) if kind == HEALTH}
-                         for _, part in incidents.groupby("replication")])
-    if runs.empty:
+def run_health(incidents: pd.DataFrame) -> dict[str, float]:
+    """One run's health figures (open at the end, P(wait for a unit), police cases)."""
+    return {name: value for kind, name, value in run_diagnostics(incidents) if kind == HEALTH}
+
+
+def health_warnings(runs: list[dict[str, float]], label: str) -> list[str]:
+    """The open-at-the-end and overload warnings of a configuration's runs (`run_health` of each)."""
+    if not runs:
         return []
-    found = [open_at_end_message(label, runs[OPEN_AT_END].mean(), runs[CASES].mean()),
-             overload_message(label, runs[P_WAIT].mean())]
+    frame = pd.DataFrame(runs)
+    found = [open_at_end_message(label, frame[OPEN_AT_END].mean(), frame[CASES].mean()),
+             overload_message(label, frame[P_WAIT].mean())]
     return [message for message in found if message]
+
+
+def incident_warnings(incidents: pd.DataFrame, label: str) -> list[str]:
+    """The same warnings from a run's incident log (replications concatenated), for `citysim run`."""
+    return health_warnings([run_health(part) for _, part in incidents.groupby("replication")], label)
 
 
 def precision_warnings(claims: pd.DataFrame, replications: dict[str, int],

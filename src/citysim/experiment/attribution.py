@@ -22,10 +22,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from tqdm import tqdm
 
 from citysim.config import Scenario
-from citysim.config.experiment import Attribution
+from citysim.config.experiment import Attribution, Metric
 from citysim.config.levers import Levers
 from citysim.config.yaml_loader import LoadedDocument
 from citysim.experiment.batch import Failure
@@ -33,11 +32,13 @@ from citysim.experiment.claim_check import situation_and_levers
 from citysim.experiment.configurations import ConfigurationRunner, ReplicationMeans
 from citysim.experiment.contract import EXIT_OK, EXIT_RUNS_FAILED, Options, Outcome
 from citysim.experiment.provenance import begin, edited_during_run, report_failures
+from citysim.experiment.size import most_runs
 from citysim.experiment.store import UnitStore
 from citysim.output import layout
 from citysim.output.figures import draw_folder
 from citysim.output.files import write_csv, write_json
 from citysim.output.manifest import build_manifest
+from citysim.progress import QUIET, Reporter
 from citysim.simulation.kpis import t_interval
 
 Coalition = frozenset[str]
@@ -84,7 +85,6 @@ class _Game:
     baseline: Scenario
     smart_levers: Levers
     cache: dict[Coalition, ReplicationMeans]
-    bar: tqdm
     runner: ConfigurationRunner
 
     def scenario_for(self, coalition: Coalition) -> Scenario:
@@ -94,7 +94,6 @@ class _Game:
 
     def values(self, coalition: Coalition) -> ReplicationMeans:
         if coalition not in self.cache:
-            self.bar.update(1)
             self.cache[coalition] = self.runner.replication_means(
                 self.spec.situation.name, [("coalition", self.scenario_for(coalition))])[0]
         return self.cache[coalition]
@@ -109,57 +108,69 @@ class AttributionResult:
 
 
 def run_attribution(spec: Attribution, spec_path: Path, out: Path, resume: bool = False,
-                    progress: Callable[[str], None] = print, executor: Executor | None = None) -> AttributionResult:
+                    reporter: Reporter = QUIET, executor: Executor | None = None) -> AttributionResult:
     """Shapley values of every group for every metric, with CIs over replications; the runs go through
-    the result store in `out` (`resume` keeps the runs an interrupted attribution finished there)."""
+    the result store in `out` (`resume` keeps the runs an interrupted attribution finished there);
+    `reporter` shows the runs done."""
     started = time.perf_counter()
     baseline, smart_levers = situation_and_levers(spec_path, spec.situation.scenario, spec.smart_levers)
-    total = 2 ** len(spec.groups) if spec.method == "exact" else None
-    runner = ConfigurationRunner(UnitStore(out, resume), executor, spec.seed, spec.replications, spec.metrics)
-    game = _Game(spec, baseline, smart_levers, {}, tqdm(total=total, desc="lever combinations", disable=None),
-                 runner)
-    players = list(spec.groups)
-    orderings: list[list[str]] = []
-    if spec.method == "permutations":
-        generator = np.random.default_rng(np.random.SeedSequence(spec.seed, spawn_key=(2**31 - 1,)))
-        orderings = [list(generator.permutation(players)) for _ in range(spec.orderings)]
-    rows = []
-    for metric in spec.metrics:
-        per_replication: list[dict[str, float]] = []
-        for replication in range(spec.replications):
-            empty = game.values(frozenset())[(replication, metric.name)]
-
-            def value(coalition: Coalition, replication: int = replication, name: str = metric.name,
-                      empty: float = empty) -> float:
-                # Metric mean as a reduction, in percentage points of the baseline mean (NaN if that is 0).
-                if not empty:
-                    return math.nan
-                return 100.0 * (empty - game.values(coalition)[(replication, name)]) / abs(empty)
-
-            per_replication.append(shapley_exact(players, value) if spec.method == "exact"
-                                   else shapley_sampled(players, value, orderings))
-        progress(f"  {metric.name}: {len(game.cache)} lever combinations run")
-        total = np.array([sum(r.values()) for r in per_replication])
-        for player in players:
-            values = np.array([r[player] for r in per_replication])
-            mean, _sd, low, high = t_interval(values)
-            rows.append({"metric": metric.name, "group": player, "levers": " ".join(spec.groups[player]),
-                         "contribution_pct": mean, "ci_low_pct": low, "ci_high_pct": high,
-                         "share_of_total": mean / total.mean() if total.mean() else math.nan,
-                         "replications": spec.replications})
-        mean, _sd, low, high = t_interval(total)
-        rows.append({"metric": metric.name, "group": "total", "levers": "all", "contribution_pct": mean,
-                     "ci_low_pct": low, "ci_high_pct": high, "share_of_total": 1.0,
-                     "replications": spec.replications})
-    game.bar.close()
+    with reporter.counter("attribution", most_runs(spec, spec_path)[0]) as progress:
+        runner = ConfigurationRunner(UnitStore(out, resume), executor, spec.seed, spec.replications, spec.metrics,
+                                     progress=progress)
+        game = _Game(spec, baseline, smart_levers, {}, runner)
+        orderings = _orderings(spec)
+        rows = [row for metric in spec.metrics for row in _metric_rows(game, metric, orderings, reporter)]
     return AttributionResult(pd.DataFrame(rows, columns=ATTRIBUTION_COLUMNS), len(game.cache),
                              time.perf_counter() - started, runner.failures)
+
+
+def _orderings(spec: Attribution) -> list[list[str]]:
+    """The sampled orderings of the groups (method permutations; none for exact), from their own stream."""
+    if spec.method != "permutations":
+        return []
+    generator = np.random.default_rng(np.random.SeedSequence(spec.seed, spawn_key=(2**31 - 1,)))
+    return [list(generator.permutation(list(spec.groups))) for _ in range(spec.orderings)]
+
+
+def _metric_rows(game: _Game, metric: Metric, orderings: list[list[str]], reporter: Reporter
+                 ) -> list[dict[str, object]]:
+    """One metric's attribution rows: each group's contribution, then the total, with CIs over replications."""
+    spec = game.spec
+    players = list(spec.groups)
+    per_replication: list[dict[str, float]] = []
+    for replication in range(spec.replications):
+        empty = game.values(frozenset())[(replication, metric.name)]
+
+        def value(coalition: Coalition, replication: int = replication, name: str = metric.name,
+                  empty: float = empty) -> float:
+            # Metric mean as a reduction, in percentage points of the baseline mean (NaN if that is 0).
+            if not empty:
+                return math.nan
+            return 100.0 * (empty - game.values(coalition)[(replication, name)]) / abs(empty)
+
+        per_replication.append(shapley_exact(players, value) if spec.method == "exact"
+                               else shapley_sampled(players, value, orderings))
+    reporter.note(f"  {metric.name}: {len(game.cache)} lever combinations run")
+    rows: list[dict[str, object]] = []
+    total = np.array([sum(r.values()) for r in per_replication])
+    for player in players:
+        values = np.array([r[player] for r in per_replication])
+        mean, _sd, low, high = t_interval(values)
+        rows.append({"metric": metric.name, "group": player, "levers": " ".join(spec.groups[player]),
+                     "contribution_pct": mean, "ci_low_pct": low, "ci_high_pct": high,
+                     "share_of_total": mean / total.mean() if total.mean() else math.nan,
+                     "replications": spec.replications})
+    mean, _sd, low, high = t_interval(total)
+    rows.append({"metric": metric.name, "group": "total", "levers": "all", "contribution_pct": mean,
+                 "ci_low_pct": low, "ci_high_pct": high, "share_of_total": 1.0,
+                 "replications": spec.replications})
+    return rows
 
 
 def write_folder(spec: Attribution, document: LoadedDocument, path: Path, out: Path, options: Options) -> Outcome:
     """Run the attribution into `out`: attribution.csv, its charts, then the manifest."""
     inputs = begin(spec, path, document, out, options.resume)
-    result = run_attribution(spec, path, out, options.resume, executor=options.executor)
+    result = run_attribution(spec, path, out, options.resume, options.reporter, options.executor)
     write_csv(result.table, out / layout.ATTRIBUTION)
     warnings = report_failures(out, result.failures)
     draw_folder(out, executor=options.executor)

@@ -18,6 +18,7 @@ import pandas as pd
 from citysim.experiment.fingerprint import run_fingerprint
 from citysim.experiment.runs import Key, UnitResult
 from citysim.experiment.store import UnitStore
+from citysim.progress import SILENT, Progress
 
 
 @dataclass(frozen=True)
@@ -52,20 +53,23 @@ Job = Generator[list[Call], dict[Key, UnitResult], Any]
 
 
 def _finish(call: Call, run: Callable[[], UnitResult], store: UnitStore, results: dict[Key, UnitResult],
-            failures: list[Failure]) -> None:
-    """Collect one run: stored the moment it is done, or recorded as a failure if it raised."""
+            failures: list[Failure], progress: Progress = SILENT) -> None:
+    """Collect one run: stored the moment it is done, or recorded as a failure if it raised; counted
+    either way."""
     try:
         unit = run()
     except Exception as exc:
         situation, config, replication = call.key
         failures.append(Failure(situation, config, replication, call.seed, f"{type(exc).__name__}: {exc}"))
         return
+    finally:
+        progress.advance()
     store.put(unit, call.fingerprint)
     results[call.key] = unit
 
 
-def _split(calls: list[Call], store: UnitStore) -> tuple[dict[Key, UnitResult], list[Call]]:
-    """The calls' results the store already holds, and the calls still to run."""
+def _split(calls: list[Call], store: UnitStore, progress: Progress) -> tuple[dict[Key, UnitResult], list[Call]]:
+    """The calls' results the store already holds (counted as done), and the calls still to run."""
     held: dict[Key, UnitResult] = {}
     todo = []
     for call in calls:
@@ -74,21 +78,23 @@ def _split(calls: list[Call], store: UnitStore) -> tuple[dict[Key, UnitResult], 
             todo.append(call)
         else:
             held[call.key] = unit
+    progress.advance(len(held))
     return held, todo
 
 
-def run_stored(calls: list[Call], store: UnitStore, executor: Executor | None,
-               failures: list[Failure]) -> dict[Key, UnitResult]:
-    """Every call's result by key, from the store or freshly run (and then stored)."""
-    results, todo = _split(calls, store)
+def run_stored(calls: list[Call], store: UnitStore, executor: Executor | None, failures: list[Failure],
+               progress: Progress = SILENT) -> dict[Key, UnitResult]:
+    """Every call's result by key, from the store or freshly run (and then stored); `progress` counts
+    each call as it is done."""
+    results, todo = _split(calls, store, progress)
     if executor is None:
         for call in todo:
-            _finish(call, partial(call.function, *call.args), store, results, failures)
+            _finish(call, partial(call.function, *call.args), store, results, failures, progress)
     else:
         futures = {executor.submit(call.function, *call.args): call for call in todo}
         with _keeping_finished(futures.items, store, results, failures):
             for future in as_completed(futures):
-                _finish(futures[future], future.result, store, results, failures)
+                _finish(futures[future], future.result, store, results, failures, progress)
     return results
 
 
@@ -108,8 +114,10 @@ def _keeping_finished(pending: Callable[[], Iterable[tuple[Future[UnitResult], C
         raise
 
 
-def run_jobs(jobs: list[Job], store: UnitStore, executor: Executor | None, failures: list[Failure]) -> list[Any]:
-    """Drive several batched jobs at once and return their outcomes, in job order.
+def run_jobs(jobs: list[Job], store: UnitStore, executor: Executor | None, failures: list[Failure],
+             progress: Progress = SILENT) -> list[Any]:
+    """Drive several batched jobs at once and return their outcomes, in job order; `progress` counts
+    each call as it is done.
 
     Serially each job runs to its end in turn. On an executor every job's next batch is submitted the
     moment its previous batch is done, so that the workers never wait for one job's last run while
@@ -121,7 +129,7 @@ def run_jobs(jobs: list[Job], store: UnitStore, executor: Executor | None, failu
             try:
                 calls = next(job)
                 while True:
-                    calls = job.send(run_stored(calls, store, None, failures))
+                    calls = job.send(run_stored(calls, store, None, failures, progress))
             except StopIteration as stop:
                 outcomes[index] = stop.value
         return outcomes
@@ -135,7 +143,7 @@ def run_jobs(jobs: list[Job], store: UnitStore, executor: Executor | None, failu
             except StopIteration as stop:
                 outcomes[index] = stop.value
                 return
-            held, todo = _split(calls, store)
+            held, todo = _split(calls, store, progress)
             if todo:
                 batches[index] = (held, [len(todo)])
                 running.update({executor.submit(call.function, *call.args): (index, call) for call in todo})
@@ -155,7 +163,7 @@ def run_jobs(jobs: list[Job], store: UnitStore, executor: Executor | None, failu
             for future in done:
                 index, call = running[future]
                 results, left = batches[index]
-                _finish(call, future.result, store, results, failures)
+                _finish(call, future.result, store, results, failures, progress)
                 collected.add(call.key)
                 del running[future]
                 left[0] -= 1

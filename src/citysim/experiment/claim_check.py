@@ -8,14 +8,12 @@ finished and `--resume` carries on from it; the tables are assembled from the st
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from tqdm import tqdm
 
 from citysim.analysis.load_warnings import load_warnings
 from citysim.analysis.map_layers import map_table
@@ -45,6 +43,7 @@ from citysim.output import layout
 from citysim.output.files import write_csv, write_json, write_text
 from citysim.output.manifest import build_manifest
 from citysim.output.report import README_END, README_START, claims_markdown_table, replace_readme_block, write_reports
+from citysim.progress import QUIET, Progress, Reporter
 
 CLAIM_COLUMNS = [
     "scenario", "metric", "priority", "baseline_mean_min", "smart_mean_min", "reduction_pct", "ci_low_pct",
@@ -120,10 +119,11 @@ def _paired(runs: pd.DataFrame, metric: str, priority: str, configs: tuple[str, 
     return table[configs[0]].to_numpy(dtype=np.float64), table[configs[1]].to_numpy(dtype=np.float64)
 
 
-def replicate_pair(pair: Pair, experiment: Experiment, bar: tqdm) -> Job:
+def replicate_pair(pair: Pair, experiment: Experiment, progress: Progress) -> Job:
     """One situation as a batched job: replication pairs in batches until precise enough (or at the
     maximum). Returns its run rows and the store keys they came from, in replication order, so the
-    tables do not depend on which run finished first."""
+    tables do not depend on which run finished first. The pairs below the maximum that it did not need
+    are taken off the `progress` total."""
     rule = experiment.replications
     rows: list[tuple[object, ...]] = []
     keys: list[Key] = []
@@ -139,10 +139,10 @@ def replicate_pair(pair: Pair, experiment: Experiment, bar: tqdm) -> Job:
             if unit is not None:
                 keys.append(call.key)
                 rows += unit.rows
-        bar.update(stop - replication)
         replication = stop
         runs = pd.DataFrame(rows, columns=RUN_COLUMNS)
         if replication >= rule.max or _precise_enough(runs, experiment):
+            progress.shrink(rule.max - replication)
             return runs, keys
 
 
@@ -184,10 +184,10 @@ class ClaimCheck:
 
 
 def run_claim_check(experiment: Experiment, experiment_path: Path, out: Path, resume: bool = False,
-                    progress: Callable[[str], None] = print, executor: Executor | None = None) -> ClaimCheck:
+                    reporter: Reporter = QUIET, executor: Executor | None = None) -> ClaimCheck:
     """Every situation of the experiment, then the claims table. Runs go to `executor` if given (a process
     pool or a Dask client's executor), else run here; `resume` keeps the runs an interrupted experiment
-    finished in `out`."""
+    finished in `out`; `reporter` shows the replication pairs done."""
     started = time.perf_counter()
     pairs = pairs_of(experiment, experiment_path)
     store = UnitStore(out, resume)
@@ -195,15 +195,14 @@ def run_claim_check(experiment: Experiment, experiment_path: Path, out: Path, re
     # The map layers need no run: on a pool they are drawn up beside the runs.
     maps = [executor.submit(map_table, pair.baseline, pair.name) for pair in pairs] if executor is not None else []
     for pair in pairs:
-        progress(f"situation {pair.name}: baseline {pair.baseline.name} vs smart levers")
+        reporter.note(f"situation {pair.name}: baseline {pair.baseline.name} vs smart levers")
     # Every situation at once, so that a pool is kept busy across the situations' batches.
-    bar = tqdm(total=len(pairs) * experiment.replications.max, desc="claim check", unit="pair", leave=False,
-               disable=None)
-    outcomes = run_jobs([replicate_pair(pair, experiment, bar) for pair in pairs], store, executor, failures)
-    bar.close()
+    with reporter.counter("claim check", len(pairs) * experiment.replications.max, "pair") as progress:
+        outcomes = run_jobs([replicate_pair(pair, experiment, progress) for pair in pairs], store, executor,
+                            failures, progress)
     parts = []
     for pair, (pair_runs, keys) in zip(pairs, outcomes, strict=True):
-        progress(f"  {pair.name}: {pair_runs['replication'].nunique()} replication pairs")
+        reporter.note(f"  {pair.name}: {pair_runs['replication'].nunique()} replication pairs")
         for key in keys:
             store.record(key)
         parts.append(pair_runs)
@@ -244,7 +243,7 @@ def write_folder(experiment: Experiment, document: LoadedDocument, path: Path, o
         if README_START not in text or README_END not in text:
             raise InputError(readme, f"expected a file with a {README_START} ... {README_END} block to update.")
     inputs = begin(experiment, path, document, out, options.resume)
-    check = run_claim_check(experiment, path, out, options.resume, executor=options.executor)
+    check = run_claim_check(experiment, path, out, options.resume, options.reporter, options.executor)
     write_csv(check.claims, out / layout.CLAIMS)
     write_csv(check.services, out / layout.SERVICES)
     warnings = report_failures(out, check.failures)

@@ -7,8 +7,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import pandas as pd
-from tqdm import tqdm
 
+from citysim.analysis.run_checks import health_warnings, run_health
 from citysim.analysis.steps import step_means, step_table
 from citysim.city.loading import validate_document
 from citysim.config import Scenario, load_document
@@ -21,6 +21,7 @@ from citysim.output.compare_report import direction, signed_pct, write_compare_r
 from citysim.output.files import write_csv, write_json
 from citysim.output.folder import folder_lock
 from citysim.output.manifest import build_manifest, utc_now
+from citysim.progress import QUIET, SILENT, Progress, Reporter
 from citysim.simulation.model import simulate_one
 
 CONFIDENCE = 0.95
@@ -33,12 +34,24 @@ def chosen_metrics(names: Sequence[str] = ()) -> list[Metric]:
 
 
 def compare_scenarios(a: Scenario, b: Scenario, replications: int, seed: int, metrics: list[Metric] | None = None,
-                      claims: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+                      claims: bool = False, progress: Progress = SILENT
+                      ) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
     """comparison.csv's table of B against A over paired replications 0..n-1 (replication k of both on
-    child k of `seed`), and the table of what the times are made of (`analysis.steps`)."""
-    bar = tqdm(range(replications), desc="compare", unit="pair", leave=False, disable=None)
-    pairs = ((simulate_one(a, k, seed).logs.incidents, simulate_one(b, k, seed).logs.incidents) for k in bar)
-    return compare_incidents(pairs, metrics, claims)
+    child k of `seed`), the table of what the times are made of (`analysis.steps`), and the warnings of
+    either scenario's runs (incidents open at the end, units overloaded); `progress` counts the runs."""
+    health: dict[str, list[dict[str, float]]] = {A: [], B: []}
+
+    def incidents(scenario: Scenario, config: str, replication: int) -> pd.DataFrame:
+        log = simulate_one(scenario, replication, seed).logs.incidents
+        health[config].append(run_health(log))
+        progress.advance()
+        return log
+
+    pairs = ((incidents(a, A, k), incidents(b, B, k)) for k in range(replications))
+    table, steps = compare_incidents(pairs, metrics, claims)
+    warnings = [message for config, scenario in ((A, a), (B, b))
+                for message in health_warnings(health[config], f"{config} ({scenario.name})")]
+    return table, steps, warnings
 
 
 def compare_incidents(pairs: Iterable[tuple[pd.DataFrame, pd.DataFrame]], metrics: list[Metric] | None = None,
@@ -76,9 +89,9 @@ def terminal_table(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_folder(a_path: Path, b_path: Path, replications: int, seed: int | None, out: Path | None,
-                 metric_names: Sequence[str] = (), claims: bool = False) -> Outcome:
+                 metric_names: Sequence[str] = (), claims: bool = False, reporter: Reporter = QUIET) -> Outcome:
     """Compare B against A into `out` (default results/compare): comparison.csv, steps.csv, the report
-    and its figures, then the manifest (last)."""
+    and its figures, then the manifest (last); `reporter` shows the runs done."""
     started = utc_now()
     metrics = chosen_metrics(metric_names)
     documents = [load_document(p) for p in (a_path, b_path)]
@@ -86,7 +99,8 @@ def write_folder(a_path: Path, b_path: Path, replications: int, seed: int | None
     out = out if out is not None else Path("results") / "compare"
     root_seed = a.run.seed if seed is None else seed
     with folder_lock(out, f"citysim compare {a_path} {b_path}"):
-        table, steps = compare_scenarios(a, b, replications, root_seed, metrics, claims)
+        with reporter.counter("compare", 2 * replications) as progress:
+            table, steps, warnings = compare_scenarios(a, b, replications, root_seed, metrics, claims, progress)
         write_csv(table, out / layout.COMPARISON)
         write_csv(steps, out / layout.STEPS)
         inputs = {**documents[0].file_hashes(), **documents[1].file_hashes()}
@@ -99,4 +113,4 @@ def write_folder(a_path: Path, b_path: Path, replications: int, seed: int | None
         write_json(manifest, out / layout.MANIFEST)
     return Outcome(f"A = {a.name} ({a_path}), B = {b.name} ({b_path}): {replications} paired replications, "
                    f"seed {root_seed}; change = 100 (mean B / mean A - 1), positive when B is longer; results in "
-                   f"{out}", terminal_table(table))
+                   f"{out}", terminal_table(table), [f"Warning: {message}" for message in warnings])

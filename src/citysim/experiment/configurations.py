@@ -19,6 +19,7 @@ from citysim.config.experiment import Metric
 from citysim.experiment.batch import Call, Failure, run_stored
 from citysim.experiment.runs import Key, UnitResult, run_metrics_unit
 from citysim.experiment.store import UnitStore
+from citysim.progress import SILENT, Progress
 
 #: One configuration's metric means, keyed (replication, metric); NaN where a run failed.
 ReplicationMeans = dict[tuple[int, str], float]
@@ -31,7 +32,8 @@ def scenario_digest(scenario: Scenario) -> str:
 
 @dataclass
 class ConfigurationRunner:
-    """Runs configurations of a study through the store: each (situation, scenario) once per replication."""
+    """Runs configurations of a study through the store: each (situation, scenario) once per replication;
+    `progress` counts the runs as they are done."""
 
     store: UnitStore
     executor: Executor | None
@@ -39,6 +41,7 @@ class ConfigurationRunner:
     replications: int
     metrics: list[Metric]
     failures: list[Failure] = field(default_factory=list)
+    progress: Progress = SILENT
 
     def keys(self, situation: str, role: str, scenario: Scenario) -> list[Key]:
         digest = scenario_digest(scenario)
@@ -55,7 +58,7 @@ class ConfigurationRunner:
             for key in keys:
                 if key not in calls:
                     calls[key] = Call(key, self.seed, run_metrics_unit, (scenario, key, self.seed, self.metrics))
-        done = run_stored(list(calls.values()), self.store, self.executor, self.failures)
+        done = run_stored(list(calls.values()), self.store, self.executor, self.failures, self.progress)
         for key in calls:
             if key in done:
                 self.store.record(key)

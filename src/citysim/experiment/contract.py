@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from citysim.exit_codes import EXIT_OK, EXIT_RUNS_FAILED
+from citysim.progress import QUIET, Reporter
 
 __all__ = ["EXIT_OK", "EXIT_RUNS_FAILED", "Options", "Outcome"]
 
@@ -17,13 +18,14 @@ __all__ = ["EXIT_OK", "EXIT_RUNS_FAILED", "Options", "Outcome"]
 @dataclass(frozen=True)
 class Options:
     """How to run an experiment: when it started (UTC, for the manifest), where its runs execute, whether
-    to resume the runs an interrupted experiment stored in its folder, and (claim checks only) the README
-    whose claims block to update."""
+    to resume the runs an interrupted experiment stored in its folder, (claim checks only) the README
+    whose claims block to update, and how to show progress (silent by default)."""
 
     started: str
     executor: Executor | None = None
     resume: bool = False
     readme: Path | None = None
+    reporter: Reporter = QUIET
 
 
 @dataclass(frozen=True)

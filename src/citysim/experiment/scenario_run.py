@@ -25,6 +25,7 @@ from citysim.output.files import (
 )
 from citysim.output.folder import folder_lock
 from citysim.output.manifest import build_manifest, utc_now
+from citysim.progress import QUIET, Reporter
 from citysim.simulation.kpis import traffic_by_hour
 from citysim.simulation.replications import Simulation, simulate
 
@@ -41,10 +42,11 @@ def needed_bytes(scenario: Scenario, replications: int) -> int:
 
 
 def write_folder(scenario_path: Path, replications: int, seed: int | None, out: Path | None,
-                 warn: Callable[[Scenario, LoadedDocument], None], resume: bool = False) -> tuple[Simulation, Path]:
+                 warn: Callable[[Scenario, LoadedDocument], None], resume: bool = False,
+                 reporter: Reporter = QUIET) -> tuple[Simulation, Path]:
     """Simulate the file's scenario into `out` (default results/<name>); `warn` sees the scenario (and its
-    merged document) first;
-    `resume` reuses the replications an interrupted run of the same scenario and seed finished there."""
+    merged document) first; `resume` reuses the replications an interrupted run of the same scenario and
+    seed finished there; `reporter` shows the replications done."""
     started = utc_now()
     document = load_document(scenario_path)
     scenario = validate_document(document, scenario_path)
@@ -56,7 +58,8 @@ def write_folder(scenario_path: Path, replications: int, seed: int | None, out: 
             clear_replications(parts)  # a stopped earlier run's
         root_seed = scenario.run.seed if seed is None else seed
         store = replication_store(parts, scenario, root_seed, resume)
-        result = simulate(scenario, replications=replications, seed=root_seed, store=store)
+        with reporter.counter(f"run {scenario.name}", replications, "replication") as progress:
+            result = simulate(scenario, replications=replications, seed=root_seed, store=store, progress=progress)
         for name, file in layout.LOG_FILES.items():
             write_parquet(getattr(result.logs, name), out / file)
         clear_replications(parts)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,12 +31,14 @@ from citysim.experiment.claim_check import situation_and_levers
 from citysim.experiment.configurations import ConfigurationRunner, ReplicationMeans
 from citysim.experiment.contract import EXIT_OK, EXIT_RUNS_FAILED, Options, Outcome
 from citysim.experiment.provenance import begin, edited_during_run, report_failures
+from citysim.experiment.size import most_runs
 from citysim.experiment.stats import paired_reduction
 from citysim.experiment.store import UnitStore
 from citysim.output import layout
 from citysim.output.figures import draw_folder
 from citysim.output.files import write_csv, write_json
 from citysim.output.manifest import build_manifest
+from citysim.progress import QUIET, Reporter
 
 TORNADO_COLUMNS = ["lever", "setting", "strength", "metric", "reduction_pct", "ci_low_pct", "ci_high_pct",
                    "change_pct_points"]
@@ -90,32 +91,40 @@ class SensitivityResult:
 
 
 def run_sensitivity(spec: Sensitivity, spec_path: Path, out: Path, resume: bool = False,
-                    progress: Callable[[str], None] = print, executor: Executor | None = None) -> SensitivityResult:
+                    reporter: Reporter = QUIET, executor: Executor | None = None) -> SensitivityResult:
     """The tornado and the what-would-it-take search; the runs go through the result store in `out`
-    (`resume` keeps the runs an interrupted study finished there)."""
+    (`resume` keeps the runs an interrupted study finished there); `reporter` shows the runs done."""
     started = time.perf_counter()
     baseline, smart = situation_and_levers(spec_path, spec.situation.scenario, spec.smart_levers)
-    configurations = ConfigurationRunner(UnitStore(out, resume), executor, spec.seed, spec.replications,
-                                         spec.metrics)
-    runner = _Runner(spec, baseline, {}, configurations)
-    tornado = []
-    for metric in spec.metrics:
-        base, _, _ = runner.reduction("smart", smart, metric.name)
-        for name in police_levers():  # a public-transport lever cannot move a police metric
-            lever = getattr(smart, name)
-            if lever is None:
-                continue
-            for setting in ("low", "high"):
-                strength = getattr(LEVERS[name], setting)
-                levers = smart.model_copy(update={name: lever.model_copy(update={"strength": strength})})
-                value, low, high = runner.reduction(f"{name}={strength}", levers, metric.name)
-                tornado.append((name, setting, strength, metric.name, value, low, high, value - base))
-        progress(f"  tornado {metric.name}: {len(runner.cache)} configurations run")
-    search = [_search(runner, smart, metric.name, metric.claimed_reduction_pct, spec.search_steps)
-              for metric in spec.metrics]
+    with reporter.counter("sensitivity", most_runs(spec, spec_path)[0]) as progress:
+        configurations = ConfigurationRunner(UnitStore(out, resume), executor, spec.seed, spec.replications,
+                                             spec.metrics, progress=progress)
+        runner = _Runner(spec, baseline, {}, configurations)
+        tornado = []
+        for metric in spec.metrics:
+            tornado += _tornado_rows(runner, smart, metric.name)
+            reporter.note(f"  tornado {metric.name}: {len(runner.cache)} configurations run")
+        search = [_search(runner, smart, metric.name, metric.claimed_reduction_pct, spec.search_steps)
+                  for metric in spec.metrics]
     return SensitivityResult(pd.DataFrame(tornado, columns=TORNADO_COLUMNS),
                              pd.DataFrame(search, columns=SEARCH_COLUMNS), len(runner.cache),
                              time.perf_counter() - started, configurations.failures)
+
+
+def _tornado_rows(runner: _Runner, smart: Levers, metric: str) -> list[tuple[object, ...]]:
+    """One metric's tornado: each police lever at the low and the high end of its range, the others as in `smart`."""
+    base, _, _ = runner.reduction("smart", smart, metric)
+    rows: list[tuple[object, ...]] = []
+    for name in police_levers():  # a public-transport lever cannot move a police metric
+        lever = getattr(smart, name)
+        if lever is None:
+            continue
+        for setting in ("low", "high"):
+            strength = getattr(LEVERS[name], setting)
+            levers = smart.model_copy(update={name: lever.model_copy(update={"strength": strength})})
+            value, low, high = runner.reduction(f"{name}={strength}", levers, metric)
+            rows.append((name, setting, strength, metric, value, low, high, value - base))
+    return rows
 
 
 def _search(runner: _Runner, smart: Levers, metric: str, claimed: float, steps: int) -> tuple[object, ...]:
@@ -149,7 +158,7 @@ def _strengths(levers: Levers) -> str:
 def write_folder(spec: Sensitivity, document: LoadedDocument, path: Path, out: Path, options: Options) -> Outcome:
     """Run the sensitivity study into `out`: the tornado and the search tables, charts, then the manifest."""
     inputs = begin(spec, path, document, out, options.resume)
-    result = run_sensitivity(spec, path, out, options.resume, executor=options.executor)
+    result = run_sensitivity(spec, path, out, options.resume, options.reporter, options.executor)
     write_csv(result.tornado, out / layout.SENSITIVITY)
     write_csv(result.search, out / layout.WHAT_WOULD_IT_TAKE)
     warnings = report_failures(out, result.failures)

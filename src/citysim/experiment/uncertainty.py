@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,10 +39,12 @@ from citysim.experiment.configurations import ConfigurationRunner
 from citysim.experiment.contract import EXIT_OK, EXIT_RUNS_FAILED, Options, Outcome
 from citysim.experiment.design import Design, claim_probability, make_design, sensitivity_indices, verdict_of
 from citysim.experiment.provenance import begin, edited_during_run, report_failures
+from citysim.experiment.size import most_runs
 from citysim.experiment.store import UnitStore
 from citysim.output import layout
 from citysim.output.files import write_csv, write_json
 from citysim.output.manifest import build_manifest
+from citysim.progress import QUIET, Reporter
 
 PROBABILITY_COLUMNS = ["situation", "metric", "claimed_pct", "p_reaches_claim", "p_within_margin", "reduction_p05",
                        "reduction_p50", "reduction_p95", "samples"]
@@ -89,8 +90,8 @@ class StudyResult:
 
 
 def run_uncertainty(spec: Uncertainty, spec_path: Path, out: Path, resume: bool = False,
-                    progress: Callable[[str], None] = print, executor: Executor | None = None) -> StudyResult:
-    """The whole study into tables (nothing written but the store)."""
+                    reporter: Reporter = QUIET, executor: Executor | None = None) -> StudyResult:
+    """The whole study into tables (nothing written but the store); `reporter` shows the runs done."""
     started = time.perf_counter()
     priors = load_priors(resolve(spec_path, spec.priors))
     pairs = pairs_of(spec, spec_path)
@@ -98,32 +99,34 @@ def run_uncertainty(spec: Uncertainty, spec_path: Path, out: Path, resume: bool 
     design = make_design(spec.method, priors.names, spec.groups, spec.samples, spec.seed)
     values = priors.values(design.unit)
     store = UnitStore(out, resume)
-    runner = ConfigurationRunner(store, executor, spec.seed, spec.replications, spec.metrics)
-    reduction_rows: list[tuple[object, ...]] = []
-    probability_rows: list[tuple[object, ...]] = []
-    verdict_rows: list[tuple[object, ...]] = []
-    index_rows: list[tuple[object, ...]] = []
-    for pair in pairs:
-        progress(f"situation {pair.name}: {len(values)} design points, baseline and smart")
-        configs = []
-        for row in values:
-            point = dict(zip(priors.names, (float(v) for v in row), strict=True))
-            configs += [("baseline", priors.apply(pair.baseline, point, levers=False)),
-                        ("smart", priors.apply(pair.smart, point, levers=True))]
-        means = _means(runner, pair.name, configs)
-        for metric in spec.metrics:
-            base = np.array([m[metric.name] for m in means[0::2]])
-            smart = np.array([m[metric.name] for m in means[1::2]])
-            reductions = np.array([_reduction(b, s) for b, s in zip(base, smart, strict=True)])
-            reduction_rows += [(pair.name, i, int(design.block[i]), metric.name, base[i], smart[i], reductions[i])
-                               for i in range(len(reductions))]
-            probability_rows.append(_probability(spec, pair.name, metric, reductions, design, verdict_rows))
-            index_rows += _index_rows(spec, pair.name, metric.name, design, reductions)
-    break_evens = pd.DataFrame(columns=BREAK_EVEN_COLUMNS)
-    if spec.break_even is not None:
-        pair = next(p for p in pairs if p.name == spec.break_even.situation)
-        progress(f"break-evens in situation {pair.name}")
-        break_evens = _break_evens(spec, pair, priors, runner)
+    with reporter.counter("uncertainty", most_runs(spec, spec_path)[0]) as progress:
+        runner = ConfigurationRunner(store, executor, spec.seed, spec.replications, spec.metrics,
+                                     progress=progress)
+        reduction_rows: list[tuple[object, ...]] = []
+        probability_rows: list[tuple[object, ...]] = []
+        verdict_rows: list[tuple[object, ...]] = []
+        index_rows: list[tuple[object, ...]] = []
+        for pair in pairs:
+            reporter.note(f"situation {pair.name}: {len(values)} design points, baseline and smart")
+            configs = []
+            for row in values:
+                point = dict(zip(priors.names, (float(v) for v in row), strict=True))
+                configs += [("baseline", priors.apply(pair.baseline, point, levers=False)),
+                            ("smart", priors.apply(pair.smart, point, levers=True))]
+            means = _means(runner, pair.name, configs)
+            for metric in spec.metrics:
+                base = np.array([m[metric.name] for m in means[0::2]])
+                smart = np.array([m[metric.name] for m in means[1::2]])
+                reductions = np.array([_reduction(b, s) for b, s in zip(base, smart, strict=True)])
+                reduction_rows += [(pair.name, i, int(design.block[i]), metric.name, base[i], smart[i], reductions[i])
+                                   for i in range(len(reductions))]
+                probability_rows.append(_probability(spec, pair.name, metric, reductions, design, verdict_rows))
+                index_rows += _index_rows(spec, pair.name, metric.name, design, reductions)
+        break_evens = pd.DataFrame(columns=BREAK_EVEN_COLUMNS)
+        if spec.break_even is not None:
+            pair = next(p for p in pairs if p.name == spec.break_even.situation)
+            reporter.note(f"break-evens in situation {pair.name}")
+            break_evens = _break_evens(spec, pair, priors, runner)
     return StudyResult(
         _priors_table(priors), _design_table(design, values, priors.names),
         pd.DataFrame(reduction_rows, columns=REDUCTION_COLUMNS),
@@ -252,7 +255,7 @@ def write_folder(spec: Uncertainty, document: LoadedDocument, path: Path, out: P
     from citysim.output.uncertainty_report import answer_sentences, write_uncertainty_report
 
     inputs = begin(spec, path, document, out, options.resume)
-    result = run_uncertainty(spec, path, out, options.resume, executor=options.executor)
+    result = run_uncertainty(spec, path, out, options.resume, options.reporter, options.executor)
     tables = {layout.PRIORS: result.priors, layout.DESIGN: result.design, layout.REDUCTIONS: result.reductions,
               layout.CLAIM_PROBABILITIES: result.probabilities, layout.VERDICTS: result.verdicts,
               layout.SENSITIVITY_INDICES: result.indices, layout.BREAK_EVENS: result.break_evens}

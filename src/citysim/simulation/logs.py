@@ -3,6 +3,11 @@
 `LOG_SCHEMAS` defines every log table's columns in order, each with its pandas type and meaning: the one
 place they are documented (docs/reference.md is generated from it, and tests/test_reference.py checks a
 run's logs against it). Times are minutes from the start of the run; times that did not happen are NaN.
+
+Every log ends with one clock-hour column, the whole hour of day (0-23, from `run.start_clock_h`;
+`clock.clock_hours`) of its main time, named after that time (`CLOCK_HOUR_COLUMNS`): `call_hour`
+(incidents, of t_call), `dispatch_hour` (units), `start_hour` (duty and tasks), `refresh_hour` (traffic)
+and `occur_hour` (crashes). It is derived: the times stay the record.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from citysim.arrays import IntArray
+from citysim.clock import clock_hours
 from citysim.city.geography import DistrictGrid
 from citysim.city.traffic import TRAFFIC_LOG_COLUMNS
 from citysim.city.traffic_layer import CRASH_LOG_COLUMNS
@@ -90,6 +96,7 @@ LOG_SCHEMAS: dict[str, LogSchema] = {
         Column("drain", "bool", "True if t_call >= run.duration_min, in the drain after the KPI window "
                "(run.drain_min; excluded too)"),
         Column("crash", _INT, "the crash (crash log crash_id) this incident reports, -1 for ordinary calls"),
+        Column("call_hour", _INT, "the clock hour of day (0-23) of t_call"),
     )),
     "units": LogSchema("One row per unit assignment.", (
         _REPLICATION, _UNIT, _UNIT_DISTRICT,
@@ -107,17 +114,20 @@ LOG_SCHEMAS: dict[str, LogSchema] = {
         Column("crossing", _CATEGORY, "the bridge or tunnel over a barrier the trip used (missing if none)"),
         Column("t_free", _FLOAT, "when the unit was free again: t_clear, or after the report for the unit that "
                "filed it; NaN if still busy at the end"),
+        Column("dispatch_hour", _INT, "the clock hour of day (0-23) of t_dispatch"),
     )),
     "duty": LogSchema("One row per on-duty interval of a unit (the hourly roster).", (
         _REPLICATION, _UNIT, _UNIT_DISTRICT,
         Column("t_start", _FLOAT, "when the unit came on duty"),
         Column("t_end", _FLOAT, "when it went off duty (or the end of the run)"),
+        Column("start_hour", _INT, "the clock hour of day (0-23) of t_start"),
     )),
     "tasks": LogSchema("One row per spell of other work (operations.other_work).", (
         _REPLICATION, _UNIT, _UNIT_DISTRICT,
         Column("task", _CATEGORY, "the task's name (operations.other_work[].name)"),
         Column("t_start", _FLOAT, "when the spell started"),
         Column("t_end", _FLOAT, "when it ended: the task's end, a call, going off duty, or the end of the run"),
+        Column("start_hour", _INT, "the clock hour of day (0-23) of t_start"),
     )),
     "traffic": LogSchema("One row per traffic refresh (traffic.refresh_min); empty without a road network.", (
         _REPLICATION,
@@ -130,6 +140,7 @@ LOG_SCHEMAS: dict[str, LogSchema] = {
         Column("blockages", _FLOAT, "crash blockages in force"),
         Column("recurrent_delay_veh_h_per_h", _FLOAT, "sum over links of volume x (BPR time - free-flow time): the "
                "rate of recurrent congestion delay until the next refresh, crash queues excluded"),
+        Column("refresh_hour", _INT, "the clock hour of day (0-23) of t_min"),
     )),
     "crashes": LogSchema("One row per crash; empty without a crashes block. Blockages still in force at the end "
                          "are cut there.", (
@@ -152,7 +163,13 @@ LOG_SCHEMAS: dict[str, LogSchema] = {
         Column("queue_delay_vehicle_h", _FLOAT, "the queue's integral over time"),
         Column("detour_delay_vehicle_h", _FLOAT, "diverted vehicles x the detour (crashes.detour_min)"),
         Column("delay_vehicle_h", _FLOAT, "their sum: the crash-induced delay"),
+        Column("occur_hour", _INT, "the clock hour of day (0-23) of t_occur"),
     )),
+}
+#: Each log's clock-hour column and the time it is the hour of (see the module docstring).
+CLOCK_HOUR_COLUMNS = {
+    "incidents": ("call_hour", "t_call"), "units": ("dispatch_hour", "t_dispatch"), "duty": ("start_hour", "t_start"),
+    "traffic": ("refresh_hour", "t_min"), "crashes": ("occur_hour", "t_occur"), "tasks": ("start_hour", "t_start"),
 }
 INCIDENT_COLUMNS = LOG_SCHEMAS["incidents"].names
 UNIT_COLUMNS = LOG_SCHEMAS["units"].names
@@ -186,6 +203,7 @@ class RunRecord:
     """What a finished replication recorded, as plain data: everything the logs are built from."""
 
     replication: int
+    start_clock_h: float  # the clock hour at simulation time 0 (run.start_clock_h)
     end_min: float
     warmup_min: float
     window_end_min: float  # end of the KPI window (the drain follows)
@@ -205,7 +223,7 @@ class RunRecord:
 
 
 def build_logs(record: RunRecord) -> RunLogs:
-    """Turn a finished replication's record into the five logs."""
+    """Turn a finished replication's record into the six logs."""
     plan, ledger = record.plan, record.ledger
     rep = record.replication
     known = plan.t_call < record.end_min  # incidents reported after the end are not part of the run
@@ -288,7 +306,11 @@ def build_logs(record: RunRecord) -> RunLogs:
         "t_start": task_rows[:, 1],
         "t_end": task_rows[:, 2],
     })
-    return RunLogs(incidents, units, duty, _traffic_log(record), _crash_log(record, incidents), tasks)
+    logs = {"incidents": incidents, "units": units, "duty": duty, "traffic": _traffic_log(record),
+            "crashes": _crash_log(record, incidents), "tasks": tasks}
+    for name, (column, time) in CLOCK_HOUR_COLUMNS.items():
+        logs[name][column] = clock_hours(record.start_clock_h, logs[name][time].to_numpy(dtype=np.float64))
+    return RunLogs(**logs)
 
 
 def _traffic_log(record: RunRecord) -> pd.DataFrame:

@@ -480,7 +480,8 @@ class CityModel:
         layer = self.traffic_layer
         crashes = self.scenario.crashes
         return RunRecord(
-            replication=self.replication, end_min=end, warmup_min=self.scenario.run.warmup_min,
+            replication=self.replication, start_clock_h=self._start_clock_h, end_min=end,
+            warmup_min=self.scenario.run.warmup_min,
             window_end_min=self.scenario.run.duration_min, grid=self.grid,
             crossing_names=list(layer.traffic.profile.network.crossing_names) if layer is not None else [],
             category_names=self.scenario.category_names,

@@ -12,6 +12,7 @@ import pandas as pd
 from citysim.city.loading import load_scenario
 from citysim.config import Scenario
 from citysim.police.dispatch import DispatchPolicy
+from citysim.progress import SILENT, Progress
 from citysim.simulation.kpis import run_kpis, summarise
 from citysim.simulation.logs import RunLogs
 from citysim.simulation.model import simulate_one
@@ -41,10 +42,12 @@ class Simulation:
 
 
 def simulate(scenario: Scenario | str | Path, replications: int = 1, seed: int | None = None,
-             policy: DispatchPolicy | None = None, store: ReplicationStore | None = None) -> Simulation:
+             policy: DispatchPolicy | None = None, store: ReplicationStore | None = None,
+             progress: Progress = SILENT) -> Simulation:
     """Simulate replications of a scenario (a `Scenario` or a YAML path); seed defaults to `run.seed`, the
     dispatch policy to the scenario's `dispatch.policy`. A `store` keeps each replication as it ends
-    (`citysim run` and `calibrate`, so a failure later loses none) and gives back those it already holds."""
+    (`citysim run` and `calibrate`, so a failure later loses none) and gives back those it already holds;
+    `progress` counts the replications as they are done."""
     if replications < 1:
         raise ValueError("replications must be at least 1")
     if store is not None and policy is not None:
@@ -67,6 +70,7 @@ def simulate(scenario: Scenario | str | Path, replications: int = 1, seed: int |
             logs, kpi_rows = held
         parts.append(logs)
         kpi_frames.append(kpi_rows)
+        progress.advance()
     kpis = pd.concat(kpi_frames, ignore_index=True)
     return Simulation(
         scenario=scenario,
