@@ -308,6 +308,25 @@ def _kpi_population() -> list[str]:
             "of cases.", ""]
 
 
+def _signature(item: Any) -> inspect.Signature:
+    """The signature with defaults that are objects (whose text would hold a memory address) named by type."""
+    signature = inspect.signature(item)
+    plain = (type(None), bool, int, float, str)
+    return signature.replace(parameters=[
+        p if p.default is p.empty or isinstance(p.default, plain) else p.replace(default=_Named(type(p.default)))
+        for p in signature.parameters.values()])
+
+
+class _Named:
+    """A default shown as its type's name (`Progress`), not as an object's address."""
+
+    def __init__(self, kind: type) -> None:
+        self.kind = kind
+
+    def __repr__(self) -> str:
+        return f"<a {self.kind.__name__}>"
+
+
 def _api(api: dict[str, object]) -> list[str]:
     lines = ["## Python API", "", "`import citysim`: the names of `citysim.__all__`.", "",
              "| name | signature | what |", "|---|---|---|"]
@@ -315,7 +334,7 @@ def _api(api: dict[str, object]) -> list[str]:
         if isinstance(item, type) and issubclass(item, BaseModel):
             signature = f"`{name}.model_validate(data)` (a pydantic model)"
         else:
-            signature = f"`{name}{inspect.signature(item)}`".replace("'", "") if callable(item) else "-"
+            signature = f"`{name}{_signature(item)}`".replace("'", "") if callable(item) else "-"
         first = (inspect.getdoc(item) or "").strip().split("\n\n")[0].replace("\n", " ")
         lines.append(f"| `{name}` | {_cell(signature)} | {_cell(first)} |")
     return lines + [""]
