@@ -224,11 +224,14 @@ def _replay() -> pd.DataFrame:
     return pd.DataFrame(rows).astype({"priority": "Int64"})
 
 
-def test_replay_moves_incidents_and_units_hour_by_hour():
-    """Baseline and smart side by side; each hour shows that hour's incidents (where they are) and the counts."""
+def test_replay_moves_incidents_and_units_hour_by_hour(tmp_path):
+    """Baseline and smart side by side; each hour shows that hour's incidents (where they are) and the counts,
+    drawn from replay.csv as `citysim plot` reads it (priorities as text)."""
     from citysim.output.replay_chart import replay_chart
 
-    chart = replay_chart(_replay(), _map_layers(), "weekday")
+    _replay().to_csv(tmp_path / "replay.csv", index=False)
+    stored = pd.read_csv(tmp_path / "replay.csv", dtype={"priority": str})
+    chart = replay_chart(stored, _map_layers(), "weekday")
     assert [a.get_title() for a in chart.figure.axes] == ["baseline", "smart"] and chart.frames == [0, 1, 2]
     chart.show(2)
     assert "08:00" in chart.figure.get_suptitle()

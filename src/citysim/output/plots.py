@@ -57,10 +57,11 @@ def claim_chart(claims: pd.DataFrame) -> Figure:
             legend[str(row["verdict"])] = axis.plot(row["reduction_pct"], position, "o", color=colour,
                                                     markersize=6)[0]
         claimed = float(data["claimed_pct"].iloc[0])
-        legend["claimed reduction"] = axis.axvline(claimed, color="black", ls="--", lw=1)
+        claim_line = axis.axvline(claimed, color="black", ls="--", lw=1)
         axis.set_yticks(y, [_titled(s, 40) for s in data["scenario"]])
         axis.set_xlabel("reduction, smart vs baseline (%)")
         axis.set_title(f"{_label(str(metric))}\nclaimed {claimed:g} %")
+    legend["claimed reduction"] = claim_line
     figure.legend(legend.values(), legend.keys(), loc="outside lower center", ncols=len(legend), frameon=False)
     figure.suptitle("Does smart policing cut the times as claimed? Reduction with 95 % CI, by situation")
     return styled(figure)

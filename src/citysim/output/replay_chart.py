@@ -104,6 +104,7 @@ class ReplayChart:
 def replay_chart(replay: pd.DataFrame, layers: pd.DataFrame, situation: str) -> ReplayChart:
     """The situation's replication 0, baseline and smart side by side, ready to show any of its hours."""
     replay = replay[replay["situation"] == situation]
+    replay = replay.assign(priority=pd.to_numeric(replay["priority"]).astype("Int64"))  # CSV reads it as text
     layers = layers[layers["situation"] == situation]
     configs = list(dict.fromkeys(replay["config"]))
     priorities = sorted(int(p) for p in replay["priority"].dropna().unique())
