@@ -67,8 +67,11 @@ def draw_roads(axis: Axes, layers: pd.DataFrame, alpha: float = 1.0) -> list[Lin
         if links.empty:
             continue
         segments = links[["lon", "lat"]].to_numpy().reshape(-1, 2, 2)  # each link is a from and a to row
+        # Expressways are cased in white, so that they read on a dark fill as well as on a pale one.
+        cased = road_class == "expressway"
+        casing = [withStroke(linewidth=width + 1.2, foreground="white", alpha=alpha)] if cased else []
         axis.add_collection(LineCollection(segments, linewidths=width, colors=colour, alpha=alpha, zorder=3,
-                                           capstyle="round"))
+                                           capstyle="round", path_effects=casing))
         handles.append(Line2D([], [], lw=width, color=colour, alpha=alpha, label=f"{road_class}s"))
     return handles
 
