@@ -156,8 +156,8 @@ def _wcag_contrast(a: object, b: object) -> float:
     from matplotlib.colors import to_rgb
 
     def luminance(colour: object) -> float:
-        r, g, b = (c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in to_rgb(colour))
-        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+        red, green, blue = (c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in to_rgb(colour))
+        return 0.2126 * red + 0.7152 * green + 0.0722 * blue
 
     high, low = sorted((luminance(a), luminance(b)), reverse=True)
     return (high + 0.05) / (low + 0.05)
