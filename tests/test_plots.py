@@ -199,6 +199,18 @@ def test_choropleth_labels_give_the_minutes_and_contrast_with_their_fill():
     assert labels["Darkest"].get_color() == "white"
 
 
+def test_choropleth_shows_a_district_that_got_worse_below_zero():
+    """A longer smart arrival (a negative reduction) is on the colour bar, below 0, and its label still contrasts."""
+    rows = _district_rows()
+    rows.loc[(rows["district"] == "Pale") & (rows["config"] == "smart"), "arrival_min"] = 15.0  # 50 % longer
+    figure = maps.district_choropleth(_map_layers(), rows, "weekday")
+    bar = next(a for a in figure.axes[1:] if "reduction" in a.get_ylabel())
+    assert bar.get_ylim()[0] == pytest.approx(-50.0)
+    fill = next(p.get_facecolor() for p in figure.axes[0].patches if p.get_gid() == "district:Pale")
+    label = _labels(figure.axes[0])["Pale"]
+    assert "-50 %" in label.get_text() and _wcag_contrast(label.get_color(), fill) >= 4.5
+
+
 def test_choropleth_draws_roads_by_class_and_the_river_crossings():
     """Expressways are drawn heavier than arterials; the river is a line and its bridge a marker."""
     from matplotlib.collections import LineCollection, PathCollection

@@ -180,28 +180,16 @@ def district_choropleth(layers: pd.DataFrame, districts: pd.DataFrame, situation
     lon, lat = layers.loc[layers["layer"] == "district", "lon"], layers.loc[layers["layer"] == "district", "lat"]
     lands = {name: _land(rings) for name, rings in rings_of.items()}
     texts = {name: _district_text(name, values) for name in rings_of}
-    margin = 0.03 * (lon.max() - lon.min())
-    callout_width = 0.2 * (lon.max() - lon.min())
-    centres = [shapely.centroid(land).x for land in lands.values()]
-    west = float(np.mean(centres)) < (lon.min() + lon.max()) / 2  # the callouts on the side the districts lean to
-    axis.set_xlim(lon.min() - margin - (callout_width if west else 0),
-                  lon.max() + margin + (0 if west else callout_width))
+    margin, column = 0.03 * (lon.max() - lon.min()), 0.2 * (lon.max() - lon.min())  # the callouts' column
+    # The column goes west or east; the span, and so the scale the labels are fitted at, is the same.
+    axis.set_xlim(lon.min() - margin - column, lon.max() + margin)
     axis.set_ylim(lat.min() - margin, lat.max() + margin)
     lat0 = frame_lonlat(axis, layers)
     axis.apply_aspect()
-    renderer = FigureCanvasAgg(figure).get_renderer()
-    callouts, anchors = [], {}
-    for name, land in lands.items():
-        text = axis.text(0.0, 0.0, texts[name], ha="center", va="center", fontsize=LABEL_PT, zorder=7,
-                         color=readable_text_colour(fills[name]), gid=f"district:{name}",
-                         path_effects=[withStroke(linewidth=3, foreground=fills[name])])
-        box = text.get_window_extent(renderer).transformed(axis.transData.inverted())
-        anchors[name], share = _best_spot(land, box.width, box.height)
-        if share >= LABEL_ON_LAND:
-            text.set_position(anchors[name])
-        else:
-            text.remove()
-            callouts.append(name)
+    anchors, callouts = _label_districts(axis, lands, texts, fills)
+    west = not callouts or np.mean([anchors[n][0] for n in callouts]) < (lon.min() + lon.max()) / 2
+    if not west:
+        axis.set_xlim(lon.min() - margin, lon.max() + margin + column)
     _place_callouts(axis, callouts, anchors, texts, fills, lon.min() - margin / 2 if west else lon.max() + margin / 2,
                     west)
     axis.axis("off")
@@ -214,6 +202,27 @@ def district_choropleth(layers: pd.DataFrame, districts: pd.DataFrame, situation
     figure.suptitle(f"{_titled(situation)}: arrival time (call to first unit on scene) by district, "
                     "baseline \u2192 smart minutes and reduction", fontsize=10)
     return figure
+
+
+def _label_districts(axis: Axes, lands: dict[str, shapely.Geometry], texts: dict[str, str],
+                     fills: dict[str, str]) -> tuple[dict[str, tuple[float, float]], list[str]]:
+    """Label each district on its land where the label fits (>= LABEL_ON_LAND of it on the land), in black or
+    white by its fill and with a halo of the fill; the anchor of every label, and the districts that need a
+    callout instead."""
+    renderer = FigureCanvasAgg(axis.figure).get_renderer()
+    anchors, callouts = {}, []
+    for name, land in lands.items():
+        text = axis.text(0.0, 0.0, texts[name], ha="center", va="center", fontsize=LABEL_PT, zorder=7,
+                         color=readable_text_colour(fills[name]), gid=f"district:{name}",
+                         path_effects=[withStroke(linewidth=3, foreground=fills[name])])
+        box = text.get_window_extent(renderer).transformed(axis.transData.inverted())
+        anchors[name], share = _best_spot(land, box.width, box.height)
+        if share >= LABEL_ON_LAND:
+            text.set_position(anchors[name])
+        else:
+            text.remove()
+            callouts.append(name)
+    return anchors, callouts
 
 
 def _district_text(name: str, values: pd.DataFrame) -> str:
