@@ -101,9 +101,11 @@ def _shown(report: Report, list_id: str, name: str) -> str:
 
 
 def test_every_image_and_chart_has_loaded(report):
-    """Each <img> decoded (naturalWidth > 0), and each interactive chart is drawn with a row per metric or district."""
+    """Each <img> (the PNG charts and the GIF replay) decoded (naturalWidth > 0), and each interactive chart is
+    drawn with a row per metric or district."""
     images = report.page.eval_on_selector_all("img", "all => all.map(i => [i.alt, i.complete, i.naturalWidth])")
-    assert len(images) == len(list((report.folder / "figures").glob("*.png")))
+    drawn = [*(report.folder / "figures").glob("*.png"), *(report.folder / "figures").glob("*.gif")]
+    assert len(images) == len(drawn) and any(path.suffix == ".gif" for path in drawn)
     assert all(complete and width > 0 for _alt, complete, width in images), images
     charts = report.page.eval_on_selector_all("svg.explore-chart", """all => all.map(svg => {
         const box = svg.getBoundingClientRect();

@@ -39,7 +39,7 @@ def test_two_workers_write_the_same_files_as_one(scenario_file, write_yaml, tmp_
     assert main(["experiment", str(path), "--out", str(serial)]) == EXIT_OK
     assert main(["experiment", str(path), "--out", str(parallel), "--workers", "2"]) == EXIT_OK
     for name in ("runs.csv", "claims.csv", "hourly.csv", "districts.csv", "samples.csv", "map.csv", "diagnostics.csv",
-                 "steps.csv", "warnings.csv"):
+                 "steps.csv", "warnings.csv", "replay.csv"):
         assert (parallel / name).read_bytes() == (serial / name).read_bytes(), name
     charts = sorted(p.name for p in (serial / "figures").iterdir())
     assert "distributions-again.png" in charts
@@ -77,7 +77,7 @@ def test_killed_experiment_resumes_to_the_same_tables(scenario_file, write_yaml,
     assert 0 < _stored_runs(cut) < _stored_runs(whole)
     assert main(["experiment", str(path), "--out", str(cut), "--resume"]) == EXIT_OK
     for name in ("runs.csv", "claims.csv", "hourly.csv", "districts.csv", "samples.csv", "map.csv", "diagnostics.csv",
-                 "steps.csv", "warnings.csv"):
+                 "steps.csv", "warnings.csv", "replay.csv"):
         assert (cut / name).read_bytes() == (whole / name).read_bytes(), name
 
 
@@ -103,7 +103,7 @@ def test_dask_local_cluster_writes_the_same_files(scenario_file, write_yaml, tmp
     assert main(["experiment", str(path), "--out", str(serial)]) == EXIT_OK
     assert main(["experiment", str(path), "--out", str(dask), "--executor", "dask", "--workers", "2"]) == EXIT_OK
     for name in ("runs.csv", "claims.csv", "hourly.csv", "districts.csv", "samples.csv", "map.csv", "diagnostics.csv",
-                 "steps.csv", "warnings.csv"):
+                 "steps.csv", "warnings.csv", "replay.csv"):
         assert (dask / name).read_bytes() == (serial / name).read_bytes(), name
 
 

@@ -1,9 +1,11 @@
 """The map of a situation as one tidy table: district land, roads, stations, posts and one replication's
 incidents, all in WGS84 lon/lat, so that the map can be redrawn from a results folder alone.
 
-Rows are points: `layer` says what they are (district, road, station, post, forecast_post, incident),
-`group` which polygon ring or road link a vertex belongs to (in drawing order), `name` the district or
-road class, `hot` whether an incident fell at a hot spot cell.
+Rows are points: `layer` says what they are (district, road, barrier, crossing, station, post,
+forecast_post, incident), `group` which polygon ring, road link or barrier line a vertex belongs to (in
+drawing order), `name` the district, road class (expressway, arterial), barrier (a river), crossing
+(the bridge or tunnel over a barrier: the network's crossing node, `RoadNetwork.node_crossing`) or the
+incident's category.
 """
 
 from __future__ import annotations
@@ -44,6 +46,11 @@ def map_table(scenario: Scenario, situation: str) -> pd.DataFrame:
         add("road", np.column_stack([network.node_x[a], network.node_x[b]]).ravel(),
             np.column_stack([network.node_y[a], network.node_y[b]]).ravel(), np.repeat(links, 2),
             np.repeat(np.array(CLASS_NAMES)[network.arc_class[one_way]], 2))
+        for number, (barrier, line) in enumerate(zip(scenario.network.barriers, network.barrier_lines, strict=True)):
+            add("barrier", line[:, 0], line[:, 1], np.full(len(line), number), barrier.name)
+        middles = np.flatnonzero(network.node_crossing >= 0)
+        add("crossing", network.node_x[middles], network.node_y[middles], np.arange(middles.size),
+            np.array(network.crossing_names, dtype=object)[network.node_crossing[middles]])
     for layer, sites in (("station", model.sites.stations), ("post", model.sites.posts),
                          ("forecast_post", model.sites.forecast_posts)):
         add(layer, sites.x, sites.y, np.arange(sites.x.size), np.array(grid.names)[sites.district])

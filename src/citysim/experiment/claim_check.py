@@ -17,6 +17,7 @@ import pandas as pd
 
 from citysim.analysis.load_warnings import load_warnings
 from citysim.analysis.map_layers import map_table
+from citysim.analysis.replay import replay_table
 from citysim.analysis.run_checks import (
     open_at_end_warnings,
     precision_warnings,
@@ -181,6 +182,7 @@ class ClaimCheck:
     failures: list[Failure]
     city_map: pd.DataFrame  # map.csv: every situation's map layers
     diagnostics: pd.DataFrame  # diagnostics.csv: every run's step means and health figures
+    replay: pd.DataFrame  # replay.csv: the first situation's replication 0, hour by hour
 
 
 def run_claim_check(experiment: Experiment, experiment_path: Path, out: Path, resume: bool = False,
@@ -192,8 +194,12 @@ def run_claim_check(experiment: Experiment, experiment_path: Path, out: Path, re
     pairs = pairs_of(experiment, experiment_path)
     store = UnitStore(out, resume)
     failures: list[Failure] = []
-    # The map layers need no run: on a pool they are drawn up beside the runs.
+    # The map layers need no run, and the replay one replication pair of its own: on a pool they are made
+    # beside the runs.
     maps = [executor.submit(map_table, pair.baseline, pair.name) for pair in pairs] if executor is not None else []
+    first = pairs[0]
+    replay_args = (first.baseline, first.smart, first.name, experiment.seed)
+    replay = executor.submit(replay_table, *replay_args) if executor is not None else None
     for pair in pairs:
         reporter.note(f"situation {pair.name}: baseline {pair.baseline.name} vs smart levers")
     # Every situation at once, so that a pool is kept busy across the situations' batches.
@@ -213,8 +219,9 @@ def run_claim_check(experiment: Experiment, experiment_path: Path, out: Path, re
     services = services_table(tables["services"], experiment.confidence)
     city_map = pd.concat([future.result() for future in maps] if maps else
                          [map_table(pair.baseline, pair.name) for pair in pairs], ignore_index=True)
+    replay_rows = replay.result() if replay is not None else replay_table(*replay_args)
     return ClaimCheck(runs, claims, services, pairs, time.perf_counter() - started, failures, city_map,
-                      tables["diagnostics"])
+                      tables["diagnostics"], replay_rows)
 
 
 def check_warnings(check: ClaimCheck, experiment: Experiment, replications: dict[str, int]) -> pd.DataFrame:
@@ -248,6 +255,7 @@ def write_folder(experiment: Experiment, document: LoadedDocument, path: Path, o
     write_csv(check.services, out / layout.SERVICES)
     warnings = report_failures(out, check.failures)
     write_csv(check.city_map, out / layout.MAP)
+    write_csv(check.replay, out / layout.REPLAY)
     write_csv(situation_steps(check.diagnostics), out / layout.STEPS)
     replications = {str(k): int(v) for k, v in check.runs.groupby("situation")["replication"].nunique().items()}
     found = check_warnings(check, experiment, replications)

@@ -1,4 +1,5 @@
-"""Draw every chart a results folder's tables allow, and save each as PNG and SVG in `figures/`.
+"""Draw every chart a results folder's tables allow, and save each as PNG and SVG in `figures/`, and each
+animation (the replay) as a GIF.
 
 `citysim plot DIR` and the end of `citysim experiment` both call `draw_folder`, so the charts of a
 folder can always be redrawn from its stored tables without re-running the simulation.
@@ -7,16 +8,20 @@ folder can always be redrawn from its stored tables without re-running the simul
 from __future__ import annotations
 
 import io
+import tempfile
 from collections.abc import Callable
 from concurrent.futures import Executor
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
+from matplotlib.animation import Animation, PillowWriter
 from matplotlib.figure import Figure
 
 from citysim.names import slug
-from citysim.output import layout, plots
+from citysim.output import layout, maps, plots
+from citysim.output.replay_chart import FRAME_MS, replay_animation
 from citysim.simulation.services import metric_label
 
 
@@ -51,18 +56,21 @@ def folder_figures(folder: Path) -> dict[str, Callable[[], Figure]]:
             of_hourly = _of(hourly, situation)
             charts[f"time-of-day-{part}"] = partial(plots.time_of_day_chart, of_hourly, situation)
             charts[f"resources-{part}"] = partial(plots.resources_chart, of_hourly, situation)
-        if districts is not None:
-            charts[f"districts-{part}"] = partial(plots.district_map, _of(districts, situation), situation)
         if city_map is not None and (city_map["situation"] == situation).any():
-            charts[f"map-{part}"] = partial(plots.city_map, _of(city_map, situation), situation)
+            of_map = _of(city_map, situation)
+            charts[f"map-{part}"] = partial(maps.city_map, of_map, situation)
+            if districts is not None:
+                charts[f"districts-{part}"] = partial(maps.district_choropleth, of_map, _of(districts, situation),
+                                                      situation)
     attribution = _read(folder, layout.ATTRIBUTION)
     if attribution is not None:
         for metric in dict.fromkeys(attribution["metric"]):
             charts[f"attribution-{slug(metric)}"] = partial(plots.attribution_waterfall, attribution, metric)
-    tornado = _read(folder, layout.SENSITIVITY)
-    if tornado is not None:
+    tornado, search = _read(folder, layout.SENSITIVITY), _read(folder, layout.WHAT_WOULD_IT_TAKE)
+    if tornado is not None and search is not None:  # the claims are in the search table, written beside it
+        claimed = search.set_index("metric")["claimed_pct"]
         for metric in dict.fromkeys(tornado["metric"]):
-            charts[f"tornado-{slug(metric)}"] = partial(plots.tornado_chart, tornado, metric)
+            charts[f"tornado-{slug(metric)}"] = partial(plots.tornado_chart, tornado, metric, float(claimed[metric]))
     charts.update(_uncertainty_figures(folder))
     return charts
 
@@ -83,6 +91,16 @@ def _uncertainty_figures(folder: Path) -> dict[str, Callable[[], Figure]]:
     return charts
 
 
+def folder_animations(folder: Path) -> dict[str, Callable[[], Animation]]:
+    """Name -> drawing function for every animation the folder's tables support: the replay of a city-day."""
+    replay, city_map = _read(folder, layout.REPLAY), _read(folder, layout.MAP)
+    if replay is None or city_map is None:
+        return {}
+    return {f"replay-{slug(str(situation))}": partial(replay_animation, _of(replay, situation),
+                                                      _of(city_map, situation), situation)
+            for situation in dict.fromkeys(replay["situation"])}
+
+
 def _write(data: bytes, path: Path) -> None:
     path.write_bytes(data)
 
@@ -98,25 +116,38 @@ def _rendered(draw: Callable[[], Figure]) -> tuple[bytes, bytes]:
     return rendered[0], rendered[1]
 
 
+def _rendered_gif(draw: Callable[[], Animation]) -> tuple[bytes]:
+    """Draw one animation and render it as GIF bytes (PillowWriter writes to a path, so through a scratch file)."""
+    animation = draw()
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / "animation.gif"
+        animation.save(path, writer=PillowWriter(fps=1000 / FRAME_MS))
+        return (path.read_bytes(),)
+
+
 def draw_folder(folder: Path, include: list[Path] | None = None, executor: Executor | None = None) -> list[Path]:
-    """Save every chart of the folder (and of the included folders) as figures/<name>.png and .svg;
-    return the PNG paths. With an executor the charts are drawn in its workers, so that the end of an
-    experiment does not serialise it; the files are written here."""
+    """Save every chart of the folder (and of the included folders) as figures/<name>.png and .svg, and
+    every animation as figures/<name>.gif; return the PNG paths, then the GIF paths. With an executor the
+    charts are drawn in its workers, so that the end of an experiment does not serialise it; the files
+    are written here."""
     from citysim.output.files import write_bytes_atomically
 
     out = folder / layout.FIGURES
-    for stale in [*out.glob("*.png"), *out.glob("*.svg")]:  # generated output: redrawn whole every time
+    for stale in [*out.glob("*.png"), *out.glob("*.svg"), *out.glob("*.gif")]:  # redrawn whole every time
         stale.unlink()
     charts = folder_figures(folder)
     for other in include or []:
         charts.update(folder_figures(other))
+    jobs: list[tuple[str, tuple[str, ...], Callable[[Callable[[], Any]], tuple[bytes, ...]], Callable[[], Any]]] = [
+        (name, ("png", "svg"), _rendered, draw) for name, draw in charts.items()]
+    jobs += [(name, ("gif",), _rendered_gif, draw) for name, draw in folder_animations(folder).items()]
     if executor is None:
-        drawn = [_rendered(draw) for draw in charts.values()]
+        drawn = [render(draw) for _, _, render, draw in jobs]
     else:
-        drawn = [future.result() for future in [executor.submit(_rendered, draw) for draw in charts.values()]]
+        drawn = [future.result() for future in [executor.submit(render, draw) for _, _, render, draw in jobs]]
     written = []
-    for name, files in zip(charts, drawn, strict=True):
-        for suffix, data in zip(("png", "svg"), files, strict=True):
+    for (name, suffixes, _, _), files in zip(jobs, drawn, strict=True):
+        for suffix, data in zip(suffixes, files, strict=True):
             write_bytes_atomically(out / f"{name}.{suffix}", partial(_write, data))
-        written.append(out / f"{name}.png")
+        written.append(out / f"{name}.{suffixes[0]}")
     return written

@@ -30,14 +30,15 @@ LOCK = ".citysim.lock"
 #: they are what a resume carries on from).
 DERIVED = (
     layout.CLAIMS, layout.SERVICES, layout.SERVICE_RUNS, layout.RUNS, layout.FAILURES, layout.HOURLY,
-    layout.DISTRICTS, layout.SAMPLES, layout.MAP, layout.DIAGNOSTICS, layout.WARNINGS,
+    layout.DISTRICTS, layout.SAMPLES, layout.MAP, layout.REPLAY, layout.DIAGNOSTICS, layout.WARNINGS,
     layout.ATTRIBUTION, layout.SENSITIVITY, layout.WHAT_WOULD_IT_TAKE, layout.PRIORS, layout.DESIGN,
     layout.REDUCTIONS, layout.CLAIM_PROBABILITIES, layout.VERDICTS, layout.SENSITIVITY_INDICES,
     layout.BREAK_EVENS, layout.REPORT_MD, layout.REPORT_HTML, layout.COMPARISON, layout.STEPS, layout.KPIS,
     layout.SUMMARY, layout.TRAFFIC_BY_HOUR, layout.RESOLVED_SCENARIO, *layout.LOG_FILES.values(),
 )
 #: The charts and the resolved scenarios, by the patterns of the names citysim gives them.
-DERIVED_PATTERNS = {layout.FIGURES: ("*.png", "*.svg"), layout.RESOLVED_SCENARIOS: ("*.baseline.yaml", "*.smart.yaml")}
+DERIVED_PATTERNS = {layout.FIGURES: ("*.png", "*.svg", "*.gif"),
+                    layout.RESOLVED_SCENARIOS: ("*.baseline.yaml", "*.smart.yaml")}
 
 
 def _unwritable(out: Path, exc: OSError) -> InputError:

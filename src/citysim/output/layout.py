@@ -34,6 +34,7 @@ SAMPLES = "samples.csv"
 DIAGNOSTICS = "diagnostics.csv"  # every run's step means and health figures (open at the end, P(wait))
 WARNINGS = "warnings.csv"  # what the claim check found wrong besides the claims (also printed)
 MAP = "map.csv"  # each situation's map layers (district land, roads, posts, replication 0's incidents)
+REPLAY = "replay.csv"  # the first situation's replication 0 by the hour: open incidents and units (the replay)
 STORE = "units"  # the result store: one file per finished run
 RESOLVED_SCENARIOS = "scenarios"  # <situation>.baseline.yaml and <situation>.smart.yaml
 

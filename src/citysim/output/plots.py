@@ -11,18 +11,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from matplotlib.patches import Rectangle
 
 from citysim.output.style import BASELINE, CONFIG_COLOURS, NEUTRAL, SMART, VERDICT_COLOURS, new_figure, styled
 
-#: Tile-grid map of Shanghai's 16 districts (row, column): keeps their relative positions (an
-#: approximation drawn by hand from a map; row 0 is north).
-SHANGHAI_TILES = {
-    "Chongming": (0, 4), "Jiading": (1, 1), "Baoshan": (1, 3), "Putuo": (2, 2), "Jing'an": (2, 3),
-    "Hongkou": (2, 4), "Yangpu": (2, 5), "Qingpu": (3, 0), "Changning": (3, 1), "Xuhui": (3, 2),
-    "Huangpu": (3, 3), "Pudong New Area": (3, 4), "Songjiang": (4, 1), "Minhang": (4, 2), "Jinshan": (5, 1),
-    "Fengxian": (5, 3),
-}
 METRIC_LABELS = {
     "arrival": "arrival (call to first unit on scene)",
     "handling": "handling (first unit on scene to cleared)",
@@ -50,27 +41,28 @@ def _titled(situation: object, longest: int = 60) -> str:
 
 
 def claim_chart(claims: pd.DataFrame) -> Figure:
-    """Reduction per situation and metric with its CI, the claimed reduction as a reference line, and
-    the verdict as the marker's colour."""
+    """Reduction per situation and metric with its CI, the claimed reduction as a reference line (its value
+    in the panel's title), and the verdict as the marker's colour; one legend below the panels, off the data."""
     rows = claims[claims["priority"].astype(str) == "all"]
     metrics = list(dict.fromkeys(rows["metric"]))
-    figure = new_figure(3.2 * len(metrics) + 1.0, 0.45 * rows["scenario"].nunique() + 1.8)
+    figure = new_figure(3.2 * len(metrics) + 1.0, 0.45 * rows["scenario"].nunique() + 2.3)
     axes = figure.subplots(1, len(metrics), sharey=True, squeeze=False)[0]
+    legend: dict[str, Any] = {}
     for axis, metric in zip(axes, metrics, strict=True):
         data = rows[rows["metric"] == metric].reset_index(drop=True)
         y = np.arange(len(data))[::-1]
         for position, row in zip(y, data.to_dict("records"), strict=True):
             colour = VERDICT_COLOURS.get(str(row["verdict"]), NEUTRAL)
             axis.plot([row["ci_low_pct"], row["ci_high_pct"]], [position, position], color=colour, lw=3)
-            axis.plot(row["reduction_pct"], position, "o", color=colour, markersize=6, label=str(row["verdict"]))
+            legend[str(row["verdict"])] = axis.plot(row["reduction_pct"], position, "o", color=colour,
+                                                    markersize=6)[0]
         claimed = float(data["claimed_pct"].iloc[0])
-        axis.axvline(claimed, color="black", ls="--", lw=1, label=f"claimed {claimed:g} %")
+        claim_line = axis.axvline(claimed, color="black", ls="--", lw=1)
         axis.set_yticks(y, [_titled(s, 40) for s in data["scenario"]])
         axis.set_xlabel("reduction, smart vs baseline (%)")
-        axis.set_title(_label(str(metric)))
-        handles, labels = axis.get_legend_handles_labels()
-        unique = dict(zip(labels, handles, strict=True))
-        axis.legend(unique.values(), unique.keys(), loc="best", frameon=False)
+        axis.set_title(f"{_label(str(metric))}\nclaimed {claimed:g} %")
+    legend["claimed reduction"] = claim_line
+    figure.legend(legend.values(), legend.keys(), loc="outside lower center", ncols=len(legend), frameon=False)
     figure.suptitle("Does smart policing cut the times as claimed? Reduction with 95 % CI, by situation")
     return styled(figure)
 
@@ -173,61 +165,6 @@ def time_of_day_chart(hourly: pd.DataFrame, situation: str) -> Figure:
     return styled(figure)
 
 
-def district_map(districts: pd.DataFrame, situation: str) -> Figure:
-    """Arrival-time reduction per district on a tile-grid map of Shanghai."""
-    data = districts[districts["situation"] == situation]
-    means = data.groupby(["district", "config"])["arrival_min"].mean().unstack("config")
-    reduction = 100.0 * (1.0 - means["smart"] / means["baseline"])
-    figure = new_figure(6.0, 5.4)
-    axis = figure.subplots()
-    vmax = float(np.nanmax(np.abs(reduction.to_numpy()))) if len(reduction) else 1.0
-    import matplotlib
-
-    cmap = matplotlib.colormaps["PuOr"]
-    extra_row = max(r for r, _ in SHANGHAI_TILES.values()) + 1
-    for index, (district, value) in enumerate(reduction.items()):
-        row, col = SHANGHAI_TILES.get(str(district), (extra_row + index // 6, index % 6))
-        shade = cmap(0.5 + 0.5 * value / vmax) if np.isfinite(value) and vmax > 0 else NEUTRAL
-        axis.add_patch(Rectangle((col, -row), 0.95, 0.95, facecolor=shade, edgecolor="white"))
-        axis.text(col + 0.475, -row + 0.55, str(district).replace(" New Area", ""), ha="center", fontsize=7)
-        axis.text(col + 0.475, -row + 0.25, f"{value:.0f} %", ha="center", fontsize=8, weight="bold")
-    axis.set_xlim(-0.1, 6.1)
-    axis.set_ylim(-(extra_row + 1) + 0.9, 1.0)
-    axis.set_aspect("equal")
-    axis.axis("off")
-    axis.set_title(f"{_titled(situation)}: arrival-time reduction by district (tile map, north up)")
-    return figure
-
-
-def city_map(layers: pd.DataFrame, situation: str) -> Figure:
-    """Incident density (replication 0) over the district land, with the road network, stations and
-    patrol posts: for checking placement by eye."""
-    data = layers[layers["situation"] == situation]
-    figure = new_figure(7.0, 7.0)
-    axis = figure.subplots()
-    lat0 = float(data["lat"].mean())
-    aspect = 1.0 / np.cos(np.radians(lat0))  # degrees of longitude are shorter than of latitude
-    for layer, colour, width in (("district", "#777777", 0.6), ("road", "#bbbbbb", 0.5)):
-        for _, part in data[data["layer"] == layer].groupby("group", sort=False):
-            axis.plot(part["lon"], part["lat"], color=colour, lw=width, zorder=1 if layer == "road" else 2)
-    incidents = data[data["layer"] == "incident"]
-    if len(incidents):
-        hexes = axis.hexbin(incidents["lon"], incidents["lat"], gridsize=90, bins="log", mincnt=1, cmap="YlOrRd",
-                            linewidths=0, zorder=0)
-        figure.colorbar(hexes, ax=axis, shrink=0.6, label="incidents per hexagon (log scale)")
-    for layer, marker, colour, label in (("post", ".", BASELINE, "patrol posts"),
-                                         ("station", "^", "black", "police stations")):
-        points = data[data["layer"] == layer]
-        axis.scatter(points["lon"], points["lat"], s=4 if layer == "post" else 10, marker=marker, color=colour,
-                     label=f"{label} ({len(points):,})", zorder=3, linewidths=0)
-    axis.set_aspect(aspect)
-    axis.set_xlabel("longitude (WGS84)")
-    axis.set_ylabel("latitude (WGS84)")
-    axis.legend(loc="lower left", frameon=False, fontsize=8)
-    axis.set_title(f"{_titled(situation)}: incidents of replication 0, stations and posts on district land and roads")
-    return styled(figure)
-
-
 def attribution_waterfall(attribution: pd.DataFrame, metric: str) -> Figure:
     """Each lever group's contribution to a reduction, stacked from 0 to the total (Shapley values)."""
     data = attribution[attribution["metric"] == metric]
@@ -252,20 +189,23 @@ def attribution_waterfall(attribution: pd.DataFrame, metric: str) -> Figure:
     return styled(figure)
 
 
-def tornado_chart(tornado: pd.DataFrame, metric: str) -> Figure:
-    """Change in a reduction when each lever alone goes to the low / high end of its sourced range."""
+def tornado_chart(tornado: pd.DataFrame, metric: str, claimed_pct: float) -> Figure:
+    """The reduction when each lever alone goes to the low / high end of its sourced range (the others as
+    set), as bars from the reduction with every lever as set, against the claimed reduction."""
     data = tornado[tornado["metric"] == metric]
+    as_set = float((data["reduction_pct"] - data["change_pct_points"]).mean())  # the same on every row
     wide = data.pivot(index="lever", columns="setting", values="change_pct_points")
     wide = wide.reindex(wide.abs().max(axis=1).sort_values().index)
-    figure = new_figure(6.5, 0.32 * len(wide) + 1.4)
+    figure = new_figure(6.5, 0.32 * len(wide) + 1.9)
     axis = figure.subplots()
     y = np.arange(len(wide))
-    axis.barh(y, wide["low"], color=BASELINE, label="lever at its low value")
-    axis.barh(y, wide["high"], color=SMART, label="lever at its high value")
+    axis.barh(y, wide["low"], left=as_set, color=BASELINE, label="lever at its low value")
+    axis.barh(y, wide["high"], left=as_set, color=SMART, label="lever at its high value")
     axis.set_yticks(y, [str(i) for i in wide.index])
-    axis.axvline(0, color="black", lw=0.8)
-    axis.set_xlabel("change in reduction (percentage points)")
-    axis.legend(loc="lower right", frameon=False)
+    axis.axvline(as_set, color="black", lw=0.8, label=f"every lever as set: {as_set:.1f} %")
+    axis.axvline(claimed_pct, color="black", ls="--", lw=1.2, label=f"claimed {claimed_pct:g} %")
+    axis.set_xlabel("reduction, smart vs baseline (%)")
+    figure.legend(loc="outside lower center", ncols=2, frameon=False)
     axis.set_title(f"{_short(metric).capitalize()} reduction: each lever at the ends of its range")
     return styled(figure)
 

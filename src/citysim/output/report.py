@@ -234,7 +234,7 @@ def report_html(inputs: ReportInputs) -> str:
                     f"{_html_table(SERVICE_HEADER, service_rows(inputs.services), 'services')}"
                     f"<p>The levers acting on each service:</p><ul>{acting}</ul>")
     images = "".join(
-        f'<figure><img alt="{escape(p.stem)}" src="data:image/png;base64,'
+        f'<figure><img alt="{escape(p.stem)}" src="data:image/{p.suffix.lstrip(".")};base64,'
         f'{base64.b64encode(p.read_bytes()).decode("ascii")}"><figcaption>{escape(p.stem)}</figcaption></figure>'
         for p in inputs.figures)
     levers = _html_table(["lever", "mechanism", "default", "range", "source"],
