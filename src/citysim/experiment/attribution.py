@@ -180,5 +180,5 @@ def write_folder(spec: Attribution, document: LoadedDocument, path: Path, out: P
                               coalitions_run=result.coalitions_run, wall_seconds=round(result.wall_seconds, 1)),
                out / layout.MANIFEST)
     return Outcome(f"Attribution '{spec.name}' ({spec.method}, {result.coalitions_run} lever combinations, "
-                   f"{spec.replications} replications each): results in {out}", result.table.drop(columns=["levers"]),
+                   f"{spec.replications} replication{'s' if spec.replications != 1 else ''} each): results in {out}", result.table.drop(columns=["levers"]),
                    warnings + edited_during_run(inputs), EXIT_RUNS_FAILED if result.failures else EXIT_OK)
