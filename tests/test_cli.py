@@ -238,3 +238,10 @@ def test_run_rewrite_replaces_manifest(short_scenario, tmp_path):
     assert main(["run", str(short_scenario), "--replications", "2", "--out", str(out)]) == EXIT_OK
     assert json.loads((out / "manifest.json").read_text())["replications"] == 2
     assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_a_closed_pipe_ends_quietly():
+    """`citysim levers | head -1`: the reader leaves early; no traceback, exit 0."""
+    done = subprocess.run(f"{sys.executable} -m citysim levers | head -1", shell=True, capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert done.stdout.startswith("#") and "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr

@@ -445,6 +445,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     previous = signal.signal(signal.SIGTERM, _stop_on_sigterm) if in_main_thread else None
     try:
         return _dispatch(args)
+    except BrokenPipeError:
+        # The reader went away (`citysim levers | head`): what it read is all it wanted, so no traceback.
+        # Later writes (and the interpreter's flush at exit) go to /dev/null instead of failing again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     finally:
         if in_main_thread:
             signal.signal(signal.SIGTERM, previous)
