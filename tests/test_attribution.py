@@ -13,7 +13,7 @@ import pytest
 
 from citysim.cli import EXIT_BAD_INPUT, EXIT_OK, main
 from citysim.config.levers import LEVERS
-from citysim.experiment.attribution import shapley_exact, shapley_sampled
+from citysim.experiment.attribution import coalitions_asked, shapley_exact, shapley_sampled
 from citysim.experiment.sensitivity import scaled_levers
 from conftest import SMALL_SMART_YAML
 
@@ -63,6 +63,19 @@ def test_shapley_exact_splits_an_interaction_equally_and_is_efficient():
     values = shapley_exact(["a", "b", "c"], value)
     assert values == pytest.approx({"a": 1.5, "b": 1.5, "c": 1.0})
     assert sum(values.values()) == pytest.approx(value(frozenset("abc")) - value(frozenset()))
+
+
+def test_the_coalitions_asked_are_all_the_game_needs_in_its_order():
+    """Exact: all 2^k coalitions, the empty one first, in the order the computation asks; sampled: only the
+    prefixes of the orderings. Prefetching exactly these leaves no coalition to run one at a time."""
+    players = ["a", "b", "c"]
+    exact = coalitions_asked(players, "exact", [])
+    assert exact[0] == frozenset() and len(exact) == len(set(exact)) == 8
+    order: list[frozenset[str]] = [frozenset()]
+    shapley_exact(players, lambda c: order.append(c) or 0.0)
+    assert exact == list(dict.fromkeys(order))
+    sampled = coalitions_asked(players, "permutations", [["b", "a", "c"]])
+    assert sampled == [frozenset(), frozenset("b"), frozenset("ab"), frozenset("abc")]
 
 
 def test_shapley_sampled_over_all_orderings_equals_exact():

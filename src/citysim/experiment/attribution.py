@@ -92,6 +92,14 @@ class _Game:
         levers = Levers(**{name: getattr(self.smart_levers, name) for name in on})
         return self.baseline.model_copy(update={"levers": levers})
 
+    def prefetch(self, coalitions: list[Coalition]) -> None:
+        """Run every coalition not yet cached as one batch, so that they run side by side on the executor
+        (asked one at a time, a coalition with fewer replications than workers leaves workers idle)."""
+        missing = [c for c in coalitions if c not in self.cache]
+        means = self.runner.replication_means(self.spec.situation.name,
+                                              [("coalition", self.scenario_for(c)) for c in missing])
+        self.cache.update(zip(missing, means, strict=True))
+
     def values(self, coalition: Coalition) -> ReplicationMeans:
         if coalition not in self.cache:
             self.cache[coalition] = self.runner.replication_means(
@@ -119,6 +127,7 @@ def run_attribution(spec: Attribution, spec_path: Path, out: Path, resume: bool 
                                      progress=progress)
         game = _Game(spec, baseline, smart_levers, {}, runner)
         orderings = _orderings(spec)
+        game.prefetch(coalitions_asked(list(spec.groups), spec.method, orderings))
         rows = [row for metric in spec.metrics for row in _metric_rows(game, metric, orderings, reporter)]
     return AttributionResult(pd.DataFrame(rows, columns=ATTRIBUTION_COLUMNS), len(game.cache),
                              time.perf_counter() - started, runner.failures)
@@ -130,6 +139,22 @@ def _orderings(spec: Attribution) -> list[list[str]]:
         return []
     generator = np.random.default_rng(np.random.SeedSequence(spec.seed, spawn_key=(2**31 - 1,)))
     return [list(generator.permutation(list(spec.groups))) for _ in range(spec.orderings)]
+
+
+def coalitions_asked(players: list[str], method: str, orderings: list[list[str]]) -> list[Coalition]:
+    """Every coalition the Shapley computation asks for, in the order it first asks (the empty one first),
+    found by running it on a game that only records; so the runs can be made at once, in that order."""
+    asked: dict[Coalition, None] = {frozenset(): None}
+
+    def record(coalition: Coalition) -> float:
+        asked.setdefault(coalition)
+        return 0.0
+
+    if method == "exact":
+        shapley_exact(players, record)
+    else:
+        shapley_sampled(players, record, orderings)
+    return list(asked)
 
 
 def _metric_rows(game: _Game, metric: Metric, orderings: list[list[str]], reporter: Reporter
@@ -179,6 +204,7 @@ def write_folder(spec: Attribution, document: LoadedDocument, path: Path, out: P
                               replications=spec.replications, method=spec.method,
                               coalitions_run=result.coalitions_run, wall_seconds=round(result.wall_seconds, 1)),
                out / layout.MANIFEST)
+    each = f"{spec.replications} replication{'s' if spec.replications != 1 else ''} each"
     return Outcome(f"Attribution '{spec.name}' ({spec.method}, {result.coalitions_run} lever combinations, "
-                   f"{spec.replications} replication{'s' if spec.replications != 1 else ''} each): results in {out}", result.table.drop(columns=["levers"]),
+                   f"{each}): results in {out}", result.table.drop(columns=["levers"]),
                    warnings + edited_during_run(inputs), EXIT_RUNS_FAILED if result.failures else EXIT_OK)
