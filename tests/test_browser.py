@@ -152,6 +152,8 @@ def test_choosing_another_district_shows_its_mean_arrival(report):
     assert _shown(report, "explore-district", "baseline") == f"{south['baseline']:.2f}"
     assert _shown(report, "explore-district", "smart") == f"{south['smart']:.2f}"
     assert _shown(report, "explore-district", "pairs") == str(districts["replication"].nunique())
+    interval = _shown(report, "explore-district", "ci")
+    assert interval.endswith(" %") and " to " in interval
 
 
 def test_hovering_a_row_shows_its_values_and_clicking_picks_it(report):

@@ -24,7 +24,7 @@ from citysim.cli import EXIT_BAD_INPUT, EXIT_OK, main
 from citysim.config.experiment import Metric
 from citysim.config.metrics import COMPARE_DEFAULTS, METRICS
 from citysim.experiment.comparison import CLAIM_COLUMNS, COMPARISON_COLUMNS, GROUP_ROW_COLUMNS, comparison_table
-from citysim.experiment.stats import EXCEEDED, FELL_SHORT, REPRODUCED, UNDETERMINED, paired_reduction
+from citysim.analysis.stats import EXCEEDED, FELL_SHORT, REPRODUCED, UNDETERMINED, paired_reduction
 from conftest import SMALL_OPS_SCENARIO_YAML, SMALL_SMART_YAML
 
 REPLICATIONS = 3

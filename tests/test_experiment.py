@@ -23,7 +23,7 @@ from citysim.config.experiment import load_experiment
 from citysim.config.levers import Levers
 from citysim.errors import InputError
 from citysim.experiment.claim_check import CLAIM_COLUMNS, RUN_COLUMNS
-from citysim.experiment.stats import (
+from citysim.analysis.stats import (
     EXCEEDED,
     FELL_SHORT,
     REPRODUCED,

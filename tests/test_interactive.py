@@ -8,7 +8,9 @@ import hashlib
 import json
 import math
 
+import numpy as np
 import pandas as pd
+from scipy import stats
 
 from citysim.output import interactive
 
@@ -42,7 +44,8 @@ def test_missing_intervals_are_null_in_the_data_and_n_a_on_the_page():
 
 
 def test_district_rows_pair_the_replications_and_take_the_ratio_of_means():
-    """Only replications with both configurations count; the reduction is 1 - mean(smart) / mean(baseline)."""
+    """Only replications with both configurations count; the reduction is 1 - mean(smart) / mean(baseline),
+    with the claims' paired interval."""
     districts = pd.DataFrame({
         "situation": "weekday", "district": "North", "config": ["baseline", "smart"] * 3,
         "replication": [0, 0, 1, 1, 2, 2], "arrival_min": [10.0, 8.0, 12.0, 9.0, 11.0, math.nan],
@@ -51,6 +54,12 @@ def test_district_rows_pair_the_replications_and_take_the_ratio_of_means():
     assert row["baseline"] == 11.0 and row["smart"] == 8.5
     assert row["shown"]["reduction"] == f"{100 * (1 - 8.5 / 11.0):.1f} %"
     assert row["shown"]["pairs"] == "2" and row["shown"]["incidents"] == "45"
+    # The paired delta-method interval, worked by hand: d_k = s_k - R b_k, SE(R) = sd(d) / (sqrt(n) mean(b)).
+    ratio = 8.5 / 11.0
+    d = np.array([8.0, 9.0]) - ratio * np.array([10.0, 12.0])
+    half = 100 * stats.t.ppf(0.975, 1) * d.std(ddof=1) / (np.sqrt(2) * 11.0)
+    low, high = 100 * (1 - ratio) - half, 100 * (1 - ratio) + half
+    assert row["shown"]["ci"] == f"{low:.1f} % to {high:.1f} %"
 
 
 def test_the_page_policy_admits_exactly_the_embedded_script():

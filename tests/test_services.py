@@ -14,7 +14,7 @@ import yaml
 from citysim.cli import main
 from citysim.experiment.contract import EXIT_OK
 from citysim.experiment.services_table import SERVICES_COLUMNS, services_table
-from citysim.experiment.stats import paired_reduction
+from citysim.analysis.stats import paired_reduction
 from citysim.output.plots import services_chart
 from test_levers import CRASH_CATEGORY, CRASHES
 from test_transit import _data

@@ -37,7 +37,7 @@ from citysim.experiment.contract import EXIT_OK, EXIT_RUNS_FAILED, Options, Outc
 from citysim.experiment.provenance import begin, edited_during_run, report_failures
 from citysim.experiment.runs import MATCHED, RUN_COLUMNS, Key, run_pair_unit
 from citysim.experiment.services_table import services_table
-from citysim.experiment.stats import paired_reduction, verdict
+from citysim.analysis.stats import paired_reduction, verdict
 from citysim.experiment.store import UnitStore
 from citysim.names import slug
 from citysim.output import layout

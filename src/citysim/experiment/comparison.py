@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from citysim.config.experiment import Metric
-from citysim.experiment.stats import paired_reduction, verdict
+from citysim.analysis.stats import paired_reduction, verdict
 from citysim.simulation.kpis import police_cases
 
 A, B = "A", "B"

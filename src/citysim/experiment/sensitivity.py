@@ -32,7 +32,7 @@ from citysim.experiment.configurations import ConfigurationRunner, ReplicationMe
 from citysim.experiment.contract import EXIT_OK, EXIT_RUNS_FAILED, Options, Outcome
 from citysim.experiment.provenance import begin, edited_during_run, report_failures
 from citysim.experiment.size import most_runs
-from citysim.experiment.stats import paired_reduction
+from citysim.analysis.stats import paired_reduction
 from citysim.experiment.store import UnitStore
 from citysim.output import layout
 from citysim.output.figures import draw_folder

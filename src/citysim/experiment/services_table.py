@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from citysim.experiment.stats import paired_reduction
+from citysim.analysis.stats import paired_reduction
 from citysim.simulation.services import SERVICE_METRICS
 
 SERVICES_COLUMNS = ["situation", "service", "metric", "baseline", "smart", "reduction_pct", "ci_low_pct",

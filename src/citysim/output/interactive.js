@@ -147,7 +147,7 @@
   function districtTip(row) {
     const s = row.shown;
     return `${row.district}: arrival from the call\nbaseline ${s.baseline} min, smart ${s.smart} min\n`
-      + `reduction ${s.reduction}\n${s.pairs} pairs, ${s.incidents} police cases per replication`;
+      + `reduction ${s.reduction} (CI ${s.ci})\n${s.pairs} pairs, ${s.incidents} police cases per replication`;
   }
 
   function drawDistricts(rows, chosen) {

@@ -22,6 +22,7 @@ from typing import Any
 
 import pandas as pd
 
+from citysim.analysis.stats import paired_reduction
 from citysim.output.style import BASELINE, NEUTRAL, SMART, VERDICT_COLOURS
 from citysim.simulation.services import metric_label
 
@@ -34,7 +35,7 @@ CLAIM_FIELDS = (("baseline", "baseline (min)"), ("smart", "smart (min)"), ("redu
                 ("ci", "CI"), ("claimed", "claimed"), ("verdict", "verdict"), ("pairs", "pairs"),
                 ("matched", "matched incidents"))
 DISTRICT_FIELDS = (("baseline", "baseline (min)"), ("smart", "smart (min)"), ("reduction", "reduction"),
-                   ("pairs", "pairs"), ("incidents", "police cases per replication"))
+                   ("ci", "CI"), ("pairs", "pairs"), ("incidents", "police cases per replication"))
 
 
 def _number(value: Any) -> float | None:
@@ -72,9 +73,9 @@ def claim_rows(claims: pd.DataFrame) -> list[dict[str, Any]]:
     return rows
 
 
-def district_rows(districts: pd.DataFrame) -> list[dict[str, Any]]:
+def district_rows(districts: pd.DataFrame, confidence: float = 0.95) -> list[dict[str, Any]]:
     """Each situation's districts: the mean over paired replications of the mean arrival from the call,
-    baseline and smart, and the reduction 1 - smart / baseline (a ratio of means, as the claims')."""
+    baseline and smart, and the reduction 1 - smart / baseline with its paired interval (as the claims')."""
     rows = []
     for (situation, district), group in districts.groupby(["situation", "district"], sort=False):
         table = group.pivot(index="replication", columns="config", values="arrival_min")
@@ -82,13 +83,14 @@ def district_rows(districts: pd.DataFrame) -> list[dict[str, Any]]:
             continue
         paired = table[["baseline", "smart"]].dropna()
         incidents = group[group["replication"].isin(paired.index)]["incidents"]
-        baseline, smart = paired["baseline"].mean(), paired["smart"].mean()
-        reduction = 100.0 * (1.0 - smart / baseline) if len(paired) and baseline > 0 else math.nan
+        found = paired_reduction(paired["baseline"].to_numpy(dtype=float), paired["smart"].to_numpy(dtype=float),
+                                 confidence)
         rows.append({
-            "situation": str(situation), "district": str(district), "baseline": _number(baseline),
-            "smart": _number(smart),
-            "shown": {"baseline": _minutes(baseline), "smart": _minutes(smart), "reduction": _pct(reduction),
-                      "pairs": str(len(paired)),
+            "situation": str(situation), "district": str(district), "baseline": _number(found.baseline_mean),
+            "smart": _number(found.smart_mean),
+            "shown": {"baseline": _minutes(found.baseline_mean), "smart": _minutes(found.smart_mean),
+                      "reduction": _pct(found.reduction_pct),
+                      "ci": f"{_pct(found.ci_low_pct)} to {_pct(found.ci_high_pct)}", "pairs": str(len(paired)),
                       "incidents": f"{incidents.mean():.0f}" if len(incidents) else "n/a"}})
     return rows
 
@@ -101,11 +103,12 @@ def service_rows(services: pd.DataFrame) -> list[dict[str, Any]]:
         for row in services.to_dict("records")]
 
 
-def view_data(claims: pd.DataFrame, districts: pd.DataFrame | None, services: pd.DataFrame | None) -> dict[str, Any]:
+def view_data(claims: pd.DataFrame, districts: pd.DataFrame | None, services: pd.DataFrame | None,
+              confidence: float = 0.95) -> dict[str, Any]:
     """Everything the script needs, as plain JSON-able data."""
     return {
         "claims": claim_rows(claims),
-        "districts": district_rows(districts) if districts is not None else [],
+        "districts": district_rows(districts, confidence) if districts is not None else [],
         "services": service_rows(services) if services is not None else [],
         "colours": {"baseline": BASELINE, "smart": SMART, "neutral": NEUTRAL, "verdicts": VERDICT_COLOURS},
     }
@@ -122,9 +125,11 @@ def _value_list(list_id: str, fields: tuple[tuple[str, str], ...]) -> str:
     return f'<dl id="{list_id}" class="explore-values">{items}</dl>'
 
 
-def explore_section(claims: pd.DataFrame, districts: pd.DataFrame | None, services: pd.DataFrame | None) -> str:
+def explore_section(claims: pd.DataFrame, districts: pd.DataFrame | None, services: pd.DataFrame | None,
+                    confidence: float = 0.95) -> str:
     """The `<section id="explore">` of the report: the pickers, the chosen values, the charts and their data."""
     pickers = "".join(f'<label>{label} <select id="explore-{field}"></select></label>' for field, label in PICKERS)
+    data = json_for_html(view_data(claims, districts, services, confidence))
     service_head = "".join(f"<th>{escape(h)}</th>" for h in
                            ("service", "metric", "baseline", "smart", "reduction", "CI"))
     return f"""<section id="explore"><h2>Explore</h2>
@@ -141,7 +146,7 @@ role="img" aria-label="reduction by metric"></svg>
 <div id="explore-services-part"><h3>Traffic services in the chosen situation</h3>
 <table id="explore-services"><thead><tr>{service_head}</tr></thead><tbody></tbody></table></div>
 <div id="explore-tip" role="tooltip" hidden></div>
-<script type="application/json" id="explore-data">{json_for_html(view_data(claims, districts, services))}</script>
+<script type="application/json" id="explore-data">{data}</script>
 <script>{SCRIPT}</script>
 </section>"""
 

@@ -1,7 +1,8 @@
 """The reports of a claim check, built from its results folder alone (so `citysim plot` can redo them):
 report.md and a self-contained report.html that open with the answer and its warnings, then the claims
 table, the traffic services, the charts, the attribution and sensitivity findings (from folders named
-with --include), the levers' sources and the manifest. Every string that comes from a scenario or experiment file is escaped in HTML.
+with --include), the levers' sources and the manifest. Every string that comes from a scenario or
+experiment file is escaped in HTML.
 """
 
 from __future__ import annotations
@@ -223,6 +224,8 @@ def report_html(inputs: ReportInputs) -> str:
     manifest = inputs.manifest
     claims = _html_table(CLAIM_HEADER, [claim_cells(r) for r in inputs.overall.to_dict("records")], "claims")
     verdicts, why = answer(inputs)
+    explore = interactive.explore_section(inputs.claims, inputs.districts, inputs.services,
+                                          float(manifest.get("confidence", 0.95)))
     warnings = "".join(f"<li>{escape(w)}</li>" for w in warning_lines(inputs))
     warnings = f'<section id="warnings"><h2>Warnings</h2><ul>{warnings}</ul></section>' if warnings else ""
     findings = "".join(f"<li>{escape(s)}</li>" for s in finding_sentences(inputs))
@@ -254,7 +257,7 @@ th{{background:#f3f3f3}}img{{max-width:100%}}figure{{margin:1.5em 0}}pre{{backgr
 <p><strong>{escape(" ".join(verdicts))}</strong></p>
 <p>{escape(" ".join(why))}</p></section>
 {warnings}
-{interactive.explore_section(inputs.claims, inputs.districts, inputs.services)}
+{explore}
 <h2>The claims</h2>
 <p>{escape(METHOD.format(confidence=100 * float(manifest.get("confidence", 0.95))))}</p>
 <p>{escape(str(manifest.get("description", "")))}</p>
