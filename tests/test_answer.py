@@ -174,3 +174,11 @@ def test_run_warns_of_incidents_open_at_the_end(scenario_file, tmp_path, capsys)
     assert main(["run", str(scenario_file), "--out", str(tmp_path / "run")]) == EXIT_OK
     stderr = capsys.readouterr().err
     assert "incidents are still open when the run ends" in stderr and "wait for a free unit" in stderr
+
+
+def test_compare_warns_of_incidents_open_at_the_end(scenario_file, tmp_path, capsys):
+    """`citysim compare A A` on the tiny city: both sides end with open incidents, and the warning names A and B."""
+    assert main(["compare", str(scenario_file), str(scenario_file), "--replications", "1",
+                 "--out", str(tmp_path / "cmp")]) == EXIT_OK
+    stderr = capsys.readouterr().err
+    assert "A (small-test):" in stderr and "B (small-test):" in stderr and "still open when the run ends" in stderr
