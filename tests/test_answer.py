@@ -59,14 +59,15 @@ def test_the_why_names_steps_the_queue_and_never_guesses_levers():
                           "share_of_call_to_closed_change": [0.25, 0.01, 0.6]})
     warnings = pd.DataFrame({"situation": ["rain"], "kind": ["overload"],
                              "message": ["rain, baseline: 70% of police cases wait for a free unit"]})
-    without = answer_sentences(CLAIMS, steps, warnings, None)
+    verdicts, without = answer_sentences(CLAIMS, steps, warnings, None)
+    assert verdicts == claim_sentences(CLAIMS)
     assert ("Why, in weekday: of the arrival change, travel to the scene 90 % (10.5 -> 6.3 min) and wait for a "
-            "unit 10 % (0.1 -> 0.0 min); of the call-to-closure change, report 60 %") in without[2]
-    assert without[3].startswith("Where the baseline queues for units (rain), much of the cut is that queue")
-    assert "not measured by a claim check" in without[4]
+            "unit 10 % (0.1 -> 0.0 min); of the call-to-closure change, report 60 %") in without[0]
+    assert without[1].startswith("Where the baseline queues for units (rain), much of the cut is that queue")
+    assert "not measured by a claim check" in without[2]
     attribution = pd.DataFrame({"metric": "arrival", "group": ["terminals", "prevention", "total"],
                                 "contribution_pct": [12.5, 8.3, 37.6]})
-    assert answer_sentences(CLAIMS, None, None, attribution)[-1] == (
+    assert answer_sentences(CLAIMS, None, None, attribution)[1][-1] == (
         "By the included attribution (Shapley values), the largest lever shares: arrival (37.6 points): terminals "
         "12.5 and prevention 8.3.")
 

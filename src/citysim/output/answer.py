@@ -107,9 +107,9 @@ def lever_sentence(attribution: pd.DataFrame | None) -> str:
 
 
 def answer_sentences(claims: pd.DataFrame, steps: pd.DataFrame | None, warnings: pd.DataFrame | None,
-                     attribution: pd.DataFrame | None) -> list[str]:
-    """The verdicts first, then why: steps, the queue and its assumptions, and the levers."""
+                     attribution: pd.DataFrame | None) -> tuple[list[str], list[str]]:
+    """The verdicts, and why: the steps, the queue and its assumptions, and the levers."""
     why = [step_sentence(steps) if steps is not None and not steps.empty else "",
            queue_sentence(warnings) if warnings is not None and not warnings.empty else "",
            lever_sentence(attribution)]
-    return [*claim_sentences(claims), *[sentence for sentence in why if sentence]]
+    return claim_sentences(claims), [sentence for sentence in why if sentence]

@@ -21,7 +21,7 @@ import pandas as pd
 from citysim.config.levers import LEVERS, POLICING, SERVICES
 from citysim.errors import InputError
 from citysim.output import interactive, layout
-from citysim.output.answer import answer_sentences, claim_sentences
+from citysim.output.answer import answer_sentences
 from citysim.simulation.services import metric_label
 
 README_START, README_END = "<!-- claims:start -->", "<!-- claims:end -->"
@@ -75,9 +75,7 @@ def load_report_inputs(folder: Path, include: list[Path], figures: list[Path],
 
 def answer(inputs: ReportInputs) -> tuple[list[str], list[str]]:
     """The verdicts (two sentences or so) and why: what the report opens with."""
-    sentences = answer_sentences(inputs.claims, inputs.steps, inputs.warnings, inputs.attribution)
-    verdicts = len(claim_sentences(inputs.claims))
-    return sentences[:verdicts], sentences[verdicts:]
+    return answer_sentences(inputs.claims, inputs.steps, inputs.warnings, inputs.attribution)
 
 
 def warning_lines(inputs: ReportInputs) -> list[str]:
