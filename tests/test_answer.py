@@ -10,6 +10,8 @@ import pytest
 from citysim.analysis.load_warnings import lever_range_warnings
 from citysim.analysis.run_checks import (
     DIAGNOSTIC_COLUMNS,
+    KINDS,
+    grouped_warnings,
     open_at_end_warnings,
     precision_warnings,
     queueing_warnings,
@@ -183,3 +185,13 @@ def test_compare_warns_of_incidents_open_at_the_end(scenario_file, tmp_path, cap
                  "--out", str(tmp_path / "cmp")]) == EXIT_OK
     stderr = capsys.readouterr().err
     assert "A (small-test):" in stderr and "B (small-test):" in stderr and "still open when the run ends" in stderr
+
+
+def test_warnings_are_grouped_by_kind_with_the_advice_once():
+    """The kinds in the order they first appear, each message once, the kind's advice beside its title."""
+    found = pd.DataFrame({"situation": ["a", "b", "a", "a"], "kind": ["overload", "open at the end", "overload",
+                                                                     "overload"],
+                          "message": ["a, baseline: 60%", "b, baseline: 40 open", "a, smart: 30%", "a, smart: 30%"]})
+    (first, second) = grouped_warnings(found)
+    assert first == (*KINDS["overload"], ["a, baseline: 60%", "a, smart: 30%"])
+    assert second[0] == "Incidents still open at the end" and second[2] == ["b, baseline: 40 open"]

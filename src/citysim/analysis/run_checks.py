@@ -24,6 +24,20 @@ QUEUEING_P_WAIT = 0.25
 #: Incidents still open at the end of a run are worth a warning above this share of the cases counted
 #: (their times are censored, so the KPIs understate the wait) or this many.
 OPEN_SHARE, OPEN_COUNT = 0.005, 10
+#: The warnings' kinds (warnings.csv's `kind`), each with its title and what to do about it, said once per kind;
+#: each warning's own message says only what was found. "input" is a scenario's load warnings, which carry
+#: their own advice.
+INPUT, PRECISION, OPEN, OVERLOAD = "input", "precision not reached", "open at the end", "overload"
+KINDS = {
+    INPUT: ("The scenarios", ""),
+    PRECISION: ("Precision not reached", "Raise replications.max, or read those verdicts with their wider "
+                                         "intervals."),
+    OPEN: ("Incidents still open at the end", "Their times are cut off, so the response times understate the "
+           "wait: the demand outruns the units. Lengthen run.drain_min to follow them, or read the result as a "
+           "queue that grows."),
+    OVERLOAD: ("Overloaded units", "A reduction there is mostly the queue, and its size rests on the units on "
+               "duty and the other work they do (ASSUMPTIONS of the scenario)."),
+}
 
 
 def run_diagnostics(incidents: pd.DataFrame) -> list[tuple[str, str, float]]:
@@ -65,32 +79,28 @@ def open_at_end_message(label: str, still_open: float, cases: float) -> str | No
     if still_open <= max(OPEN_COUNT, OPEN_SHARE * cases):
         return None
     return (f"{label}: {still_open:,.0f} incidents are still open when the run ends (mean over its runs, against "
-            f"{cases:,.0f} police cases counted): their times are cut off, so the response times understate the "
-            "wait. The demand outruns the units; lengthen run.drain_min to follow them, or read the result as a "
-            "queue that grows.")
+            f"{cases:,.0f} police cases counted).")
 
 
 def overload_message(label: str, p_wait: float) -> str | None:
     """The warning for a configuration in which more than QUEUEING_P_WAIT of police cases wait for a unit."""
     if not p_wait > QUEUEING_P_WAIT:
         return None
-    return (f"{label}: {p_wait:.0%} of police cases wait for a free unit (the units are overloaded); a reduction "
-            "there is mostly the queue, and its size rests on the units on duty and the other work they do "
-            "(ASSUMPTIONS of the scenario).")
+    return f"{label}: {p_wait:.0%} of police cases wait for a free unit."
 
 
 def open_at_end_warnings(diagnostics: pd.DataFrame) -> list[tuple[str, str, str]]:
     """(situation, kind, message) for each configuration whose runs end with many incidents still open."""
     found = [(str(situation), open_at_end_message(f"{situation}, {config}", row[OPEN_AT_END], row[CASES]))
              for (situation, config), row in health_means(diagnostics).iterrows()]
-    return [(situation, "open at the end", message) for situation, message in found if message]
+    return [(situation, OPEN, message) for situation, message in found if message]
 
 
 def queueing_warnings(diagnostics: pd.DataFrame) -> list[tuple[str, str, str]]:
     """(situation, kind, message) for each configuration in which most police cases wait for a unit."""
     found = [(str(situation), overload_message(f"{situation}, {config}", row[P_WAIT]))
              for (situation, config), row in health_means(diagnostics).iterrows()]
-    return [(situation, "overload", message) for situation, message in found if message]
+    return [(situation, OVERLOAD, message) for situation, message in found if message]
 
 
 def run_health(incidents: pd.DataFrame) -> dict[str, float]:
@@ -99,13 +109,14 @@ def run_health(incidents: pd.DataFrame) -> dict[str, float]:
 
 
 def health_warnings(runs: list[dict[str, float]], label: str) -> list[str]:
-    """The open-at-the-end and overload warnings of a configuration's runs (`run_health` of each)."""
+    """The open-at-the-end and overload warnings of a configuration's runs (`run_health` of each), each with
+    its kind's advice."""
     if not runs:
         return []
     frame = pd.DataFrame(runs)
-    found = [open_at_end_message(label, frame[OPEN_AT_END].mean(), frame[CASES].mean()),
-             overload_message(label, frame[P_WAIT].mean())]
-    return [message for message in found if message]
+    found = [(OPEN, open_at_end_message(label, frame[OPEN_AT_END].mean(), frame[CASES].mean())),
+             (OVERLOAD, overload_message(label, frame[P_WAIT].mean()))]
+    return [f"{message} {KINDS[kind][1]}" for kind, message in found if message]
 
 
 def incident_warnings(incidents: pd.DataFrame, label: str) -> list[str]:
@@ -127,13 +138,22 @@ def precision_warnings(claims: pd.DataFrame, replications: dict[str, int],
         wide = rows[half.isna() | (half > target)]
         if len(wide):
             worst = ", ".join(f"{m} +-{h:.1f}" for m, h in zip(wide["metric"], half[wide.index], strict=True))
-            warnings.append((str(situation), "precision not reached", (
+            warnings.append((str(situation), PRECISION, (
                 f"{situation}: the replication rule stopped at its maximum of {most} pairs with the CI half-width "
-                f"above the target of {target:g} points ({worst} points): raise replications.max, or read those "
-                "verdicts with their wider intervals.")))
+                f"above the target of {target:g} points ({worst} points).")))
     return warnings
 
 
 def warnings_frame(warnings: list[tuple[str, str, str]]) -> pd.DataFrame:
     """warnings.csv: one row per warning."""
     return pd.DataFrame(warnings, columns=WARNING_COLUMNS)
+
+
+def grouped_warnings(warnings: pd.DataFrame) -> list[tuple[str, str, list[str]]]:
+    """warnings.csv by kind, in the order the kinds first appear: (title, advice, the messages, each once)."""
+    groups: dict[str, list[str]] = {}
+    for kind, message in zip(warnings["kind"].astype(str), warnings["message"].astype(str), strict=True):
+        groups.setdefault(kind, [])
+        if message not in groups[kind]:
+            groups[kind].append(message)
+    return [(*KINDS.get(kind, (kind, "")), messages) for kind, messages in groups.items()]

@@ -19,6 +19,8 @@ from citysim.analysis.load_warnings import load_warnings
 from citysim.analysis.map_layers import map_table
 from citysim.analysis.replay import replay_table
 from citysim.analysis.run_checks import (
+    INPUT,
+    grouped_warnings,
     open_at_end_warnings,
     precision_warnings,
     queueing_warnings,
@@ -234,7 +236,7 @@ def check_warnings(check: ClaimCheck, experiment: Experiment, replications: dict
         # The smart twin's own warnings only: one the baseline has already (overload, a speed) is said once.
         smart = [message.removeprefix("Warning: ") for message in load_warnings(pair.smart)]
         smart = [m for m in smart if m.replace(pair.smart.name, pair.baseline.name, 1) not in baseline]
-        found += [(pair.name, "input", message) for message in baseline + smart]
+        found += [(pair.name, INPUT, message) for message in baseline + smart]
     found += precision_warnings(check.claims, replications, experiment.replications.model_dump())
     found += open_at_end_warnings(check.diagnostics) + queueing_warnings(check.diagnostics)
     return warnings_frame(found)
@@ -286,7 +288,8 @@ def write_folder(experiment: Experiment, document: LoadedDocument, path: Path, o
         warnings.append(f"{len(check.failures)} run(s) failed ({layout.FAILURES}); the claims use the pairs that "
                         "completed.")
     warnings += edited_during_run(inputs)
-    warnings += [f"Warning: {message}" for message in found["message"]]
+    warnings += [f"Warning: {title}. {advice}".rstrip() + "".join(f"\n  {m}" for m in messages)
+                 for title, advice, messages in grouped_warnings(found)]
     overall = check.claims[check.claims["priority"] == "all"].drop(columns=["priority"])
     return Outcome(f"Claim check '{experiment.name}': results in {out}", overall, warnings,
                    EXIT_RUNS_FAILED if check.failures else EXIT_OK)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from citysim.analysis.run_checks import OVERLOAD
+
 #: Plain words for the shipped claim check's clocks (experiments/claim_check.yaml); any other metric is
 #: named as written in its experiment file.
 CLOCK_WORDS = {
@@ -84,7 +86,7 @@ def step_sentence(steps: pd.DataFrame) -> str:
 
 def queue_sentence(warnings: pd.DataFrame) -> str:
     """Where a baseline queues for units, the cut there is the queue (from warnings.csv's overload rows)."""
-    queued = warnings[(warnings["kind"] == "overload") & warnings["message"].str.contains(", baseline:", regex=False)]
+    queued = warnings[(warnings["kind"] == OVERLOAD) & warnings["message"].str.contains(", baseline:", regex=False)]
     if queued.empty:
         return ""
     names = list(dict.fromkeys(queued["situation"]))

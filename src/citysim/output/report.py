@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 
+from citysim.analysis.run_checks import grouped_warnings
 from citysim.config.levers import LEVERS, POLICING, SERVICES
 from citysim.errors import InputError
 from citysim.output import interactive, layout
@@ -78,11 +79,11 @@ def answer(inputs: ReportInputs) -> tuple[list[str], list[str]]:
     return answer_sentences(inputs.claims, inputs.steps, inputs.warnings, inputs.attribution)
 
 
-def warning_lines(inputs: ReportInputs) -> list[str]:
-    """warnings.csv's messages (each once), what the terminal printed too."""
+def warning_groups(inputs: ReportInputs) -> list[tuple[str, str, list[str]]]:
+    """warnings.csv by kind (title, advice, messages), as the terminal printed them too."""
     if inputs.warnings is None or inputs.warnings.empty:
         return []
-    return list(dict.fromkeys(str(m) for m in inputs.warnings["message"]))
+    return grouped_warnings(inputs.warnings)
 
 
 def claim_cells(row: dict[Any, Any]) -> list[str]:
@@ -177,9 +178,11 @@ def report_markdown(inputs: ReportInputs) -> str:
     verdicts, why = answer(inputs)
     lines = [f"# Claim check: {manifest.get('experiment', '')}", "", str(manifest.get("description", "")), "",
              "## The answer", "", " ".join(verdicts), "", " ".join(why)]
-    warnings = warning_lines(inputs)
-    if warnings:
-        lines += ["", "## Warnings", "", *[f"- {w}" for w in warnings]]
+    groups = warning_groups(inputs)
+    if groups:
+        lines += ["", "## Warnings", ""]
+        for title, advice, messages in groups:
+            lines += [f"- **{title}.** {advice}".rstrip(), *[f"  - {m}" for m in messages]]
     lines += ["", "## The claims", "", METHOD.format(confidence=100 * float(manifest.get("confidence", 0.95))), "",
               *claims_markdown_table(inputs.claims)]
     if inputs.services is not None and not inputs.services.empty:
@@ -224,7 +227,9 @@ def report_html(inputs: ReportInputs) -> str:
     verdicts, why = answer(inputs)
     explore = interactive.explore_section(inputs.claims, inputs.districts, inputs.services,
                                           float(manifest.get("confidence", 0.95)))
-    warnings = "".join(f"<li>{escape(w)}</li>" for w in warning_lines(inputs))
+    warnings = "".join(f"<li><strong>{escape(title)}.</strong> {escape(advice)}<ul>"
+                       + "".join(f"<li>{escape(m)}</li>" for m in messages) + "</ul></li>"
+                       for title, advice, messages in warning_groups(inputs))
     warnings = f'<section id="warnings"><h2>Warnings</h2><ul>{warnings}</ul></section>' if warnings else ""
     findings = "".join(f"<li>{escape(s)}</li>" for s in finding_sentences(inputs))
     services = ""
