@@ -123,7 +123,13 @@ def test_run_in_a_log_writes_plain_lines(short_scenario, tmp_path):
 
 
 def _progress_lines(err: str) -> list[str]:
-    return [line for line in err.splitlines() if not line.startswith("Warning:")]
+    """stderr without its warnings (a warning's own lines after the first are indented)."""
+    lines, in_warning = [], False
+    for line in err.splitlines():
+        in_warning = line.startswith("Warning:") or (in_warning and line.startswith("  "))
+        if not in_warning:
+            lines.append(line)
+    return lines
 
 
 @pytest.mark.parametrize("where", ["before", "after"])
